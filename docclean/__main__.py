@@ -1,0 +1,5 @@
+"""``python -m docclean``."""
+
+from docclean.cli import main
+
+main()

@@ -1,0 +1,45 @@
+"""Lazy, quiet TensorFlow/Keras import and device selection (kept out of ``--help``'s way)."""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Literal
+
+from docclean.errors import UsageError
+
+Device = Literal["auto", "cpu", "gpu"]
+_configured: str | None = None
+
+
+def tensorflow(device: Device = "auto") -> ModuleType:
+    """Import TensorFlow with its start-up chatter silenced, and pin it to ``device`` once.
+
+    ``cpu`` hides every GPU; ``gpu`` fails clearly when TensorFlow sees none; ``auto`` uses a GPU
+    when there is one. The first call decides for the life of the process.
+    """
+    global _configured
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import tensorflow as tf
+
+    if _configured is None:
+        gpus = tf.config.list_physical_devices("GPU")
+        if device == "cpu" and gpus:
+            tf.config.set_visible_devices([], "GPU")
+        elif device == "gpu" and not gpus:
+            raise UsageError(
+                "--device gpu was asked for, but TensorFlow sees no GPU",
+                "install the GPU build with `pip install 'docclean[gpu]'` and check `nvidia-smi`, "
+                "or use --device auto",
+            )
+        for gpu in gpus if device != "cpu" else []:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        _configured = device
+    return tf
+
+
+def device_in_use() -> str:
+    """``"gpu"`` when TensorFlow will place work on a GPU, else ``"cpu"``."""
+    tf = tensorflow()
+    return "gpu" if tf.config.get_visible_devices("GPU") else "cpu"

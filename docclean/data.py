@@ -1,0 +1,238 @@
+"""Paired training data: matching noisy and clean pages, validation splits and patch sampling."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from docclean.errors import DataError, DocCleanError
+from docclean.imageio import is_image_path, read_image
+
+MAX_LISTED_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class PairPaths:
+    """A noisy page and its clean target, named by their path relative to their folders (no suffix)."""
+
+    name: str
+    noisy: Path
+    clean: Path
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A decoded pair: two float32 grayscale pages of the same size."""
+
+    name: str
+    noisy: np.ndarray
+    clean: np.ndarray
+
+
+def pair_dirs(data: Path | None, noisy: Path | None, clean: Path | None) -> tuple[Path, Path]:
+    """The noisy and clean folders from ``--data DIR`` (holding ``noisy/`` and ``clean/``) or both flags."""
+    if data is not None:
+        if noisy is not None or clean is not None:
+            raise DataError("give either a data folder or --noisy and --clean, not both")
+        noisy, clean = data / "noisy", data / "clean"
+    if noisy is None or clean is None:
+        raise DataError("training data needs --noisy DIR and --clean DIR (or one folder with both)")
+    for folder in (noisy, clean):
+        if not folder.is_dir():
+            raise DataError(f"{folder}: not a folder")
+    return noisy, clean
+
+
+def _images_by_name(folder: Path) -> tuple[dict[str, Path], list[str]]:
+    found: dict[str, Path] = {}
+    problems: list[str] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and is_image_path(p)):
+        name = path.relative_to(folder).with_suffix("").as_posix()
+        if name in found:
+            problems.append(f"{path}: same name as {found[name]}")
+        else:
+            found[name] = path
+    return found, problems
+
+
+def find_pairs(noisy_dir: Path, clean_dir: Path) -> tuple[list[PairPaths], list[str]]:
+    """Match images by relative path without suffix; returns the pairs and every problem found."""
+    noisy, problems = _images_by_name(noisy_dir)
+    clean, clean_problems = _images_by_name(clean_dir)
+    problems += clean_problems
+    problems += [
+        f"{noisy[n]}: no clean partner in {clean_dir}" for n in sorted(set(noisy) - set(clean))
+    ]
+    problems += [
+        f"{clean[n]}: no noisy partner in {noisy_dir}" for n in sorted(set(clean) - set(noisy))
+    ]
+    pairs = [PairPaths(n, noisy[n], clean[n]) for n in sorted(set(noisy) & set(clean))]
+    return pairs, problems
+
+
+def load_pairs(paths: Sequence[PairPaths]) -> tuple[list[Pair], list[str]]:
+    """Decode every pair; unreadable files and size mismatches become problems, named."""
+    pairs: list[Pair] = []
+    problems: list[str] = []
+    for item in paths:
+        try:
+            noisy = read_image(item.noisy).pixels
+            clean = read_image(item.clean).pixels
+        except DocCleanError as exc:
+            problems.append(str(exc))
+            continue
+        if noisy.shape != clean.shape:
+            problems.append(
+                f"{item.noisy}: size {noisy.shape[1]}x{noisy.shape[0]} differs from its clean "
+                f"partner's {clean.shape[1]}x{clean.shape[0]}"
+            )
+            continue
+        pairs.append(Pair(item.name, noisy, clean))
+    return pairs, problems
+
+
+def report_problems(
+    problems: list[str], skip_bad: bool, warn: Callable[[str], None] | None = None
+) -> None:
+    """Raise :class:`DataError` listing ``problems``, or pass each to ``warn`` when skipping is allowed."""
+    if not problems:
+        return
+    if skip_bad:
+        for line in problems:
+            if warn is not None:
+                warn(f"skipped {line}")
+        return
+    shown = problems[:MAX_LISTED_PROBLEMS]
+    more = len(problems) - len(shown)
+    listing = "\n  ".join(shown) + (f"\n  … and {more} more" if more else "")
+    raise DataError(
+        f"{len(problems)} problem(s) with the training pairs:\n  {listing}",
+        "fix them, or pass --skip-bad-pairs to train on the good pairs only",
+    )
+
+
+def split_validation(
+    pairs: Sequence[PairPaths],
+    val_names: Iterable[str] | None = None,
+    val_fraction: float = 0.0,
+    seed: int = 0,
+) -> tuple[list[PairPaths], list[PairPaths]]:
+    """Split whole pages into (train, validation) by a list of names or a seeded random fraction."""
+    if val_names is not None:
+        wanted = {n.strip() for n in val_names if n.strip()}
+        by_stem = {Path(n).with_suffix("").as_posix() for n in wanted}
+        known = {p.name for p in pairs}
+        unknown = sorted(by_stem - known)
+        if unknown:
+            raise DataError(f"validation names not among the pairs: {', '.join(unknown[:10])}")
+        val = [p for p in pairs if p.name in by_stem]
+        train = [p for p in pairs if p.name not in by_stem]
+    else:
+        if not 0.0 <= val_fraction < 1.0:
+            raise DataError(f"validation fraction must be in [0, 1), not {val_fraction}")
+        order = np.random.default_rng(seed).permutation(len(pairs))
+        n_val = round(val_fraction * len(pairs))
+        if val_fraction > 0 and len(pairs) >= 2:
+            n_val = min(max(n_val, 1), len(pairs) - 1)
+        val_idx = set(order[:n_val].tolist())
+        val = [p for i, p in enumerate(pairs) if i in val_idx]
+        train = [p for i, p in enumerate(pairs) if i not in val_idx]
+    if not train:
+        raise DataError("no training pairs left after taking out the validation pages")
+    return train, val
+
+
+def read_name_list(spec: str) -> list[str]:
+    """Validation names from ``@FILE`` (one a line) or a comma-separated list."""
+    if spec.startswith("@"):
+        path = Path(spec[1:])
+        try:
+            return path.read_text(encoding="utf-8").split()
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read the validation list ({exc.strerror})") from None
+    return [n for n in spec.split(",") if n.strip()]
+
+
+class PatchSampler:
+    """Random aligned patch pairs from pages, weighted by page area, with optional augmentation.
+
+    Augmentation flips patches and jitters the noisy patch's brightness and contrast (the target stays
+    as it is), so a model learns the clean page rather than one scanner's exposure.
+    """
+
+    def __init__(
+        self,
+        pairs: Sequence[Pair],
+        patch_size: int,
+        seed: int = 0,
+        augment: bool = True,
+    ) -> None:
+        if not pairs:
+            raise DataError("no training pairs")
+        self.patch_size = patch_size
+        self.augment = augment
+        self.rng = np.random.default_rng(seed)
+        self.pages = [
+            (_at_least(p.noisy, patch_size), _at_least(p.clean, patch_size)) for p in pairs
+        ]
+        areas = np.array([n.size for n, _ in self.pages], dtype=np.float64)
+        self.weights = areas / areas.sum()
+
+    @property
+    def pixels(self) -> int:
+        return int(sum(n.size for n, _ in self.pages))
+
+    def batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """One batch ``(noisy, clean)``, each float32 ``(B, P, P, 1)``."""
+        p = self.patch_size
+        rng = self.rng
+        noisy = np.empty((batch_size, p, p, 1), dtype=np.float32)
+        clean = np.empty_like(noisy)
+        for k, page in enumerate(rng.choice(len(self.pages), size=batch_size, p=self.weights)):
+            src, dst = self.pages[page]
+            y = int(rng.integers(0, src.shape[0] - p + 1))
+            x = int(rng.integers(0, src.shape[1] - p + 1))
+            a, b = src[y : y + p, x : x + p], dst[y : y + p, x : x + p]
+            if self.augment:
+                if rng.random() < 0.5:
+                    a, b = a[:, ::-1], b[:, ::-1]
+                if rng.random() < 0.5:
+                    a, b = a[::-1], b[::-1]
+                gain, shift = rng.uniform(0.9, 1.1), rng.uniform(-0.05, 0.05)
+                a = np.clip(a * gain + shift, 0.0, 1.0)
+            noisy[k, ..., 0], clean[k, ..., 0] = a, b
+        return noisy, clean
+
+    def batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        while True:
+            yield self.batch(batch_size)
+
+
+def grid_patches(pairs: Sequence[Pair], patch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every page cut into a grid of ``patch_size`` squares (edges reflected): a fixed validation set."""
+    from docclean.tiling import TileConfig, iter_batches
+
+    config = TileConfig(tile_size=patch_size, margin=0, batch_size=1)
+    noisy: list[np.ndarray] = []
+    clean: list[np.ndarray] = []
+    for pair in pairs:
+        noisy += [b[0] for b, _ in iter_batches(pair.noisy, config)]
+        clean += [b[0] for b, _ in iter_batches(pair.clean, config)]
+    return np.stack(noisy)[..., np.newaxis], np.stack(clean)[..., np.newaxis]
+
+
+def steps_for_one_pass(pixels: int, patch_size: int, batch_size: int) -> int:
+    """Batches that sample about as many pixels as the training pages hold (at least 10)."""
+    return max(10, math.ceil(pixels / (patch_size * patch_size * batch_size)))
+
+
+def _at_least(page: np.ndarray, size: int) -> np.ndarray:
+    """Reflect-pad a page that is smaller than ``size`` in either dimension."""
+    h, w = page.shape
+    if h >= size and w >= size:
+        return page
+    return np.pad(page, ((0, max(0, size - h)), (0, max(0, size - w))), mode="symmetric")

@@ -1,0 +1,483 @@
+"""Read and write page images: decoding to float gray, DPI, multi-page TIFF, atomic writes.
+
+Every unreadable input becomes :class:`~docclean.errors.InputError` (naming the file and
+a short cause); every failed write becomes :class:`~docclean.errors.OutputError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import struct
+import tempfile
+import threading
+import zlib
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from docclean.errors import InputError, OutputError
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
+    "PageImage",
+    "count_pages",
+    "is_image_path",
+    "read_image",
+    "read_pages",
+    "to_float_gray",
+    "to_uint8",
+    "write_pages",
+]
+
+IMAGE_SUFFIXES: frozenset[str] = frozenset(
+    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+)
+MAX_PIXELS: int = 20000 * 20000
+
+# Formats whose extra frames are pages; for others (APNG, animated WebP) only frame 0 is read.
+_MULTIPAGE_FORMATS = frozenset({"TIFF"})
+_WRITE_FORMATS = {"png": "PNG", "tiff": "TIFF", "tif": "TIFF"}
+# ITU-R 601-2 luma, the weights Pillow's convert("L") uses.
+_LUMA = (0.299, 0.587, 0.114)
+_CORRUPT = "truncated or corrupt image data"
+_TIFF_X_RESOLUTION = 282
+_SWAPS_AXES = frozenset({5, 6, 7, 8})  # EXIF orientations that rotate by 90 degrees
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """One decoded page: float32 gray pixels in [0, 1], its DPI and 0-based page index."""
+
+    pixels: np.ndarray
+    dpi: tuple[float, float] | None
+    index: int
+
+
+def is_image_path(path: Path) -> bool:
+    """Whether ``path`` has a supported image suffix (case-insensitive)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+# --- Pillow global settings -------------------------------------------------------------
+
+_guard_lock = threading.Lock()
+_guard_depth = 0
+_saved_max_pixels: int | None = None
+
+
+@contextlib.contextmanager
+def _pillow_guard() -> Iterator[None]:
+    """Disable Pillow's own pixel limit (we enforce MAX_PIXELS) and refuse truncated data.
+
+    Reference-counted so overlapping use from several threads restores the old limit once.
+    """
+    global _guard_depth, _saved_max_pixels
+    with _guard_lock:
+        if _guard_depth == 0:
+            _saved_max_pixels = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None
+        _guard_depth += 1
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        with _guard_lock:
+            _guard_depth -= 1
+            if _guard_depth == 0:
+                Image.MAX_IMAGE_PIXELS = _saved_max_pixels
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _os_cause(exc: OSError) -> str:
+    """Short lower-case cause for an OS-level error."""
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    if exc.errno is not None:
+        return os.strerror(exc.errno).lower()
+    return f"i/o error ({exc})" if str(exc) else "i/o error"
+
+
+def _decode_cause(exc: BaseException) -> str:
+    """Short lower-case cause for an exception raised by Pillow while opening/decoding."""
+    if isinstance(exc, UnidentifiedImageError):
+        return "not a readable image (cannot identify image file)"
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"too many pixels, more than the limit of {MAX_PIXELS}"
+    if isinstance(exc, MemoryError):
+        return "not enough memory to decode the image"
+    if isinstance(exc, (SyntaxError, EOFError, struct.error, zlib.error, IndexError)):
+        return _CORRUPT
+    text = str(exc).strip()
+    low = text.lower()
+    if "not supported" in low or "unsupported" in low or "not available" in low:
+        return f"unsupported image data ({text})"
+    if "truncated" in low or "broken" in low or "corrupt" in low or "decod" in low:
+        return _CORRUPT
+    return f"corrupt image data ({text or type(exc).__name__})"
+
+
+def _check_size(path: Path, image: Image.Image, page: str = "") -> None:
+    """Refuse pages whose header claims more than MAX_PIXELS, before decoding them."""
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise InputError(path, f"{page}claims an empty size of {width}x{height} pixels")
+    if width * height > MAX_PIXELS:
+        raise InputError(
+            path,
+            f"{page}claims {width}x{height} pixels, more than the limit of {MAX_PIXELS}",
+            "possible decompression bomb; split or downscale the image",
+        )
+
+
+def _open(path: Path) -> ImageFile.ImageFile:
+    """Open ``path`` (header only) inside the guard; checks existence, size and pixel count."""
+    try:
+        if path.is_dir():
+            raise InputError(path, "is a directory")
+        if path.stat().st_size == 0:
+            raise InputError(path, "empty file (0 bytes)")
+    except OSError as exc:
+        raise InputError(path, _os_cause(exc)) from exc
+    try:
+        image = Image.open(path)
+    except OSError as exc:
+        if type(exc) is not OSError and not isinstance(exc, UnidentifiedImageError):
+            raise InputError(path, _os_cause(exc)) from exc  # FileNotFound, Permission...
+        raise InputError(path, _decode_cause(exc)) from exc
+    except Exception as exc:  # Pillow raises many types for bad headers
+        raise InputError(path, _decode_cause(exc)) from exc
+    try:
+        _check_size(path, image)
+    except InputError:
+        image.close()
+        raise
+    return image
+
+
+def _frame_count(path: Path, image: ImageFile.ImageFile) -> int:
+    """Number of pages of an opened image (1 unless a multi-page format)."""
+    if image.format not in _MULTIPAGE_FORMATS:
+        return 1
+    try:
+        return max(1, int(getattr(image, "n_frames", 1)))
+    except Exception as exc:
+        cause = _decode_cause(exc)
+        if cause.startswith("corrupt image data"):
+            cause = _CORRUPT
+        raise InputError(path, f"{cause} (cannot read the page list)") from exc
+
+
+def count_pages(path: Path) -> int:
+    """Number of pages in an image file (multi-page TIFF: frames); raises InputError."""
+    path = Path(path)
+    with _pillow_guard():
+        image = _open(path)
+        with image:
+            return _frame_count(path, image)
+
+
+def _dpi(image: Image.Image) -> tuple[float, float] | None:
+    """DPI from ``image.info`` rounded to 0.01, None if absent or invalid.
+
+    Values within 0.03 of a whole number are snapped to it: PNG stores whole pixels per metre,
+    so 150 dpi reads back as 150.0124 (1 px/m is 0.0254 dpi).
+    """
+    raw = image.info.get("dpi")
+    tags = getattr(image, "tag_v2", None)
+    if tags is not None and _TIFF_X_RESOLUTION not in tags:
+        return None  # Pillow reports (1, 1) for TIFFs without resolution tags
+    try:
+        if raw is None or len(raw) != 2:
+            return None
+        values = (float(raw[0]), float(raw[1]))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        return None
+
+    def tidy(v: float) -> float:
+        nearest = round(v)
+        return float(nearest) if abs(v - nearest) < 0.03 else round(v, 2)
+
+    return tidy(values[0]), tidy(values[1])
+
+
+def _orientation(image: Image.Image) -> int:
+    """EXIF orientation (1 when absent or unreadable; a broken EXIF block is not fatal)."""
+    try:
+        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+        return int(value) if int(value) in range(1, 9) else 1
+    except Exception:
+        return 1
+
+
+def _decode_page(path: Path, image: ImageFile.ImageFile, index: int, total: int) -> PageImage:
+    """Decode the current frame of ``image`` into a PageImage (raises InputError)."""
+    page = f"page {index + 1} of {total} " if total > 1 else ""
+    _check_size(path, image, page)
+    try:
+        image.load()
+        dpi = _dpi(image)
+        orientation = _orientation(image)
+        upright: Image.Image = image
+        if orientation != 1:
+            upright = ImageOps.exif_transpose(image)
+            if dpi is not None and orientation in _SWAPS_AXES:
+                dpi = (dpi[1], dpi[0])
+        pixels = to_float_gray(upright)
+    except _UnsupportedModeError as exc:
+        raise InputError(path, f"{page}{exc}") from exc
+    except Exception as exc:
+        cause = _decode_cause(exc)
+        raise InputError(path, f"{page}is corrupt: {cause}" if page else cause) from exc
+    return PageImage(pixels=pixels, dpi=dpi, index=index)
+
+
+def _iter_pages(path: Path, first_only: bool = False) -> Generator[PageImage, None, None]:
+    """Decode pages one at a time, holding the file open between them."""
+    with _pillow_guard():
+        image = _open(path)
+    with image:
+        total = 1 if first_only else _frame_count(path, image)
+        for index in range(total):
+            with _pillow_guard():
+                if index:
+                    try:
+                        image.seek(index)
+                    except Exception as exc:
+                        cause = f"page {index + 1} of {total} is corrupt: {_decode_cause(exc)}"
+                        raise InputError(path, cause) from exc
+                result = _decode_page(path, image, index, total)
+            yield result
+
+
+def read_pages(path: Path) -> Iterator[PageImage]:
+    """Yield every page of ``path`` lazily (multi-page TIFF: all frames, in order).
+
+    The file is probed (exists, non-empty, an image, not too large) before this returns,
+    so those errors raise here; damage inside the pixel data raises during iteration.
+    """
+    path = Path(path)
+    count_pages(path)
+    return _iter_pages(path)
+
+
+def read_image(path: Path) -> PageImage:
+    """First page of ``path`` (training and evaluation use); raises InputError."""
+    path = Path(path)
+    pages = _iter_pages(path, first_only=True)
+    try:
+        return next(pages)
+    except StopIteration:  # pragma: no cover - every image has a first frame
+        raise InputError(path, "no pages") from None
+    finally:
+        pages.close()
+
+
+# --- pixel conversion ---------------------------------------------------------------------
+
+
+class _UnsupportedModeError(ValueError):
+    """A Pillow mode to_float_gray cannot convert."""
+
+
+def _luma(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """ITU-R 601 luma of an HxWx3(+) array, in float32, divided by ``scale``."""
+    out = rgb[..., 0].astype(np.float32)
+    out *= np.float32(_LUMA[0] / scale)
+    out += rgb[..., 1] * np.float32(_LUMA[1] / scale)
+    out += rgb[..., 2] * np.float32(_LUMA[2] / scale)
+    return out
+
+
+def _over_white(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Composite float gray over white paper using 8-bit alpha."""
+    a = alpha.astype(np.float32)
+    a /= np.float32(255)
+    gray *= a
+    gray += np.float32(1) - a
+    return gray
+
+
+def _int_scale(image: Image.Image, values: np.ndarray) -> tuple[np.ndarray, float]:
+    """Values and full-scale of a mode "I" image (declared TIFF bit depth, else by range)."""
+    tags = getattr(image, "tag_v2", None)
+    bits: int | None = None
+    signed = False
+    if tags is not None:
+        with contextlib.suppress(Exception):
+            bps = tags.get(258)
+            bits = int(bps[0] if isinstance(bps, tuple) else bps) if bps is not None else None
+            fmt = tags.get(339)
+            signed = int(fmt[0] if isinstance(fmt, tuple) else fmt) == 2 if fmt else False
+    if bits is None or not 1 <= bits <= 32:
+        if values.size == 0 or (values.min() >= 0 and values.max() <= 65535):
+            bits = 16
+        else:
+            bits, signed = 32, True
+    if bits == 32 and not signed:
+        return values.view(np.uint32), float(2**32 - 1)
+    if signed:
+        return values, float(2 ** (bits - 1) - 1)
+    return values, float(2**bits - 1)
+
+
+def to_float_gray(image: Image.Image) -> np.ndarray:
+    """Convert a Pillow image of any common mode to float32 HxW gray in [0, 1].
+
+    Transparency is composited over white; colour uses ITU-R 601 luma computed in float;
+    16-bit gray keeps its precision (divided by 65535). Mode "F" is taken as [0, 1].
+    """
+    mode = image.mode
+    if mode == "1":
+        return np.asarray(image, dtype=np.float32)
+    if mode == "L":
+        return np.asarray(image).astype(np.float32) / np.float32(255)
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return np.asarray(image).astype(np.float32) / np.float32(65535)
+    if mode == "I":
+        values, scale = _int_scale(image, np.asarray(image))
+        out = values.astype(np.float64) / scale
+        return np.clip(out, 0.0, 1.0).astype(np.float32)
+    if mode == "F":
+        out = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=1.0, posinf=1.0, neginf=0.0)
+        return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+    if mode == "LA":
+        arr = np.asarray(image)
+        gray = arr[..., 0].astype(np.float32) / np.float32(255)
+        return _over_white(gray, arr[..., 1])
+    if mode == "RGB":
+        return _luma(np.asarray(image), 255.0)
+    if mode == "RGBA":
+        arr = np.asarray(image)
+        return _over_white(_luma(arr, 255.0), arr[..., 3])
+    if mode in ("P", "PA"):
+        has_alpha = (
+            mode == "PA"
+            or "transparency" in image.info
+            or (image.palette is not None and "A" in image.palette.mode)
+        )
+        return to_float_gray(image.convert("RGBA" if has_alpha else "RGB"))
+    if mode in ("La", "RGBa"):
+        return to_float_gray(image.convert("RGBA" if mode == "RGBa" else "LA"))
+    try:
+        converted = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX, ...
+    except (ValueError, OSError) as exc:
+        raise _UnsupportedModeError(f"unsupported image mode {mode!r}") from exc
+    return to_float_gray(converted)
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Float in [0, 1] to uint8: scaled by 255, rounded half up, clipped; NaN becomes 0."""
+    values = np.nan_to_num(np.asarray(pixels, dtype=np.float32), nan=0.0)
+    values = np.clip(values, 0.0, 1.0) * np.float32(255)
+    return np.floor(values + np.float32(0.5)).astype(np.uint8)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _umask() -> int:
+    """Current process umask, read without changing it where the OS allows."""
+    with (
+        contextlib.suppress(OSError, ValueError),
+        open("/proc/self/status", encoding="ascii") as fh,
+    ):
+        for line in fh:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _page_image(path: Path, page: np.ndarray, number: int) -> Image.Image:
+    """A mode "L" Pillow image for one page array (float [0, 1] or uint8)."""
+    arr = np.asarray(page)
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise OutputError(f"cannot write {path}: page {number} has shape {arr.shape}, not HxW")
+    if arr.dtype == np.uint8:
+        data = np.ascontiguousarray(arr)
+    elif np.issubdtype(arr.dtype, np.floating):
+        data = to_uint8(arr)
+    else:
+        raise OutputError(
+            f"cannot write {path}: page {number} has dtype {arr.dtype}, not float or uint8"
+        )
+    return Image.fromarray(data)
+
+
+def write_pages(
+    path: Path, pages: Sequence[np.ndarray], dpi: tuple[float, float] | None, fmt: str
+) -> None:
+    """Write pages as 8-bit gray ``fmt`` ("png": one page, "tiff": one or more) atomically.
+
+    Data goes to a hidden ``.<name>.*.part`` file in the target directory, is fsynced and
+    then renamed over ``path``; on failure the temporary file is removed and OutputError
+    raised. Float pages go through :func:`to_uint8`; uint8 pages are written as they are.
+    """
+    path = Path(path)
+    pil_format = _WRITE_FORMATS.get(fmt.lower())
+    if pil_format is None:
+        raise OutputError(f"cannot write {path}: unknown format {fmt!r}", "use png or tiff")
+    if len(pages) == 0:
+        raise OutputError(f"cannot write {path}: no pages to write")
+    if pil_format == "PNG" and len(pages) != 1:
+        raise OutputError(
+            f"cannot write {path}: PNG holds one page, got {len(pages)}",
+            "write multi-page documents as TIFF",
+        )
+    options: dict[str, object] = {}
+    if dpi is not None:
+        if len(dpi) != 2 or not all(math.isfinite(v) and v > 0 for v in dpi):
+            raise OutputError(f"cannot write {path}: invalid dpi {dpi!r}")
+        options["dpi"] = (float(dpi[0]), float(dpi[1]))
+    images = [_page_image(path, page, n) for n, page in enumerate(pages, start=1)]
+    if pil_format == "TIFF":
+        options["compression"] = "tiff_adobe_deflate"
+        if len(images) > 1:
+            options["save_all"] = True
+            options["append_images"] = images[1:]
+
+    tmp_name: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        with os.fdopen(fd, "w+b") as fh:  # w+: multi-page TIFF writer reads back
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())
+            images[0].save(fh, format=pil_format, **options)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+        tmp_name = None
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {_os_cause(exc)}") from exc
+    except Exception as exc:  # encoder errors
+        raise OutputError(f"cannot write {path}: {exc}") from exc
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Best-effort fsync of a directory so the rename survives a crash."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

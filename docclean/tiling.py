@@ -1,0 +1,145 @@
+"""Split pages into overlapping fixed-size tiles and stitch the cleaned tiles back (pure numpy).
+
+Geometry: the page sits in a virtual canvas that extends it by symmetric reflection on every side.
+Tile ``(i, j)`` covers canvas rows ``[i * core - margin, i * core - margin + tile_size)`` (page
+coordinates), and only its *core*, the ``core x core`` square ``margin`` pixels inside its border, is
+kept. When ``margin`` covers the model's receptive field and every tile origin lies on the model's
+stride grid, the stitched result equals running the model once on the whole reflected page
+(:func:`whole_page_canvas`), whatever the page size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from docclean.errors import UsageError
+
+BatchPredictor = Callable[[np.ndarray], np.ndarray]
+"""Maps a float32 batch ``(B, T, T)`` to a float32 batch of the same shape."""
+
+
+@dataclass(frozen=True)
+class TileConfig:
+    """Tile geometry: square tiles of ``tile_size`` px whose outer ``margin`` px are context only."""
+
+    tile_size: int
+    margin: int
+    batch_size: int = 16
+
+    @property
+    def core(self) -> int:
+        """Side of the part of each tile that is kept."""
+        return self.tile_size - 2 * self.margin
+
+    @property
+    def overlap(self) -> int:
+        """Pixels two neighbouring tiles share."""
+        return 2 * self.margin
+
+    def validate(self, receptive_radius: int = 0, stride: int = 1) -> None:
+        """Raise :class:`UsageError` unless tiles of this shape give exact results for the model."""
+        if self.batch_size < 1:
+            raise UsageError(f"batch size must be at least 1, not {self.batch_size}")
+        if self.margin < receptive_radius:
+            raise UsageError(
+                f"tile margin {self.margin} px is smaller than the model's receptive radius "
+                f"{receptive_radius} px",
+                "use a larger margin (or leave it to the default)",
+            )
+        if self.margin % stride or self.tile_size % stride:
+            raise UsageError(
+                f"tile size {self.tile_size} and margin {self.margin} must be multiples of the "
+                f"model's stride {stride}"
+            )
+        if self.core < max(stride, 1):
+            raise UsageError(
+                f"tile size {self.tile_size} leaves no room inside a margin of {self.margin} px",
+                f"use a tile size of at least {2 * self.margin + max(stride, 1)}",
+            )
+
+
+def default_margin(receptive_radius: int, stride: int) -> int:
+    """The smallest margin that covers ``receptive_radius`` and lies on the stride grid."""
+    return -(-max(receptive_radius, 0) // stride) * stride
+
+
+def tile_origins(height: int, width: int, config: TileConfig) -> list[tuple[int, int]]:
+    """Page coordinates ``(y, x)`` of the top-left pixel of each tile's core, row by row."""
+    core = config.core
+    rows = range(0, max(height, 1), core)
+    cols = range(0, max(width, 1), core)
+    return [(y, x) for y in rows for x in cols]
+
+
+def reflect_indices(start: int, length: int, size: int) -> np.ndarray:
+    """Indices ``start .. start+length-1`` folded into ``[0, size)`` by symmetric reflection.
+
+    Matches ``numpy.pad(mode="symmetric")`` for any distance, also when it exceeds ``size``.
+    """
+    idx = np.arange(start, start + length) % (2 * size)
+    return np.where(idx >= size, 2 * size - 1 - idx, idx)
+
+
+def extract_tile(page: np.ndarray, y: int, x: int, config: TileConfig) -> np.ndarray:
+    """The ``tile_size`` square whose core starts at page pixel ``(y, x)``, reflected past the edges."""
+    t, m = config.tile_size, config.margin
+    height, width = page.shape
+    top, left = y - m, x - m
+    if top >= 0 and left >= 0 and top + t <= height and left + t <= width:
+        return page[top : top + t, left : left + t]
+    rows = reflect_indices(top, t, height)
+    cols = reflect_indices(left, t, width)
+    return page[np.ix_(rows, cols)]
+
+
+def iter_batches(
+    page: np.ndarray, config: TileConfig
+) -> Iterator[tuple[np.ndarray, list[tuple[int, int]]]]:
+    """Yield ``(batch, origins)``: full ``(batch_size, T, T)`` float32 batches and their tiles' origins.
+
+    The last batch is padded with blank tiles so every batch has the same shape.
+    """
+    origins = tile_origins(page.shape[0], page.shape[1], config)
+    size = config.batch_size
+    for start in range(0, len(origins), size):
+        chunk = origins[start : start + size]
+        batch = np.ones((size, config.tile_size, config.tile_size), dtype=np.float32)
+        for k, (y, x) in enumerate(chunk):
+            batch[k] = extract_tile(page, y, x, config)
+        yield batch, chunk
+
+
+def stitch_tile(out: np.ndarray, tile: np.ndarray, y: int, x: int, config: TileConfig) -> None:
+    """Copy the core of a cleaned ``tile`` into ``out`` at page pixel ``(y, x)``, clipped to the page."""
+    m = config.margin
+    h = min(config.core, out.shape[0] - y)
+    w = min(config.core, out.shape[1] - x)
+    out[y : y + h, x : x + w] = tile[m : m + h, m : m + w]
+
+
+def run_tiled(page: np.ndarray, predict: BatchPredictor, config: TileConfig) -> np.ndarray:
+    """Clean a 2-D float32 page tile by tile; memory is the page, its output and one batch."""
+    if page.ndim != 2 or page.size == 0:
+        raise UsageError(f"a page must be a non-empty 2-D array, got shape {page.shape}")
+    page = np.asarray(page, dtype=np.float32)
+    out = np.empty_like(page)
+    for batch, origins in iter_batches(page, config):
+        cleaned = predict(batch)
+        for k, (y, x) in enumerate(origins):
+            stitch_tile(out, cleaned[k], y, x, config)
+    return out
+
+
+def whole_page_canvas(page: np.ndarray, margin: int, stride: int) -> np.ndarray:
+    """The page reflected by ``margin`` px on every side, then on the bottom and right up to a
+    multiple of ``stride``: the input on which one whole-page model call matches :func:`run_tiled`.
+    Crop the model's output with ``[margin : margin + H, margin : margin + W]``."""
+    height, width = page.shape
+    extra_h = -(height + 2 * margin) % stride
+    extra_w = -(width + 2 * margin) % stride
+    rows = reflect_indices(-margin, height + 2 * margin + extra_h, height)
+    cols = reflect_indices(-margin, width + 2 * margin + extra_w, width)
+    return page[np.ix_(rows, cols)]

@@ -1,0 +1,245 @@
+"""Training and fine-tuning on paired pages: patch sampling, validation, early stopping, model card."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from docclean import __version__
+from docclean.architectures import get_architecture
+from docclean.backend import Device, tensorflow
+from docclean.data import (
+    Pair,
+    PatchSampler,
+    find_pairs,
+    grid_patches,
+    load_pairs,
+    report_problems,
+    split_validation,
+    steps_for_one_pass,
+)
+from docclean.errors import DataError, OutputError, UsageError
+from docclean.metrics import gray_scores, mean_scores
+from docclean.modelstore import LoadedModel, card_path, save_model
+from docclean.progress import Reporter
+
+
+@dataclass
+class TrainConfig:
+    """Every training option, validated once; defaults live here."""
+
+    output: Path
+    arch: str = "seed-text"
+    epochs: int = 30
+    patch_size: int = 64
+    batch_size: int = 32
+    steps_per_epoch: int | None = None
+    learning_rate: float = 1e-3
+    patience: int = 6
+    seed: int = 0
+    augment: bool = True
+    val_names: list[str] | None = None
+    val_fraction: float = 0.1
+    skip_bad_pairs: bool = False
+    overwrite: bool = False
+    description: str = ""
+    device: Device = "auto"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        arch = get_architecture(self.arch)
+        if self.epochs < 1 or self.batch_size < 1:
+            raise UsageError("--epochs and --batch-size must be at least 1")
+        if self.patch_size < 8 or self.patch_size % arch.stride:
+            raise UsageError(
+                f"--patch-size must be at least 8 and a multiple of {arch.stride} for {arch.name}"
+            )
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise UsageError("--steps-per-epoch must be at least 1")
+        path = self.output.with_suffix(".keras")
+        if not self.overwrite and (path.exists() or card_path(path).exists()):
+            raise OutputError(f"{path} already exists", "choose another name or pass --overwrite")
+
+
+def train(
+    noisy_dir: Path, clean_dir: Path, config: TrainConfig, reporter: Reporter
+) -> dict[str, Any]:
+    """Train ``config.arch`` on the pairs in the two folders; writes the model and card, returns the card."""
+    config.validate()
+    arch = get_architecture(config.arch)
+    paths, problems = find_pairs(noisy_dir, clean_dir)
+    report_problems(problems, config.skip_bad_pairs, reporter.warn)
+    if not paths:
+        raise DataError(f"no image pairs found in {noisy_dir} and {clean_dir}")
+    train_paths, val_paths = split_validation(
+        paths, config.val_names, config.val_fraction, config.seed
+    )
+    train_pairs, bad_train = load_pairs(train_paths)
+    val_pairs, bad_val = load_pairs(val_paths)
+    report_problems(bad_train + bad_val, config.skip_bad_pairs, reporter.warn)
+    if not train_pairs:
+        raise DataError("none of the training pairs could be read")
+    reporter.info(
+        f"training {arch.name} on {len(train_pairs)} page pair(s), validating on {len(val_pairs)}"
+    )
+
+    tf = tensorflow(config.device)
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    model = arch.build()
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+
+    sampler = PatchSampler(train_pairs, config.patch_size, config.seed, config.augment)
+    steps = config.steps_per_epoch or steps_for_one_pass(
+        sampler.pixels, config.patch_size, config.batch_size
+    )
+    shape = (config.batch_size, config.patch_size, config.patch_size, 1)
+    dataset = tf.data.Dataset.from_generator(
+        lambda: sampler.batches(config.batch_size),
+        output_signature=(tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32)),
+    ).prefetch(2)
+    validation = grid_patches(val_pairs, config.patch_size) if val_pairs else None
+    monitor = "val_loss" if validation is not None else "loss"
+    callbacks: list[Any] = [
+        keras.callbacks.EarlyStopping(
+            monitor=monitor, patience=config.patience, restore_best_weights=True
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor, factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5
+        ),
+        _progress_callback(reporter, config.epochs, steps),
+    ]
+    started = time.perf_counter()
+    try:
+        history = model.fit(
+            dataset,
+            epochs=config.epochs,
+            steps_per_epoch=steps,
+            validation_data=validation,
+            validation_batch_size=config.batch_size,
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=False,
+        )
+    except KeyboardInterrupt:
+        reporter.warn("training interrupted; no model written")
+        raise
+    seconds = time.perf_counter() - started
+    losses = history.history
+    best_epoch = int(np.argmin(losses[monitor])) + 1
+
+    loaded = LoadedModel(
+        config.output.stem,
+        config.output,
+        {"receptive_radius": arch.receptive_radius, "stride": arch.stride},
+        model,
+    )
+    validation_scores = score_pages(loaded, val_pairs) if val_pairs else None
+    card = {
+        "architecture": arch.name,
+        "architecture_summary": arch.summary,
+        "description": config.description,
+        "output_kind": "grayscale",
+        "parameters": int(model.count_params()),
+        "input": "single-channel grayscale page, float32 in [0, 1], any size",
+        "training": {
+            "noisy_dir": str(noisy_dir),
+            "clean_dir": str(clean_dir),
+            "train_pages": [p.name for p in train_pairs],
+            "validation_pages": [p.name for p in val_pairs],
+            "patch_size": config.patch_size,
+            "batch_size": config.batch_size,
+            "steps_per_epoch": steps,
+            "epochs_requested": config.epochs,
+            "epochs_run": len(losses["loss"]),
+            "best_epoch": best_epoch,
+            "loss": "mse",
+            "optimizer": f"adam lr={config.learning_rate}",
+            "augment": config.augment,
+            "seed": config.seed,
+            "seconds": round(seconds, 1),
+            "history": {k: [round(float(v), 6) for v in vs] for k, vs in losses.items()},
+            **config.extra,
+        },
+        "validation": validation_scores,
+        "versions": _versions(),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": {k: str(v) for k, v in asdict(config).items() if k not in ("extra",)},
+    }
+    card = save_model(model, config.output, card, overwrite=config.overwrite)
+    reporter.info(f"wrote {config.output.with_suffix('.keras')} and its card")
+    return card
+
+
+def score_pages(loaded: LoadedModel, pairs: list[Pair]) -> dict[str, Any]:
+    """Whole-page RMSE/PSNR/SSIM of the model and of no cleaning, per page and on average."""
+    from docclean.inference import PageCleaner
+
+    cleaner = PageCleaner(loaded)
+    model_rows = []
+    noisy_rows = []
+    for pair in pairs:
+        model_rows.append(gray_scores(cleaner.clean(pair.noisy), pair.clean))
+        noisy_rows.append(gray_scores(pair.noisy, pair.clean))
+    return {
+        "pages": len(pairs),
+        "model": _rounded(mean_scores(model_rows)),
+        "no_cleaning": _rounded(mean_scores(noisy_rows)),
+    }
+
+
+def _rounded(scores: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 5) for k, v in scores.items()}
+
+
+def _versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {
+        "docclean": __version__,
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _progress_callback(reporter: Reporter, epochs: int, steps: int) -> Any:
+    """A Keras callback that shows epochs, loss and validation loss through ``reporter``."""
+    import keras
+
+    class ProgressCallback(keras.callbacks.Callback):
+        def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+            self._context = reporter.bar("epoch 1", steps)
+            self._bar = self._context.__enter__()
+            self._started = time.perf_counter()
+
+        def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            self._bar.reset(steps, f"epoch {epoch + 1}/{epochs}")
+            self._epoch_started = time.perf_counter()
+
+        def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+            loss = (logs or {}).get("loss")
+            self._bar.advance(1, status=f"loss {loss:.5f}" if loss is not None else "")
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            logs = logs or {}
+            parts = [f"epoch {epoch + 1}/{epochs}", f"loss {logs.get('loss', float('nan')):.5f}"]
+            if "val_loss" in logs:
+                parts.append(f"val_loss {logs['val_loss']:.5f}")
+            parts.append(f"lr {float(self.model.optimizer.learning_rate):.1e}")
+            parts.append(f"{time.perf_counter() - self._epoch_started:.0f} s")
+            reporter.info("  ".join(parts))
+
+        def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+            self._context.__exit__(None, None, None)
+
+    return ProgressCallback()

@@ -1,0 +1,72 @@
+"""Shared fixtures: small synthetic document pages and one tiny trained model, all made here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def clean_page(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """A white page with lines of dark 'words' (float32 in [0, 1])."""
+    page = np.ones((height, width), np.float32)
+    line = 6
+    for top in range(4, height - 8, 14):
+        x = 4 + int(rng.integers(0, 6))
+        while x < width - 10:
+            word = int(rng.integers(5, 22))
+            page[top : top + line, x : min(x + word, width - 4)] = rng.uniform(0.0, 0.25)
+            x += word + int(rng.integers(3, 8))
+    return page
+
+
+def dirty(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The page with a coffee-like stain, uneven light and sensor noise."""
+    h, w = page.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(0.2, 0.5) * max(h, w)
+    stain = 0.35 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r))
+    light = 0.12 * xx / max(w, 1)
+    noisy = page * (1 - stain) - light + rng.normal(0, 0.04, page.shape)
+    return np.clip(noisy, 0, 1).astype(np.float32)
+
+
+def write_gray(path: Path, pixels: np.ndarray, dpi: float | None = None) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8), mode="L")
+    image.save(path, **({"dpi": (dpi, dpi)} if dpi else {}))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pair_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with noisy/ and clean/ holding 8 synthetic page pairs."""
+    root = tmp_path_factory.mktemp("pairs")
+    rng = np.random.default_rng(7)
+    for i in range(8):
+        page = clean_page(int(rng.integers(70, 130)), int(rng.integers(90, 160)), rng)
+        write_gray(root / "clean" / f"page{i}.png", page)
+        write_gray(root / "noisy" / f"page{i}.png", dirty(page, rng))
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model(pair_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seed-text model trained for a few steps with `docclean train`'s library call."""
+    from docclean.progress import Reporter
+    from docclean.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    config = TrainConfig(
+        output=out, epochs=3, steps_per_epoch=15, patch_size=32, batch_size=16, val_fraction=0.25
+    )
+    train(pair_dir / "noisy", pair_dir / "clean", config, Reporter(quiet=True))
+    return out.with_suffix(".keras")

@@ -1,0 +1,282 @@
+"""The command line: cleaning folders, outputs, resume, bad input, exit codes, JSON, evaluate, train."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from conftest import clean_page, dirty, write_gray
+from docclean.cli import app
+from docclean.errors import ExitCode
+from docclean.imageio import read_image, read_pages
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def scans(tmp_path: Path) -> Path:
+    """Two nested pages with DPI, and a 3-page TIFF."""
+    rng = np.random.default_rng(11)
+    root = tmp_path / "scans"
+    write_gray(root / "a.png", dirty(clean_page(60, 80, rng), rng), dpi=300)
+    write_gray(root / "deeper" / "b.jpg", dirty(clean_page(50, 90, rng), rng), dpi=150)
+    frames = [
+        Image.fromarray((dirty(clean_page(40 + 10 * k, 70, rng), rng) * 255).astype(np.uint8))
+        for k in range(3)
+    ]
+    frames[0].save(root / "multi.tif", save_all=True, append_images=frames[1:], dpi=(200, 200))
+    return root
+
+
+def run(*args: str, input: str | None = None):
+    return runner.invoke(app, list(args), input=input)
+
+
+def records(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_clean_mirrors_the_tree_keeps_dpi_and_pages(
+    scans: Path, tmp_path: Path, tiny_model: Path
+) -> None:
+    out = tmp_path / "out"
+    result = run("clean", str(scans), "-o", str(out), "--model", str(tiny_model), "--json")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "a.png",
+        "deeper/b.png",
+        "multi.tif",
+    ]
+    a = read_image(out / "a.png")
+    assert a.dpi == (300.0, 300.0) and a.pixels.shape == (60, 80)
+    assert read_image(out / "deeper" / "b.png").dpi == (150.0, 150.0)
+    pages = list(read_pages(out / "multi.tif"))
+    assert [p.pixels.shape for p in pages] == [(40, 70), (50, 70), (60, 70)]
+    assert all(p.dpi == (200.0, 200.0) for p in pages)
+    rows = records(result.stdout)
+    assert len(rows) == 5 and {r["status"] for r in rows} == {"done"}
+    assert set(rows[0]) == {
+        "input",
+        "output",
+        "page",
+        "width",
+        "height",
+        "dpi",
+        "seconds",
+        "status",
+        "error",
+    }
+    assert [r["page"] for r in rows if r["input"].endswith("multi.tif")] == [0, 1, 2]
+
+
+def test_rerun_skips_finished_outputs_unless_overwrite(
+    scans: Path, tmp_path: Path, tiny_model: Path
+) -> None:
+    out = tmp_path / "out"
+    assert run("clean", str(scans), "-o", str(out), "--model", str(tiny_model)).exit_code == 0
+    stamp = (out / "a.png").stat().st_mtime_ns
+    (out / "deeper" / "b.png").unlink()  # as if the first run was interrupted there
+    again = run("clean", str(scans), "-o", str(out), "--model", str(tiny_model), "--json")
+    assert again.exit_code == 0
+    status = {Path(r["input"]).name: r["status"] for r in records(again.stdout)}
+    assert status == {"a.png": "skipped", "b.jpg": "done", "multi.tif": "skipped"}
+    assert (out / "a.png").stat().st_mtime_ns == stamp
+    forced = run(
+        "clean", str(scans), "-o", str(out), "--model", str(tiny_model), "--overwrite", "--json"
+    )
+    assert {r["status"] for r in records(forced.stdout)} == {"done"}
+
+
+def test_bad_files_are_named_and_the_rest_cleaned(
+    scans: Path, tmp_path: Path, tiny_model: Path
+) -> None:
+    (scans / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (scans / "empty.jpg").write_bytes(b"")
+    out = tmp_path / "out"
+    result = run(
+        "clean",
+        str(scans),
+        str(tmp_path / "missing.png"),
+        "-o",
+        str(out),
+        "--model",
+        str(tiny_model),
+        "--json",
+    )
+    assert result.exit_code == ExitCode.INPUT_FAILED
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3
+    assert any("broken.png" in e for e in errors) and any("empty.jpg" in e for e in errors)
+    assert any("missing.png" in e and "not found" in e for e in errors)
+    assert "Traceback" not in result.output
+    assert (out / "a.png").is_file() and (out / "multi.tif").is_file()
+    failed = [r for r in records(result.stdout) if r["status"] == "failed"]
+    assert len(failed) == 3 and all(r["error"] for r in failed)
+
+
+def test_inputs_are_never_written(scans: Path, tiny_model: Path) -> None:
+    before = {p: p.read_bytes() for p in scans.rglob("*") if p.is_file()}
+    result = run("clean", str(scans), "-o", str(scans), "--model", str(tiny_model), "--overwrite")
+    assert result.exit_code == ExitCode.OUTPUT
+    assert "is the input folder" in result.stderr
+    one = run(
+        "clean", str(scans / "a.png"), "-o", str(scans), "--model", str(tiny_model), "--overwrite"
+    )
+    assert one.exit_code == ExitCode.INPUT_FAILED
+    assert "is an input file" in one.stderr
+    assert {p: p.read_bytes() for p in before} == before
+    assert not [p for p in scans.rglob("*") if p.name.endswith(".part")]
+
+
+def test_output_folder_inside_the_input_is_not_cleaned_again(scans: Path, tiny_model: Path) -> None:
+    out = scans / "cleaned"
+    assert run("clean", str(scans), "-o", str(out), "--model", str(tiny_model)).exit_code == 0
+    again = run("clean", str(scans), "-o", str(out), "--model", str(tiny_model), "--json")
+    assert again.exit_code == 0
+    assert not [r for r in records(again.stdout) if "cleaned" in Path(r["input"]).parts]
+    assert not (out / "cleaned").exists()
+
+
+def test_paths_from_stdin(scans: Path, tmp_path: Path, tiny_model: Path) -> None:
+    listing = f"{scans / 'a.png'}\n\n{scans / 'deeper' / 'b.jpg'}\n"
+    result = run("clean", "-", "-o", str(tmp_path / "o"), "--model", str(tiny_model), input=listing)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.png", "b.png"]
+
+
+def test_tiff_output_on_request(scans: Path, tmp_path: Path, tiny_model: Path) -> None:
+    result = run(
+        "clean",
+        str(scans / "a.png"),
+        "-o",
+        str(tmp_path / "o"),
+        "--format",
+        "tiff",
+        "--model",
+        str(tiny_model),
+    )
+    assert result.exit_code == 0
+    assert read_image(tmp_path / "o" / "a.tif").dpi == (300.0, 300.0)
+
+
+def test_cleaning_makes_synthetic_pages_better(
+    tmp_path: Path, tiny_model: Path, pair_dir: Path
+) -> None:
+    result = run(
+        "evaluate",
+        "--noisy",
+        str(pair_dir / "noisy"),
+        "--clean",
+        str(pair_dir / "clean"),
+        "--model",
+        str(tiny_model),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert len(report["pages"]) == 8 and report["failed"] == []
+    assert report["mean"]["model"]["rmse"] < report["mean"]["no_cleaning"]["rmse"]
+    table = run(
+        "evaluate",
+        "--noisy",
+        str(pair_dir / "noisy"),
+        "--clean",
+        str(pair_dir / "clean"),
+        "--model",
+        str(tiny_model),
+    )
+    assert "mean" in table.stdout and "RMSE" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["clean", "x.png", "-o", "o", "--model", "nope"], ExitCode.MODEL, "no model 'nope'"),
+        (["clean", "x.png"], ExitCode.USAGE, "--output"),
+        (["clean", "x.png", "-o", "o", "--device", "tpu"], ExitCode.USAGE, "tpu"),
+        (
+            ["train", "-o", "m", "--noisy", "nowhere", "--clean", "nowhere"],
+            ExitCode.DATA,
+            "not a folder",
+        ),
+        (
+            ["clean", "-o", "o", "--tile-size", "17", "--model", "MODEL", "x.png"],
+            ExitCode.USAGE,
+            "multiples",
+        ),
+    ],
+)
+def test_exit_codes_and_messages(
+    tmp_path: Path, tiny_model: Path, args: list[str], code: int, message: str
+) -> None:
+    os.chdir(tmp_path)
+    (tmp_path / "x.png").write_bytes(b"")
+    result = run(*[str(tiny_model) if a == "MODEL" else a for a in args])
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_train_command_writes_model_and_refuses_overwrite(tmp_path: Path, pair_dir: Path) -> None:
+    args = [
+        "train",
+        str(pair_dir),
+        "-o",
+        str(tmp_path / "m"),
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "3",
+        "--patch-size",
+        "16",
+        "--val",
+        "page0,page1",
+        "--json",
+    ]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    card = json.loads(result.stdout)
+    assert card["training"]["validation_pages"] == ["page0", "page1"]
+    assert (tmp_path / "m.keras").is_file()
+    again = run(*args)
+    assert again.exit_code == ExitCode.OUTPUT and "--overwrite" in again.output
+
+
+def test_real_process_cleans_and_help_stays_light(
+    scans: Path, tmp_path: Path, tiny_model: Path
+) -> None:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "docclean",
+            "clean",
+            str(scans / "a.png"),
+            "-o",
+            str(tmp_path / "o"),
+            "--model",
+            str(tiny_model),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "done"
+    assert (tmp_path / "o" / "a.png").is_file()
+    probe = "import sys, docclean.cli; docclean.cli.app(['--help'], standalone_mode=False); print('tensorflow' in sys.modules)"
+    light = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert light.stdout.strip().endswith("False")

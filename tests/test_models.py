@@ -1,0 +1,171 @@
+"""Architectures, model files and cards, and exact tiled inference with a real Keras model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from docclean.architectures import ARCHITECTURES, get_architecture
+from docclean.errors import ModelError, OutputError, UsageError
+from docclean.inference import PageCleaner
+from docclean.modelstore import (
+    DEFAULT_MODEL,
+    LoadedModel,
+    load_model,
+    read_card,
+    save_model,
+    sha256_of,
+    shipped_models,
+)
+from docclean.tiling import whole_page_canvas
+
+
+def random_model(name: str = "seed-text", seed: int = 0) -> LoadedModel:
+    import keras
+
+    arch = get_architecture(name)
+    keras.utils.set_random_seed(seed)
+    model = arch.build()
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:  # strong random weights so every input pixel matters
+        weight.assign(rng.normal(0, 0.4, weight.shape).astype("float32"))
+    card = {"receptive_radius": arch.receptive_radius, "stride": arch.stride}
+    return LoadedModel(name, Path("unsaved"), card, model)
+
+
+def test_unknown_architecture_names_the_known_ones() -> None:
+    with pytest.raises(UsageError, match="seed-text"):
+        get_architecture("resnet-9000")
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_receptive_radius_is_honest(name: str) -> None:
+    loaded = random_model(name)
+    radius, model = loaded.receptive_radius, loaded.model
+    x = np.random.default_rng(1).random((1, 64, 64, 1), dtype=np.float32)
+    base = model(x).numpy()
+    for row in (31, 32):  # both phases of the stride grid
+        far = x.copy()
+        far[0, row + radius + 1 :, :, 0] = 0.0
+        far[0, : row - radius, :, 0] = 0.0
+        assert np.abs(model(far).numpy()[0, row] - base[0, row]).max() < 1e-6
+        near = x.copy()
+        near[0, row + radius, :, 0] = 1 - near[0, row + radius, :, 0]
+        near[0, row - radius, :, 0] = 1 - near[0, row - radius, :, 0]
+        assert np.abs(model(near).numpy()[0, row] - base[0, row]).max() > 1e-4
+
+
+@pytest.fixture(scope="module")
+def cleaner() -> PageCleaner:
+    return PageCleaner(random_model(), tile_size=48, batch_size=3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 120), st.integers(1, 120), st.integers(0, 1000))
+def test_tiled_keras_inference_equals_whole_page(
+    cleaner: PageCleaner, h: int, w: int, seed: int
+) -> None:
+    page = np.random.default_rng(seed).random((h, w), dtype=np.float32)
+    m = cleaner.config.margin
+    canvas = whole_page_canvas(page, m, cleaner.loaded.stride)
+    whole = cleaner.loaded.model(canvas[np.newaxis, ..., np.newaxis]).numpy()[
+        0, m : m + h, m : m + w, 0
+    ]
+    assert np.abs(cleaner.clean(page) - whole).max() <= 1e-4
+
+
+def test_graph_is_traced_once_for_pages_of_any_size() -> None:
+    cleaner = PageCleaner(random_model(), tile_size=32, batch_size=2)
+    for shape in [(5, 7), (100, 41), (33, 250)]:
+        out = cleaner.clean(np.full(shape, 0.5, np.float32))
+        assert out.shape == shape and out.dtype == np.float32
+    assert cleaner.traces == 1
+
+
+def test_save_and_load_give_identical_output(tmp_path: Path) -> None:
+    loaded = random_model()
+    card = save_model(
+        loaded.model, tmp_path / "m", {"architecture": "seed-text", "description": "t"}
+    )
+    assert card["sha256"] == sha256_of(tmp_path / "m.keras")
+    assert json.loads((tmp_path / "m.json").read_text())["receptive_radius"] == 5
+    again = load_model(tmp_path / "m.keras")
+    page = np.random.default_rng(4).random((70, 90), dtype=np.float32)
+    a = PageCleaner(loaded, tile_size=32, batch_size=2).clean(page)
+    b = PageCleaner(again, tile_size=32, batch_size=2).clean(page)
+    assert np.array_equal(a, b)
+
+
+def test_models_are_never_overwritten_by_default(tmp_path: Path) -> None:
+    loaded = random_model()
+    save_model(loaded.model, tmp_path / "m", {"architecture": "seed-text"})
+    before = sha256_of(tmp_path / "m.keras")
+    with pytest.raises(OutputError, match="already exists"):
+        save_model(loaded.model, tmp_path / "m", {"architecture": "seed-text"})
+    assert sha256_of(tmp_path / "m.keras") == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    save_model(random_model().model, tmp_path / "m", {"architecture": "seed-text"})
+    return tmp_path / "m.keras"
+
+
+def test_tampered_model_is_refused(saved: Path) -> None:
+    data = bytearray(saved.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    saved.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="does not match its card"):
+        load_model(saved)
+
+
+def test_model_without_card_is_refused(saved: Path) -> None:
+    saved.with_suffix(".json").unlink()
+    with pytest.raises(ModelError, match="no model card"):
+        load_model(saved)
+
+
+def test_truncated_model_with_matching_card_is_refused(saved: Path) -> None:
+    saved.write_bytes(saved.read_bytes()[:500])
+    card = read_card(saved)
+    card["sha256"] = sha256_of(saved)
+    saved.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="cannot load model"):
+        load_model(saved)
+
+
+def test_foreign_architecture_is_refused(saved: Path) -> None:
+    card = read_card(saved)
+    card["architecture"] = "evil-lambda"
+    saved.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="not one docclean knows"):
+        load_model(saved)
+
+
+def test_unknown_model_name_lists_shipped_models() -> None:
+    with pytest.raises(ModelError, match="docclean models"):
+        load_model("no-such-model")
+
+
+def test_shipped_default_model_loads_with_a_complete_card(tmp_path: Path) -> None:
+    assert DEFAULT_MODEL in shipped_models(), "the default model must ship in models/"
+    loaded = load_model()
+    card = loaded.card
+    for key in ("architecture", "parameters", "training", "versions", "sha256", "output_kind"):
+        assert key in card
+    assert (
+        card["reported_validation"]["model"]["rmse"]
+        < card["reported_validation"]["no_cleaning"]["rmse"]
+    )
+    assert shipped_models()[DEFAULT_MODEL].stat().st_size < 5_000_000
+    copy = tmp_path / "copy.keras"  # a shipped model can be copied and loaded by path
+    shutil.copy(loaded.path, copy)
+    shutil.copy(loaded.path.with_suffix(".json"), copy.with_suffix(".json"))
+    assert load_model(copy).card["sha256"] == card["sha256"]
