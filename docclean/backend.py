@@ -16,23 +16,23 @@ def tensorflow(device: Device = "auto") -> ModuleType:
     """Import TensorFlow with its start-up chatter silenced, and pin it to ``device`` once.
 
     ``cpu`` hides every GPU; ``gpu`` fails clearly when TensorFlow sees none; ``auto`` uses a GPU
-    when there is one. The first call decides for the life of the process.
+    when there is one. The first call decides placement for the life of the process.
     """
     global _configured
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import tensorflow as tf
 
+    gpus = tf.config.list_physical_devices("GPU")
+    if device == "gpu" and not gpus:
+        raise UsageError(
+            "--device gpu was asked for, but TensorFlow sees no GPU",
+            "install the GPU build with `pip install 'docclean[gpu]'` and check `nvidia-smi`, "
+            "or use --device auto",
+        )
     if _configured is None:
-        gpus = tf.config.list_physical_devices("GPU")
         if device == "cpu" and gpus:
             tf.config.set_visible_devices([], "GPU")
-        elif device == "gpu" and not gpus:
-            raise UsageError(
-                "--device gpu was asked for, but TensorFlow sees no GPU",
-                "install the GPU build with `pip install 'docclean[gpu]'` and check `nvidia-smi`, "
-                "or use --device auto",
-            )
         for gpu in gpus if device != "cpu" else []:
             tf.config.experimental.set_memory_growth(gpu, True)
         _configured = device

@@ -32,6 +32,25 @@ def errors_to_exit_codes(reporter: Reporter) -> Iterator[None]:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
+@contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C, so a killed batch run stops between files like an interrupted one."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. under a test runner's thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 app = typer.Typer(
     name="docclean",
     help="Clean scanned documents: stains, folds, wrinkles, shadows and noise, removed by a "
@@ -194,7 +213,7 @@ def clean(
     from docclean.pipeline import CleanJob, PageRecord, discover_inputs, read_path_list
 
     reporter = Reporter(quiet=quiet)
-    with errors_to_exit_codes(reporter):
+    with errors_to_exit_codes(reporter), interrupt_on_sigterm():
         specs: list[Path] = []
         for spec in inputs:
             specs += read_path_list(sys.stdin) if str(spec) == "-" else [spec]

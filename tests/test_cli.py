@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import clean_page, dirty, write_gray
 from PIL import Image
 from typer.testing import CliRunner
 
-from conftest import clean_page, dirty, write_gray
 from docclean.cli import app
 from docclean.errors import ExitCode
 from docclean.imageio import read_image, read_pages
@@ -223,6 +223,26 @@ def test_exit_codes_and_messages(
     assert result.exit_code == code, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_asking_for_a_missing_gpu_is_a_usage_error(tmp_path: Path, tiny_model: Path) -> None:
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this machine has a GPU")
+    write_gray(tmp_path / "x.png", np.ones((8, 8), np.float32))
+    result = run(
+        "clean",
+        str(tmp_path / "x.png"),
+        "-o",
+        str(tmp_path / "o"),
+        "--model",
+        str(tiny_model),
+        "--device",
+        "gpu",
+    )
+    assert result.exit_code == ExitCode.USAGE
+    assert "sees no GPU" in result.stderr and "docclean[gpu]" in result.stderr
 
 
 def test_train_command_writes_model_and_refuses_overwrite(tmp_path: Path, pair_dir: Path) -> None:

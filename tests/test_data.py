@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import write_gray
+
 from docclean.data import (
     Pair,
     PairPaths,
