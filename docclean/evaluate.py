@@ -1,97 +1,303 @@
-"""Score a model against "no cleaning" on paired pages, and show the result as a table or JSON."""
+"""Score models and classic baselines side by side on paired pages; tables, JSON, CSV, contact sheets.
+
+Grayscale targets are scored with RMSE, PSNR and SSIM; bilevel targets (only pure black and white,
+as in DIBCO) with FM, pseudo-FM, PSNR and DRD after thresholding each output at 0.5. With OCR on,
+every method also gets the character error rate of tesseract's reading of its output against the
+reading of the target, or against ``NAME.txt`` beside the target when there is one.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from docclean import baselines, metrics
 from docclean.data import PairPaths
 from docclean.errors import DocCleanError
 from docclean.imageio import read_image
 from docclean.inference import PageCleaner
-from docclean.metrics import gray_scores, mean_scores
 from docclean.progress import Reporter
 
-METHODS = ("no_cleaning", "model")
+REPORT_SCHEMA = 1
+GRAY_METRICS = ("rmse", "psnr", "ssim")
+BILEVEL_METRICS = ("fm", "pfm", "psnr", "drd")
+LOWER_IS_BETTER = frozenset({"rmse", "drd", "cer"})
+
+
+@dataclass
+class EvalOptions:
+    """What to run besides the models, and what to draw."""
+
+    baselines: bool = False
+    ocr: bool = False
+    contact_sheet: Path | None = None
+    sheet_pages: int = 6
+    methods: list[str] = field(default_factory=list)
 
 
 def evaluate_pairs(
-    pairs: Sequence[PairPaths], cleaner: PageCleaner, reporter: Reporter
+    pairs: Sequence[PairPaths],
+    cleaners: Sequence[PageCleaner],
+    reporter: Reporter,
+    options: EvalOptions | None = None,
 ) -> dict[str, Any]:
-    """Per-page and mean RMSE/PSNR/SSIM for the model and for the noisy page as it is.
+    """Run every method on every pair and score it; see README "evaluate --json" for the layout."""
+    options = options or EvalOptions()
+    notes: list[str] = []
+    methods: dict[str, baselines.Method] = {"no_cleaning": baselines.no_cleaning}
+    for cleaner in cleaners:
+        methods[cleaner.loaded.name] = cleaner.clean
+    if options.baselines:
+        for name, method in baselines.BASELINES.items():
+            if name == "unpaper" and not baselines.unpaper_available():
+                notes.append("unpaper is not installed (apt-get install unpaper): left out")
+                continue
+            methods[name] = method
+    ocr = options.ocr
+    if ocr:
+        from docclean.ocr import tesseract_available
 
-    Returns ``{"model": name, "model_path", "pages": [...], "mean": {method: scores}, "failed": [...]}``.
-    Unreadable pages and size mismatches are listed under ``failed`` and left out of the means.
-    """
+        if not tesseract_available():
+            notes.append(
+                "tesseract is not installed (apt-get install tesseract-ocr): no OCR scores"
+            )
+            ocr = False
+    for note in notes:
+        reporter.warn(note)
+
     rows: list[dict[str, Any]] = []
     failed: list[str] = []
+    sheet: list[tuple[str, list[np.ndarray], str]] = []
+    shown = next(iter(m for m in methods if m != "no_cleaning"), "no_cleaning")
     with reporter.bar("evaluating", len(pairs)) as bar:
         for pair in pairs:
             try:
-                noisy = read_image(pair.noisy).pixels
-                target = read_image(pair.clean).pixels
+                row, outputs = _score_pair(pair, methods, ocr)
             except DocCleanError as exc:
                 failed.append(str(exc))
                 reporter.error(str(exc))
-                bar.advance()
-                continue
-            if noisy.shape != target.shape:
-                failed.append(f"{pair.noisy}: size differs from {pair.clean}")
-                reporter.error(failed[-1])
-                bar.advance()
-                continue
-            started = time.perf_counter()
-            cleaned = cleaner.clean(noisy)
-            seconds = time.perf_counter() - started
-            rows.append(
-                {
-                    "name": pair.name,
-                    "width": int(noisy.shape[1]),
-                    "height": int(noisy.shape[0]),
-                    "seconds": round(seconds, 4),
-                    "no_cleaning": _rounded(gray_scores(noisy, target)),
-                    "model": _rounded(gray_scores(cleaned, target)),
-                }
-            )
+            else:
+                rows.append(row)
+                if options.contact_sheet and len(sheet) < options.sheet_pages:
+                    sheet.append(_sheet_row(row, outputs, shown))
             bar.advance()
+    if options.contact_sheet is not None and sheet:
+        draw_contact_sheet(sheet, options.contact_sheet, shown)
     return {
-        "model": cleaner.loaded.name,
-        "model_path": str(cleaner.loaded.path),
-        "metrics": ["rmse", "psnr", "ssim"],
+        "schema": REPORT_SCHEMA,
+        "methods": list(methods),
+        "models": {
+            c.loaded.name: {"path": str(c.loaded.path), "sha256": c.loaded.card.get("sha256")}
+            for c in cleaners
+        },
         "pages": rows,
-        "mean": {m: _rounded(mean_scores([r[m] for r in rows])) for m in METHODS} if rows else {},
+        "mean": _means(rows, list(methods)),
         "failed": failed,
+        "notes": notes,
     }
 
 
+def _score_pair(
+    pair: PairPaths, methods: dict[str, baselines.Method], ocr: bool
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    noisy = read_image(pair.noisy).pixels
+    target = read_image(pair.clean).pixels
+    if noisy.shape != target.shape:
+        raise DocCleanError(
+            f"{pair.noisy}: size {noisy.shape[1]}x{noisy.shape[0]} differs from its target's "
+            f"{target.shape[1]}x{target.shape[0]}"
+        )
+    kind = "bilevel" if metrics.is_bilevel(target) else "gray"
+    score = metrics.bilevel_scores if kind == "bilevel" else metrics.gray_scores
+    reference = _reference_text(pair.clean, target) if ocr else None
+    scores: dict[str, dict[str, float]] = {}
+    seconds: dict[str, float] = {}
+    outputs: dict[str, np.ndarray] = {"target": target}
+    for name, method in methods.items():
+        started = time.perf_counter()
+        output = method(noisy)
+        seconds[name] = round(time.perf_counter() - started, 4)
+        scores[name] = {k: round(v, 5) for k, v in score(output, target).items()}
+        if reference is not None:
+            from docclean.ocr import ocr_text
+
+            scores[name]["cer"] = round(
+                metrics.character_error_rate(ocr_text(output), reference), 5
+            )
+        outputs[name] = output
+    row = {
+        "name": pair.name,
+        "width": int(noisy.shape[1]),
+        "height": int(noisy.shape[0]),
+        "target": kind,
+        "scores": scores,
+        "seconds": seconds,
+    }
+    return row, outputs
+
+
+def _reference_text(target_path: Path, target: np.ndarray) -> str:
+    text_file = target_path.with_suffix(".txt")
+    if text_file.is_file():
+        return text_file.read_text(encoding="utf-8", errors="replace")
+    from docclean.ocr import ocr_text
+
+    return ocr_text(target)
+
+
+def _means(
+    rows: list[dict[str, Any]], methods: list[str]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean of each metric per target kind and method (non-finite values left out)."""
+    means: dict[str, dict[str, dict[str, float]]] = {}
+    for kind in ("gray", "bilevel"):
+        subset = [r for r in rows if r["target"] == kind]
+        if not subset:
+            continue
+        means[kind] = {}
+        for method in methods:
+            keys = subset[0]["scores"][method].keys()
+            means[kind][method] = {}
+            for key in keys:
+                values = [r["scores"][method][key] for r in subset]
+                finite = [v for v in values if math.isfinite(v)]
+                means[kind][method][key] = round(float(np.mean(finite)), 5) if finite else math.nan
+            means[kind][method]["seconds"] = round(
+                float(np.mean([r["seconds"][method] for r in subset])), 4
+            )
+    return means
+
+
 def render_table(report: dict[str, Any], console: Console | None = None) -> None:
-    """Per-page rows and the mean, model beside no cleaning, on stdout."""
+    """Per-page rows (main metric per method) and a table of means, per target kind, on stdout."""
     console = console or Console()
-    table = Table(title=f"{report['model']} vs no cleaning", show_footer=bool(report["pages"]))
-    mean = report["mean"]
-    table.add_column("page", footer="mean")
-    for method in METHODS:
-        for metric, fmt in (("rmse", ".4f"), ("psnr", ".2f"), ("ssim", ".4f")):
-            label = f"{metric.upper()} {'model' if method == 'model' else 'noisy'}"
-            footer = format(mean[method][metric], fmt) if mean else ""
-            table.add_column(label, justify="right", footer=footer)
-    for row in report["pages"]:
-        cells = [row["name"]]
-        for method in METHODS:
-            cells += [
-                f"{row[method]['rmse']:.4f}",
-                f"{row[method]['psnr']:.2f}",
-                f"{row[method]['ssim']:.4f}",
-            ]
-        table.add_row(*cells)
-    console.print(table)
+    methods = report["methods"]
+    for kind, means in report["mean"].items():
+        main = "rmse" if kind == "gray" else "fm"
+        pages = [r for r in report["pages"] if r["target"] == kind]
+        table = Table(title=f"{main.upper()} per page ({kind} targets)")
+        table.add_column("page")
+        for method in methods:
+            table.add_column(method, justify="right")
+        for row in pages:
+            table.add_row(row["name"], *[_fmt(main, row["scores"][m][main]) for m in methods])
+        console.print(table)
+        names = [*(GRAY_METRICS if kind == "gray" else BILEVEL_METRICS)]
+        if any("cer" in means[m] for m in methods):
+            names.append("cer")
+        summary = Table(title=f"mean over {len(pages)} page(s) ({kind} targets)")
+        summary.add_column("method")
+        for name in [*names, "seconds"]:
+            arrow = "" if name == "seconds" else (" ↓" if name in LOWER_IS_BETTER else " ↑")
+            summary.add_column(name.upper() + arrow, justify="right")
+        for method in methods:
+            summary.add_row(
+                method, *[_fmt(n, means[method].get(n, math.nan)) for n in [*names, "seconds"]]
+            )
+        console.print(summary)
+    for note in report["notes"]:
+        console.print(f"note: {note}")
     if report["failed"]:
         console.print(f"{len(report['failed'])} page(s) could not be scored (see stderr)")
 
 
-def _rounded(scores: dict[str, float]) -> dict[str, float]:
-    return {k: round(v, 5) for k, v in scores.items()}
+def _fmt(metric: str, value: float) -> str:
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:.2f}" if metric in ("psnr", "fm", "pfm", "drd") else f"{value:.4f}"
+
+
+CSV_COLUMNS = (
+    "page",
+    "target",
+    "method",
+    "rmse",
+    "psnr",
+    "ssim",
+    "fm",
+    "pfm",
+    "drd",
+    "cer",
+    "seconds",
+)
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    """One CSV row per page and method; metrics that do not apply are empty."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in report["pages"]:
+        for method in report["methods"]:
+            writer.writerow(
+                {
+                    "page": row["name"],
+                    "target": row["target"],
+                    "method": method,
+                    **row["scores"][method],
+                    "seconds": row["seconds"][method],
+                }
+            )
+    return buffer.getvalue()
+
+
+SHEET_WIDTH = 420
+
+
+def _sheet_row(
+    row: dict[str, Any], outputs: dict[str, np.ndarray], shown: str
+) -> tuple[str, list[np.ndarray], str]:
+    """Small copies of noisy | cleaned | target | error for one page, and its caption."""
+    from skimage.transform import resize
+
+    target = outputs["target"]
+    cleaned = outputs[shown]
+    error = 1.0 - np.abs(cleaned - target)
+    scale = SHEET_WIDTH / target.shape[1]
+    size = (max(1, round(target.shape[0] * scale)), SHEET_WIDTH)
+    panels = [
+        resize(p, size, anti_aliasing=True, preserve_range=True).astype(np.float32)
+        for p in (outputs["no_cleaning"], cleaned, target, error)
+    ]
+    main = "rmse" if row["target"] == "gray" else "fm"
+    before, after = row["scores"]["no_cleaning"][main], row["scores"][shown][main]
+    caption = (
+        f"{row['name']}: {main.upper()} {_fmt(main, before)} noisy -> {_fmt(main, after)} {shown}"
+    )
+    return row["name"], panels, caption
+
+
+def draw_contact_sheet(
+    rows: list[tuple[str, list[np.ndarray], str]], path: Path, shown: str
+) -> None:
+    """noisy | cleaned | target | 1 - |error| for each page, captioned with its figures; PNG."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from docclean.imageio import to_uint8, write_pages
+
+    gap, caption_h, header_h = 8, 22, 24
+    width = 4 * SHEET_WIDTH + 5 * gap
+    height = header_h + sum(caption_h + p[0].shape[0] + gap for _, p, _ in rows)
+    sheet = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=15)
+    for k, title in enumerate(["noisy", shown, "target", "1 - |error|"]):
+        draw.text((gap + k * (SHEET_WIDTH + gap), 4), title, fill=0, font=font)
+    y = header_h
+    for _, panels, caption in rows:
+        draw.text((gap, y + 2), caption, fill=0, font=font)
+        y += caption_h
+        for k, panel in enumerate(panels):
+            sheet.paste(Image.fromarray(to_uint8(panel)), (gap + k * (SHEET_WIDTH + gap), y))
+        y += panels[0].shape[0] + gap
+    write_pages(path, [np.asarray(sheet, dtype=np.float32) / 255.0], None, "png")

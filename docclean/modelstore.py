@@ -162,7 +162,7 @@ def save_model(
             "size_bytes": tmp.stat().st_size,
             "sha256": sha256_of(tmp),
         }
-        _write_text_atomic(card_path(path), json.dumps(full, indent=2) + "\n")
+        write_text_atomic(card_path(path), json.dumps(full, indent=2) + "\n")
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"{path}: cannot save model ({exc.strerror or exc})") from None
@@ -171,7 +171,9 @@ def save_model(
     return full
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
