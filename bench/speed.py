@@ -1,11 +1,15 @@
-"""Speed and memory of `docclean clean` on synthetic pages (prints a table, writes JSON).
+"""Speed and peak memory of docclean beside classic cleaners, by page size (table + JSON).
 
-    python bench/speed.py [--model NAME|PATH] [--sizes a4,1,4,16] [--repeats 3] [--json out.json]
+    python bench/speed.py [--model NAME|PATH] [--sizes a4,1,4,16,70] [--repeats 3] [--json FILE]
 
-Sizes are "a4" (2480x3508, A4 at 300 dpi) or megapixels (square pages). For each size it times the
-model alone (PageCleaner.clean on a decoded page, after one warm-up) and `docclean clean` end to end
-as a fresh process (start-up, TensorFlow import, model load, decode, clean, encode, write), and
-reports medians and the process's peak RSS.
+Sizes are "a4" (2480x3508 px, A4 at 300 dpi) or megapixels (square pages). On the same synthetic
+grayscale page, each size times:
+  - `docclean clean` end to end as a fresh process (start-up, TensorFlow import, model load,
+    PNG decode, tiled inference, PNG encode, atomic write), with that process's peak RSS;
+  - the model alone: PageCleaner.clean on the decoded page, after a warm-up call;
+  - unpaper as a process on a PGM of the page (its filters only), with its peak RSS, if installed;
+  - Sauvola thresholding in process (scikit-image, window 25).
+Every figure is the median of --repeats runs.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +33,8 @@ from PIL import Image
 
 # Runs a command and prints its peak RSS in KiB (a fresh parent, so no other child is counted).
 MEASURE = (
-    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+    "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
 )
 
@@ -57,83 +64,87 @@ def size_of(spec: str) -> tuple[str, int, int]:
     return f"{spec} MP", side, side
 
 
+def timed_process(command: list[str], repeats: int) -> tuple[float, float]:
+    """Median wall seconds and peak RSS (MB) of a command run as a fresh process."""
+    seconds, rss = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", MEASURE, *command],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
+        seconds.append(time.perf_counter() - started)
+        rss.append(int(done.stdout.split()[-1]) / 1024)
+    return statistics.median(seconds), max(rss)
+
+
+def timed_call(function: Callable[[], object], repeats: int) -> float:
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", default=None)
-    parser.add_argument("--sizes", default="a4,1,4,16")
+    parser.add_argument("--model", default=None, help="model name or path [default model]")
+    parser.add_argument("--sizes", default="a4,1,4,16,70")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tile-size", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
 
+    from docclean.baselines import sauvola
     from docclean.inference import PageCleaner
     from docclean.modelstore import load_model
 
     loaded = load_model(args.model)
     cleaner = PageCleaner(loaded, tile_size=args.tile_size, batch_size=args.batch_size)
+    cleaner.clean(np.ones((64, 64), np.float32))  # trace the graph once
+    has_unpaper = shutil.which("unpaper") is not None
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for spec in args.sizes.split(","):
             label, h, w = size_of(spec)
             page = synthetic_page(h, w)
-            src = Path(tmp) / f"page-{spec}.png"
+            src, pgm = Path(tmp) / f"page-{spec}.png", Path(tmp) / f"page-{spec}.pgm"
             Image.fromarray(page).save(src, dpi=(300, 300))
+            Image.fromarray(page).save(pgm)
             pixels = page.astype(np.float32) / 255
-            cleaner.clean(pixels[:64, :64])  # trace once
-            model_times = []
-            for _ in range(args.repeats):
-                started = time.perf_counter()
-                cleaner.clean(pixels)
-                model_times.append(time.perf_counter() - started)
-            e2e_times, rss = [], []
-            for k in range(args.repeats):
-                out = Path(tmp) / f"out-{spec}-{k}"
-                cmd = [
-                    sys.executable,
-                    "-m",
-                    "docclean",
-                    "clean",
-                    str(src),
-                    "-o",
-                    str(out),
-                    "-q",
-                    "--tile-size",
-                    str(args.tile_size),
-                    "--batch-size",
-                    str(args.batch_size),
-                ]
-                if args.model:
-                    cmd += ["--model", args.model]
-                started = time.perf_counter()
-                done = subprocess.run(
-                    [sys.executable, "-c", MEASURE, *cmd],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-                )
-                e2e_times.append(time.perf_counter() - started)
-                rss.append(int(done.stdout.split()[-1]) / 1024)
-            rows.append(
-                {
-                    "page": label,
-                    "width": w,
-                    "height": h,
-                    "megapixels": round(h * w / 1e6, 2),
-                    "model_s": round(statistics.median(model_times), 3),
-                    "end_to_end_s": round(statistics.median(e2e_times), 3),
-                    "peak_rss_mb": round(max(rss)),
-                }
-            )
-            r = rows[-1]
-            print(
-                f"{r['page']:>12}  {r['width']}x{r['height']}  model {r['model_s']:.2f} s  "
-                f"end to end {r['end_to_end_s']:.2f} s  peak RSS {r['peak_rss_mb']} MB",
-                flush=True,
-            )
+            clean_cmd = [sys.executable, "-m", "docclean", "clean", str(src), "-q", "--overwrite",
+                         "-o", str(Path(tmp) / "out"), "--tile-size", str(args.tile_size),
+                         "--batch-size", str(args.batch_size)]  # fmt: skip
+            if args.model:
+                clean_cmd += ["--model", args.model]
+            e2e, e2e_rss = timed_process(clean_cmd, args.repeats)
+            row = {
+                "page": label,
+                "width": w,
+                "height": h,
+                "megapixels": round(h * w / 1e6, 2),
+                "docclean_s": round(e2e, 3),
+                "docclean_rss_mb": round(e2e_rss),
+                "model_s": round(timed_call(lambda p=pixels: cleaner.clean(p), args.repeats), 3),
+                "sauvola_s": round(timed_call(lambda p=pixels: sauvola(p), args.repeats), 3),
+                "unpaper_s": None,
+                "unpaper_rss_mb": None,
+            }
+            if has_unpaper:
+                unpaper_cmd = ["unpaper", "--layout", "none", "--no-deskew", "--no-mask-scan",
+                               "--no-mask-center", "--no-border-scan", "--no-border-align", "-q",
+                               "--overwrite", str(pgm), str(Path(tmp) / "unpaper.pgm")]  # fmt: skip
+                seconds, rss = timed_process(unpaper_cmd, args.repeats)
+                row["unpaper_s"], row["unpaper_rss_mb"] = round(seconds, 3), round(rss)
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
     report = {
         "model": loaded.name,
         "tile_size": args.tile_size,
@@ -141,16 +152,23 @@ def main() -> None:
         "repeats": args.repeats,
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
+        "python": platform.python_version(),
         "rows": rows,
     }
-    print("\n| page | pixels | model alone (s) | `docclean clean` end to end (s) | peak RSS (MB) |")
-    print("|---|---|---|---|---|")
+    print(
+        "| page | pixels | `docclean clean` (s) | its peak RSS (MB) | model alone (s) "
+        "| unpaper (s) | unpaper RSS (MB) | Sauvola (s) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
+        unpaper = (f"{r['unpaper_s']:.2f} | {r['unpaper_rss_mb']}" if r["unpaper_s"] is not None
+                   else "not installed | -")  # fmt: skip
         print(
-            f"| {r['page']} | {r['width']}x{r['height']} | {r['model_s']:.2f} | {r['end_to_end_s']:.2f} | {r['peak_rss_mb']} |"
+            f"| {r['page']} | {r['width']}x{r['height']} | {r['docclean_s']:.2f} "
+            f"| {r['docclean_rss_mb']} | {r['model_s']:.2f} | {unpaper} | {r['sauvola_s']:.2f} |"
         )
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":
