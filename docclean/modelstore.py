@@ -135,7 +135,20 @@ def load_model(name_or_path: str | Path | None = None) -> LoadedModel:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for foreign or damaged files
         raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
+    if _structure(model) != _structure(get_architecture(card["architecture"]).build()):
+        raise ModelError(
+            f"{path}: its layers are not those of the {card['architecture']} architecture",
+            "only models trained by docclean load",
+        )
     return LoadedModel(name=path.stem, path=path, card=card, model=model)
+
+
+def _structure(model: keras.Model) -> list[tuple[str, tuple[tuple[int, ...], ...]]]:
+    """Layer types and weight shapes, in order: what a model file must share with its architecture."""
+    return [
+        (type(layer).__name__, tuple(tuple(w.shape) for w in layer.weights))
+        for layer in model.layers
+    ]
 
 
 def save_model(

@@ -149,6 +149,17 @@ def test_foreign_architecture_is_refused(saved: Path) -> None:
         load_model(saved)
 
 
+def test_model_whose_layers_differ_from_its_architecture_is_refused(tmp_path: Path) -> None:
+    import keras
+
+    inputs = keras.Input((None, None, 1))
+    outputs = keras.layers.Conv2D(1, 5, padding="same", activation="sigmoid")(inputs)
+    impostor = keras.Model(inputs, outputs)
+    save_model(impostor, tmp_path / "m", {"architecture": "seed-text"})  # card and sha256 agree
+    with pytest.raises(ModelError, match="not those of the seed-text"):
+        load_model(tmp_path / "m.keras")
+
+
 def test_unknown_model_name_lists_shipped_models() -> None:
     with pytest.raises(ModelError, match="docclean models"):
         load_model("no-such-model")
