@@ -171,28 +171,42 @@ def train(
 
 
 class FormatChoice(str, Enum):
+    same = "same"
     png = "png"
     tiff = "tiff"
+    pdf = "pdf"
 
 
 @app.command()
 def clean(
-    inputs: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Image files, folders (searched recursively) or - for a list on stdin."
+    output_dir: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Folder for the cleaned pages, or - for one image on stdout."
         ),
     ],
-    output_dir: Annotated[
-        Path, typer.Option("--output", "-o", help="Folder for the cleaned pages.")
-    ],
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Image or PDF files, folders (searched recursively), or -: with -o - one image "
+            "on stdin, else a list of paths on stdin.",
+            show_default=False,
+        ),
+    ] = None,
     model: Annotated[
         str | None, typer.Option(help="Shipped model name or .keras path [default: office model].")
     ] = None,
     fmt: Annotated[
         FormatChoice,
-        typer.Option("--format", help="Output format; multi-page inputs always give a TIFF."),
-    ] = FormatChoice.png,
+        typer.Option(
+            "--format",
+            help="same: TIFF->TIFF, PDF->PDF, other images->PNG (never lossy); or png, tiff, pdf.",
+        ),
+    ] = FormatChoice.same,
+    dpi: Annotated[
+        float | None,
+        typer.Option(help="DPI written into every output (PDF inputs are rendered at it).", min=1),
+    ] = None,
     tile_size: Annotated[
         int, typer.Option(help="Tile side in px (fixed shape, traced once).")
     ] = 256,
@@ -200,73 +214,258 @@ def clean(
     overwrite: Annotated[
         bool, typer.Option(help="Replace outputs that exist (default: skip).")
     ] = False,
+    files_from: Annotated[
+        Path | None,
+        typer.Option(help="Read input paths from FILE (- for stdin), one a line.", metavar="FILE"),
+    ] = None,
+    null: Annotated[
+        bool, typer.Option("--null", "-0", help="Path lists are NUL-separated (find -print0).")
+    ] = False,
+    jobs: Annotated[
+        int, typer.Option(help="Threads reading and writing files around the one model.")
+    ] = 2,
+    fail_fast: Annotated[
+        bool, typer.Option(help="Stop at the first file that fails (exit code 1).")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(help="Print what would be cleaned or skipped; clean nothing, load no model."),
+    ] = False,
     device: DeviceOption = DeviceChoice.auto,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per page on stdout.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
 ) -> None:
-    """Clean scanned pages into OUTPUT, mirroring the input folders; never touches the inputs."""
-    import json
-    import sys
+    """Clean scanned pages into OUTPUT, mirroring the input folders; never touches the inputs.
 
-    from docclean.pipeline import CleanJob, PageRecord, discover_inputs, read_path_list
+    `docclean clean - -o -` is a filter: one image or PDF on stdin, the cleaned one on stdout.
+    """
+    import json
+
+    from docclean.pipeline import CleanJob, PageRecord, discover_inputs
 
     reporter = Reporter(quiet=quiet)
     with errors_to_exit_codes(reporter), interrupt_on_sigterm():
-        specs: list[Path] = []
-        for spec in inputs:
-            specs += read_path_list(sys.stdin) if str(spec) == "-" else [spec]
+        if str(output_dir) == "-":
+            _clean_filter(
+                inputs or [],
+                files_from,
+                fmt,
+                dpi,
+                dry_run or json_out,
+                reporter,
+                lambda: _page_cleaner(model, tile_size, batch_size, device),
+            )
+            return
+        specs = _clean_specs(inputs or [], files_from, null)
         files = list(discover_inputs(specs, output_dir))
         if not files:
-            raise UsageError("no input images found", "give image files, folders or - for stdin")
-        cleaner = _page_cleaner(model, tile_size, batch_size, device)
-        job = CleanJob(files, output_dir, cleaner.clean, fmt=fmt.value, overwrite=overwrite)
-        reporter.info(
-            f"cleaning {len(files)} file(s) with {cleaner.loaded.name} on {device_in_use()}"
+            raise UsageError(
+                "no input images found", "give image or PDF files, folders, or --files-from"
+            )
+        job = CleanJob(
+            files,
+            output_dir,
+            fmt=fmt.value,
+            overwrite=overwrite,
+            dpi=dpi,
+            jobs=jobs,
+            fail_fast=fail_fast,
+            warn=reporter.warn,
         )
-        with reporter.bar("cleaning", len(files)) as bar:
-            seen: set[str] = set()
 
-            def on_record(record: PageRecord) -> None:
-                if record.status == "failed":
-                    reporter.error(record.error or record.input)
-                if json_out:
-                    print(json.dumps(record.to_json()), flush=True)
-                if record.input not in seen:
-                    seen.add(record.input)
-                    bar.advance(1)
+        def on_record(record: PageRecord) -> None:
+            if record.status == "failed":
+                reporter.error(record.error or record.input)
+            if json_out:
+                print(json.dumps(record.to_json()), flush=True)
+            elif dry_run and record.status != "failed":
+                action = "clean" if record.status == "planned" else "skip "
+                note = "" if record.status == "planned" else "  (output exists)"
+                print(f"{action} {record.input} -> {record.output}{note}", flush=True)
 
-            summary = job.run(on_record)
-        reporter.info(
-            f"done {summary.files_done}, skipped {summary.files_skipped} (output exists), "
-            f"failed {summary.files_failed}; {summary.pages_done} page(s) in "
-            f"{summary.seconds:.1f} s ({summary.pages_per_second:.2f} pages/s)"
-        )
+        if dry_run:
+            summary = job.plan(on_record)
+            reporter.info(
+                f"dry run: would clean {summary.files_planned}, skip {summary.files_skipped} "
+                f"(output exists), fail {summary.files_failed}"
+            )
+        else:
+            cleaner = _page_cleaner(model, tile_size, batch_size, device)
+            job.clean_page = cleaner.clean
+            reporter.info(
+                f"cleaning {len(files)} file(s) with {cleaner.loaded.name} on {device_in_use()}"
+            )
+            with reporter.bar("cleaning", len(files)) as bar:
+                seen: set[str] = set()
+
+                def on_page(record: PageRecord) -> None:
+                    on_record(record)
+                    if record.input not in seen:
+                        seen.add(record.input)
+                        bar.advance(1)
+
+                summary = job.run(on_page)
+            reporter.info(
+                f"done {summary.files_done}, skipped {summary.files_skipped} (output exists), "
+                f"failed {summary.files_failed}; {summary.pages_done} page(s) in "
+                f"{summary.seconds:.1f} s ({summary.pages_per_second:.2f} pages/s)"
+            )
+        if summary.stopped:
+            reporter.info("stopped at the first failure (--fail-fast)")
     if summary.files_failed:
         raise typer.Exit(int(ExitCode.INPUT_FAILED))
+
+
+def _read_stdin_bytes() -> bytes:
+    """All of stdin as bytes (a text-only stdin is encoded back)."""
+    import sys
+
+    buffer = getattr(sys.stdin, "buffer", None)
+    return buffer.read() if buffer is not None else sys.stdin.read().encode()
+
+
+def _clean_specs(inputs: list[Path], files_from: Path | None, null: bool) -> list[Path]:
+    """Input paths for `clean`: arguments, ``-`` (a path list on stdin) and --files-from."""
+    from docclean.pipeline import parse_path_list
+
+    dashes = sum(str(spec) == "-" for spec in inputs) + (str(files_from) == "-")
+    if dashes > 1:
+        raise UsageError("stdin can be read only once", "give - or --files-from - once")
+    specs: list[Path] = []
+    for spec in inputs:
+        specs += parse_path_list(_read_stdin_bytes(), null) if str(spec) == "-" else [spec]
+    if files_from is not None:
+        if str(files_from) == "-":
+            data = _read_stdin_bytes()
+        else:
+            try:
+                data = files_from.read_bytes()
+            except OSError as exc:
+                raise UsageError(f"cannot read --files-from {files_from}: {exc.strerror}") from exc
+        specs += parse_path_list(data, null)
+    return specs
+
+
+# Leading bytes of the formats `clean - -o -` reads from stdin, and the suffix each gets.
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", ".png"),
+    (b"\xff\xd8\xff", ".jpg"),
+    (b"II*\x00", ".tif"),
+    (b"MM\x00*", ".tif"),
+    (b"%PDF-", ".pdf"),
+    (b"BM", ".bmp"),
+)
+
+
+def _sniff_suffix(data: bytes) -> str | None:
+    """The file suffix for image or PDF ``data``, from its first bytes; None if unknown."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    return next((suffix for magic, suffix in _MAGIC if data.startswith(magic)), None)
+
+
+def _clean_filter(
+    inputs: list[Path],
+    files_from: Path | None,
+    fmt: FormatChoice,
+    dpi: float | None,
+    listing: bool,
+    reporter: Reporter,
+    make_cleaner: Any,
+) -> None:
+    """`clean X -o -`: clean one image (a file, or - for bytes on stdin) and write it to stdout."""
+    import sys
+    import tempfile
+
+    from docclean.errors import InputError
+    from docclean.pipeline import CleanJob, InputFile, PageRecord
+
+    if len(inputs) != 1 or files_from is not None or listing:
+        raise UsageError(
+            "-o - writes one cleaned image to stdout",
+            "give exactly one file, or - for image data on stdin; no --files-from, --json "
+            "or --dry-run",
+        )
+    with tempfile.TemporaryDirectory(prefix="docclean-") as tmp:
+        work = Path(tmp)
+        source = inputs[0]
+        from_stdin = str(source) == "-"
+        if from_stdin:
+            data = _read_stdin_bytes()
+            if not data:
+                raise InputError("<stdin>", "no data on stdin")
+            suffix = _sniff_suffix(data)
+            if suffix is None:
+                raise InputError(
+                    "<stdin>",
+                    "not PNG, JPEG, TIFF, BMP, WebP or PDF data",
+                    "to give a list of paths on stdin use --files-from -",
+                )
+            source = work / f"stdin{suffix}"
+            source.write_bytes(data)
+        item = InputFile(source, Path(source.name))
+        job = CleanJob([item], work / "out", fmt=fmt.value, overwrite=True, dpi=dpi, jobs=1)
+        shown = "<stdin>" if from_stdin else str(source)
+        job.warn = lambda message: reporter.warn(message.replace(str(source), shown))
+        job.clean_page = make_cleaner().clean
+        outputs: list[str] = []
+
+        def on_record(record: PageRecord) -> None:
+            if record.status == "failed":
+                reporter.error((record.error or "").replace(str(source), shown))
+            elif record.output:
+                outputs.append(record.output)
+
+        summary = job.run(on_record)
+        if summary.files_failed or not outputs:
+            raise typer.Exit(int(ExitCode.INPUT_FAILED))
+        stdout = getattr(sys.stdout, "buffer", None)
+        data = Path(outputs[0]).read_bytes()
+        if stdout is None:  # pragma: no cover - stdout is always binary-capable here
+            raise UsageError("stdout cannot take binary data")
+        stdout.write(data)
+        stdout.flush()
+        reporter.info(f"cleaned {summary.pages_done} page(s) in {summary.seconds:.1f} s to stdout")
 
 
 @app.command()
 def evaluate(
     noisy: Annotated[Path, typer.Option(help="Folder of noisy pages.")],
-    clean: Annotated[Path, typer.Option(help="Folder of clean targets, same file names.")],
+    clean: Annotated[
+        Path, typer.Option(help="Folder of targets (gray or bilevel), same file names.")
+    ],
     model: Annotated[
-        str | None, typer.Option(help="Shipped model name or .keras path [default: office model].")
+        list[str] | None,
+        typer.Option(
+            help="Shipped model name or .keras path; repeat to compare [default: office model]."
+        ),
     ] = None,
+    baselines: Annotated[
+        bool, typer.Option(help="Also run median background, Otsu, Sauvola and unpaper.")
+    ] = False,
+    ocr: Annotated[bool, typer.Option(help="Character error rate of tesseract's reading.")] = False,
     names: Annotated[
         str | None, typer.Option(help="Only these pages: comma-separated names or @FILE.")
+    ] = None,
+    contact_sheet: Annotated[
+        Path | None, typer.Option(help="Draw noisy | cleaned | target | error into this PNG.")
+    ] = None,
+    sheet_pages: Annotated[int, typer.Option(help="Pages on the contact sheet.")] = 6,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Write per-page scores as CSV (- for stdout).")
     ] = None,
     tile_size: Annotated[int, typer.Option(help="Tile side in px.")] = 256,
     batch_size: Annotated[int, typer.Option(help="Tiles per model call.")] = 8,
     device: DeviceOption = DeviceChoice.auto,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Score a model against "no cleaning" on paired pages: RMSE, PSNR and SSIM per page and mean."""
+    """Score models beside "no cleaning" and classic baselines on paired pages."""
     import json
 
     from docclean.data import find_pairs, read_name_list, report_problems
-    from docclean.evaluate import evaluate_pairs, render_table
+    from docclean.evaluate import EvalOptions, evaluate_pairs, render_table, report_csv
 
     reporter = Reporter()
     with errors_to_exit_codes(reporter):
@@ -277,11 +476,23 @@ def evaluate(
             pairs = [p for p in pairs if p.name in wanted]
         if not pairs:
             raise DataError(f"no image pairs to evaluate in {noisy} and {clean}")
-        cleaner = _page_cleaner(model, tile_size, batch_size, device)
-        report = evaluate_pairs(pairs, cleaner, reporter)
+        specs: list[str | None] = list(model) if model else [None]
+        cleaners = [_page_cleaner(m, tile_size, batch_size, device) for m in specs]
+        options = EvalOptions(
+            baselines=baselines, ocr=ocr, contact_sheet=contact_sheet, sheet_pages=sheet_pages
+        )
+        report = evaluate_pairs(pairs, cleaners, reporter, options)
+        if csv_out is not None:
+            text = report_csv(report)
+            if str(csv_out) == "-":
+                print(text, end="")
+            else:
+                from docclean.modelstore import write_text_atomic
+
+                write_text_atomic(csv_out, text)
     if json_out:
         print(json.dumps(report, indent=2))
-    else:
+    elif csv_out is None or str(csv_out) != "-":
         render_table(report)
     if report["failed"]:
         raise typer.Exit(int(ExitCode.INPUT_FAILED))

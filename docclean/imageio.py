@@ -1,7 +1,8 @@
-"""Read and write page images: decoding to float gray, DPI, multi-page TIFF, atomic writes.
+"""Read and write page images: decoding to float gray, DPI, multi-page TIFF and PDF, atomic writes.
 
 Every unreadable input becomes :class:`~docclean.errors.InputError` (naming the file and
-a short cause); every failed write becomes :class:`~docclean.errors.OutputError`.
+a short cause); every failed write becomes :class:`~docclean.errors.OutputError`. PDF pages are
+rendered and written by :mod:`docclean.pdf`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import zlib
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
-from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
 from docclean.errors import InputError, OutputError
+from docclean.pdf import DEFAULT_DPI, count_pdf_pages, is_pdf_path, iter_pdf_pages, pdf_bytes
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -36,13 +39,13 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
-    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".pdf"}
 )
 MAX_PIXELS: int = 20000 * 20000
 
 # Formats whose extra frames are pages; for others (APNG, animated WebP) only frame 0 is read.
 _MULTIPAGE_FORMATS = frozenset({"TIFF"})
-_WRITE_FORMATS = {"png": "PNG", "tiff": "TIFF", "tif": "TIFF"}
+_WRITE_FORMATS = {"png": "PNG", "tiff": "TIFF", "tif": "TIFF", "pdf": "PDF"}
 # ITU-R 601-2 luma, the weights Pillow's convert("L") uses.
 _LUMA = (0.299, 0.587, 0.114)
 _CORRUPT = "truncated or corrupt image data"
@@ -141,8 +144,8 @@ def _check_size(path: Path, image: Image.Image, page: str = "") -> None:
         )
 
 
-def _open(path: Path) -> ImageFile.ImageFile:
-    """Open ``path`` (header only) inside the guard; checks existence, size and pixel count."""
+def _check_file(path: Path) -> None:
+    """Refuse folders, missing and empty files with a clear cause."""
     try:
         if path.is_dir():
             raise InputError(path, "is a directory")
@@ -150,6 +153,11 @@ def _open(path: Path) -> ImageFile.ImageFile:
             raise InputError(path, "empty file (0 bytes)")
     except OSError as exc:
         raise InputError(path, _os_cause(exc)) from exc
+
+
+def _open(path: Path) -> ImageFile.ImageFile:
+    """Open ``path`` (header only) inside the guard; checks existence, size and pixel count."""
+    _check_file(path)
     try:
         image = Image.open(path)
     except OSError as exc:
@@ -180,8 +188,11 @@ def _frame_count(path: Path, image: ImageFile.ImageFile) -> int:
 
 
 def count_pages(path: Path) -> int:
-    """Number of pages in an image file (multi-page TIFF: frames); raises InputError."""
+    """Number of pages in an image file (multi-page TIFF: frames; PDF: pages); raises InputError."""
     path = Path(path)
+    if is_pdf_path(path):
+        _check_file(path)
+        return count_pdf_pages(path)
     with _pillow_guard():
         image = _open(path)
         with image:
@@ -263,21 +274,31 @@ def _iter_pages(path: Path, first_only: bool = False) -> Generator[PageImage, No
             yield result
 
 
-def read_pages(path: Path) -> Iterator[PageImage]:
-    """Yield every page of ``path`` lazily (multi-page TIFF: all frames, in order).
+def _iter_pdf(path: Path, dpi: float | None) -> Generator[PageImage, None, None]:
+    """PDF pages as PageImages (see :func:`docclean.pdf.iter_pdf_pages`)."""
+    _check_file(path)
+    for index, (pixels, page_dpi) in enumerate(iter_pdf_pages(path, dpi, MAX_PIXELS)):
+        yield PageImage(
+            pixels=pixels.astype(np.float32) / np.float32(255), dpi=page_dpi, index=index
+        )
+
+
+def read_pages(path: Path, pdf_dpi: float | None = None) -> Iterator[PageImage]:
+    """Yield every page of ``path`` lazily (multi-page TIFF: all frames; PDF: all pages; in order).
 
     The file is probed (exists, non-empty, an image, not too large) before this returns,
     so those errors raise here; damage inside the pixel data raises during iteration.
+    PDF pages are rendered at ``pdf_dpi`` when given, else at the DPI of the image they hold.
     """
     path = Path(path)
     count_pages(path)
-    return _iter_pages(path)
+    return _iter_pdf(path, pdf_dpi) if is_pdf_path(path) else _iter_pages(path)
 
 
 def read_image(path: Path) -> PageImage:
     """First page of ``path`` (training and evaluation use); raises InputError."""
     path = Path(path)
-    pages = _iter_pages(path, first_only=True)
+    pages = _iter_pdf(path, None) if is_pdf_path(path) else _iter_pages(path, first_only=True)
     try:
         return next(pages)
     except StopIteration:  # pragma: no cover - every image has a first frame
@@ -404,10 +425,12 @@ def _umask() -> int:
 
 
 def _page_image(path: Path, page: np.ndarray, number: int) -> Image.Image:
-    """A mode "L" Pillow image for one page array (float [0, 1] or uint8)."""
+    """A Pillow image for one page array: mode "L" for float [0, 1] or uint8, "1" for bool."""
     arr = np.asarray(page)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise OutputError(f"cannot write {path}: page {number} has shape {arr.shape}, not HxW")
+    if arr.dtype == np.bool_:
+        return Image.fromarray(np.ascontiguousarray(arr))  # mode "1", True is white
     if arr.dtype == np.uint8:
         data = np.ascontiguousarray(arr)
     elif np.issubdtype(arr.dtype, np.floating):
@@ -419,37 +442,72 @@ def _page_image(path: Path, page: np.ndarray, number: int) -> Image.Image:
     return Image.fromarray(data)
 
 
-def write_pages(
-    path: Path, pages: Sequence[np.ndarray], dpi: tuple[float, float] | None, fmt: str
-) -> None:
-    """Write pages as 8-bit gray ``fmt`` ("png": one page, "tiff": one or more) atomically.
+def _valid_dpi(path: Path, dpi: tuple[float, float] | None) -> tuple[float, float] | None:
+    """``dpi`` as two floats, or OutputError when it is not two positive finite numbers."""
+    if dpi is None:
+        return None
+    if len(dpi) != 2 or not all(math.isfinite(v) and v > 0 for v in dpi):
+        raise OutputError(f"cannot write {path}: invalid dpi {dpi!r}")
+    return float(dpi[0]), float(dpi[1])
 
-    Data goes to a hidden ``.<name>.*.part`` file in the target directory, is fsynced and
-    then renamed over ``path``; on failure the temporary file is removed and OutputError
-    raised. Float pages go through :func:`to_uint8`; uint8 pages are written as they are.
+
+def _save_pil(
+    fh: IO[bytes],
+    pil_format: str,
+    images: list[Image.Image],
+    dpis: list[tuple[float, float] | None],
+) -> None:
+    """Encode ``images`` into ``fh`` (PNG: one page; TIFF: one or more; PDF via img2pdf)."""
+    if pil_format == "PDF":
+        fh.write(pdf_bytes(images, [d or (DEFAULT_DPI, DEFAULT_DPI) for d in dpis]))
+        return
+
+    if pil_format == "PNG":
+        images[0].save(fh, format="PNG", **({} if dpis[0] is None else {"dpi": dpis[0]}))
+        return
+    with TiffImagePlugin.AppendingTiffWriter(fh) as tiff:  # pages one by one, each its settings
+        for image, dpi in zip(images, dpis, strict=True):
+            options: dict[str, Any] = {} if dpi is None else {"dpi": dpi}
+            compression = "group4" if image.mode == "1" else "tiff_adobe_deflate"
+            image.save(tiff, format="TIFF", compression=compression, **options)
+            tiff.newFrame()
+
+
+def write_pages(
+    path: Path,
+    pages: Sequence[np.ndarray],
+    dpi: tuple[float, float] | None,
+    fmt: str,
+    page_dpis: Sequence[tuple[float, float] | None] | None = None,
+) -> None:
+    """Write pages as ``fmt`` ("png": one page; "tiff" and "pdf": one or more) atomically.
+
+    Float pages are written as 8-bit gray (through :func:`to_uint8`), uint8 pages as they are
+    and bool pages as bilevel (TIFF and PDF: CCITT G4). ``page_dpis`` gives each page its own
+    DPI, else every page gets ``dpi``; a PDF page without DPI is taken as 300 dpi, and its size
+    in points is its pixel size times 72 / DPI. Data goes to a hidden ``.<name>.*.part`` file
+    in the target directory, is fsynced and then renamed over ``path``; on failure the temporary
+    file is removed and OutputError raised.
     """
     path = Path(path)
     pil_format = _WRITE_FORMATS.get(fmt.lower())
     if pil_format is None:
-        raise OutputError(f"cannot write {path}: unknown format {fmt!r}", "use png or tiff")
+        raise OutputError(f"cannot write {path}: unknown format {fmt!r}", "use png, tiff or pdf")
     if len(pages) == 0:
         raise OutputError(f"cannot write {path}: no pages to write")
     if pil_format == "PNG" and len(pages) != 1:
         raise OutputError(
             f"cannot write {path}: PNG holds one page, got {len(pages)}",
-            "write multi-page documents as TIFF",
+            "write multi-page documents as TIFF or PDF",
         )
-    options: dict[str, object] = {}
-    if dpi is not None:
-        if len(dpi) != 2 or not all(math.isfinite(v) and v > 0 for v in dpi):
-            raise OutputError(f"cannot write {path}: invalid dpi {dpi!r}")
-        options["dpi"] = (float(dpi[0]), float(dpi[1]))
+    if page_dpis is not None and len(page_dpis) != len(pages):
+        raise OutputError(
+            f"cannot write {path}: {len(page_dpis)} DPI values for {len(pages)} pages"
+        )
+    dpis = [
+        _valid_dpi(path, d) for d in (page_dpis if page_dpis is not None else [dpi] * len(pages))
+    ]
     images = [_page_image(path, page, n) for n, page in enumerate(pages, start=1)]
-    if pil_format == "TIFF":
-        options["compression"] = "tiff_adobe_deflate"
-        if len(images) > 1:
-            options["save_all"] = True
-            options["append_images"] = images[1:]
 
     tmp_name: str | None = None
     try:
@@ -457,7 +515,7 @@ def write_pages(
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
         with os.fdopen(fd, "w+b") as fh:  # w+: multi-page TIFF writer reads back
             os.fchmod(fh.fileno(), 0o666 & ~_umask())
-            images[0].save(fh, format=pil_format, **options)
+            _save_pil(fh, pil_format, images, dpis)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp_name, path)

@@ -183,7 +183,8 @@ def test_cleaning_makes_synthetic_pages_better(
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert len(report["pages"]) == 8 and report["failed"] == []
-    assert report["mean"]["model"]["rmse"] < report["mean"]["no_cleaning"]["rmse"]
+    mean = report["mean"]["gray"]
+    assert mean["tiny"]["rmse"] < mean["no_cleaning"]["rmse"]
     table = run(
         "evaluate",
         "--noisy",

@@ -55,7 +55,8 @@ def _no_parts(directory: Path) -> bool:
 
 
 def test_image_suffixes_and_is_image_path() -> None:
-    assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"} == IMAGE_SUFFIXES
+    assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".pdf"} == IMAGE_SUFFIXES
+    assert is_image_path(Path("scans/report.PDF"))
     assert is_image_path(Path("scan.PNG"))
     assert is_image_path(Path("a/b/page.Tiff"))
     assert not is_image_path(Path("notes.txt"))
