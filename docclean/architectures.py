@@ -42,6 +42,43 @@ def _seed_text() -> keras.Model:
     return keras.Model(inputs, outputs, name="seed_text")
 
 
+def _residual(x: keras.KerasTensor, channels: int, name: str) -> keras.KerasTensor:
+    """x + separable 3x3 conv (relu): cheap context at low resolution."""
+    from keras import layers
+
+    y = layers.SeparableConv2D(channels, 3, padding="same", activation="relu", name=name)(x)
+    return layers.Add(name=f"{name}_add")([x, y])
+
+
+def _patch_unet() -> keras.Model:
+    """A small U-Net on 4x4 pixel patches, for speed on CPUs.
+
+    A 4x4 stride-4 convolution turns each patch into 32 features; separable residual blocks work at
+    1/4 and 1/8 resolution (a receptive field of 55 px for stains and folds); a 4x4 stride-4
+    transposed convolution paints each patch back, added to a 1x1 view of the input for detail.
+    Nothing but the input and the output exists at full resolution.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(None, None, 1), name="noisy")
+    x1 = layers.Conv2D(32, 4, strides=4, activation="relu", name="patchify")(inputs)
+    for k in range(2):
+        x1 = _residual(x1, 32, f"enc1_{k}")
+    x2 = layers.Conv2D(64, 2, strides=2, activation="relu", name="down")(x1)
+    for k in range(4):
+        x2 = _residual(x2, 64, f"mid_{k}")
+    up = layers.Conv2DTranspose(32, 2, strides=2, activation="relu", name="up")(x2)
+    x = layers.Add(name="skip")([x1, up])
+    for k in range(2):
+        x = _residual(x, 32, f"dec1_{k}")
+    painted = layers.Conv2DTranspose(1, 4, strides=4, name="unpatchify")(x)
+    detail = layers.Conv2D(1, 1, name="detail")(inputs)
+    logits = layers.Add(name="logits")([painted, detail])
+    outputs = layers.Activation("sigmoid", name="clean")(logits)
+    return keras.Model(inputs, outputs, name="patch_unet")
+
+
 ARCHITECTURES: dict[str, Architecture] = {
     arch.name: arch
     for arch in (
@@ -52,6 +89,14 @@ ARCHITECTURES: dict[str, Architecture] = {
             build=_seed_text,
             receptive_radius=5,
             stride=2,
+        ),
+        Architecture(
+            name="patch-unet",
+            summary="U-Net on 4x4 patches: separable residual blocks at 1/4 and 1/8 resolution, "
+            "55 px receptive radius, for fast CPU inference",
+            build=_patch_unet,
+            receptive_radius=55,
+            stride=8,
         ),
     )
 }

@@ -46,19 +46,34 @@ def test_unknown_architecture_names_the_known_ones() -> None:
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_receptive_radius_is_honest(name: str) -> None:
-    loaded = random_model(name)
-    radius, model = loaded.receptive_radius, loaded.model
-    x = np.random.default_rng(1).random((1, 64, 64, 1), dtype=np.float32)
+    """Pixels beyond the declared radius never matter; at the radius they do, for some phase."""
+    import keras
+
+    arch = get_architecture(name)
+    keras.config.set_dtype_policy("float64")  # so that far-reaching but tiny effects show
+    try:
+        model = arch.build()
+    finally:
+        keras.config.set_dtype_policy("float32")
+    rng = np.random.default_rng(1)
+    for weight in model.weights:  # small positive weights: no dead ReLU paths, no saturation
+        weight.assign(np.abs(rng.normal(0, 0.02, weight.shape)))
+    size = -(-(4 * arch.receptive_radius) // arch.stride) * arch.stride + 8 * arch.stride
+    x = rng.random((1, size, size, 1))
     base = model(x).numpy()
-    for row in (31, 32):  # both phases of the stride grid
+    reach = 0
+    for row in range(size // 2, size // 2 + arch.stride):  # every phase of the stride grid
         far = x.copy()
-        far[0, row + radius + 1 :, :, 0] = 0.0
-        far[0, : row - radius, :, 0] = 0.0
-        assert np.abs(model(far).numpy()[0, row] - base[0, row]).max() < 1e-6
-        near = x.copy()
-        near[0, row + radius, :, 0] = 1 - near[0, row + radius, :, 0]
-        near[0, row - radius, :, 0] = 1 - near[0, row - radius, :, 0]
-        assert np.abs(model(near).numpy()[0, row] - base[0, row]).max() > 1e-4
+        far[0, row + arch.receptive_radius + 1 :] = 0.0
+        far[0, : row - arch.receptive_radius] = 0.0
+        assert np.array_equal(model(far).numpy()[0, row], base[0, row])
+        for d in (arch.receptive_radius, -arch.receptive_radius):
+            near = x.copy()
+            near[0, row + d] = 3.0  # brighter than anything: max pooling passes it on
+            if not np.array_equal(model(near).numpy()[0, row], base[0, row]):
+                reach = arch.receptive_radius
+    assert reach == arch.receptive_radius
+    assert isinstance(model, keras.Model)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +93,20 @@ def test_tiled_keras_inference_equals_whole_page(
         0, m : m + h, m : m + w, 0
     ]
     assert np.abs(cleaner.clean(page) - whole).max() <= 1e-4
+
+
+@pytest.mark.parametrize("name", sorted(set(ARCHITECTURES) - {"seed-text"}))
+def test_other_architectures_tile_exactly(name: str) -> None:
+    loaded = random_model(name)
+    tile = 2 * loaded.receptive_radius + 4 * loaded.stride
+    tile = -(-tile // loaded.stride) * loaded.stride + 2 * loaded.stride
+    cleaner = PageCleaner(loaded, tile_size=tile, batch_size=2)
+    m = cleaner.config.margin
+    for h, w in [(1, 1), (37, 300), (150, 64)]:
+        page = np.random.default_rng(h).random((h, w), dtype=np.float32)
+        canvas = whole_page_canvas(page, m, loaded.stride)[np.newaxis, ..., np.newaxis]
+        whole = loaded.model(canvas).numpy()[0, m : m + h, m : m + w, 0]
+        assert np.abs(cleaner.clean(page) - whole).max() <= 1e-4
 
 
 def test_graph_is_traced_once_for_pages_of_any_size() -> None:
