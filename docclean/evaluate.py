@@ -29,9 +29,9 @@ from docclean.inference import PageCleaner
 from docclean.progress import Reporter
 
 REPORT_SCHEMA = 1
-GRAY_METRICS = ("rmse", "psnr", "ssim")
+GRAY_METRICS = ("rmse", "rmse_pooled", "psnr", "ssim")
 BILEVEL_METRICS = ("fm", "pfm", "psnr", "drd")
-LOWER_IS_BETTER = frozenset({"rmse", "drd", "cer"})
+LOWER_IS_BETTER = frozenset({"rmse", "rmse_pooled", "drd", "cer"})
 
 
 @dataclass
@@ -158,7 +158,8 @@ def _reference_text(target_path: Path, target: np.ndarray) -> str:
 def _means(
     rows: list[dict[str, Any]], methods: list[str]
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """Mean of each metric per target kind and method (non-finite values left out)."""
+    """Mean of each metric per target kind and method (non-finite values left out); gray targets
+    also get ``rmse_pooled``, the RMSE over all their pixels together."""
     means: dict[str, dict[str, dict[str, float]]] = {}
     for kind in ("gray", "bilevel"):
         subset = [r for r in rows if r["target"] == kind]
@@ -172,6 +173,11 @@ def _means(
                 values = [r["scores"][method][key] for r in subset]
                 finite = [v for v in values if math.isfinite(v)]
                 means[kind][method][key] = round(float(np.mean(finite)), 5) if finite else math.nan
+            if kind == "gray":  # over all pixels at once, as the Kaggle competition scored
+                pixels = np.array([r["width"] * r["height"] for r in subset], dtype=np.float64)
+                squared = np.array([r["scores"][method]["rmse"] ** 2 for r in subset])
+                pooled = math.sqrt(float((pixels * squared).sum() / pixels.sum()))
+                means[kind][method]["rmse_pooled"] = round(pooled, 5)
             means[kind][method]["seconds"] = round(
                 float(np.mean([r["seconds"][method] for r in subset])), 4
             )
