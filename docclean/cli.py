@@ -6,8 +6,10 @@ No image maths here. Every :class:`DocCleanError` is turned into one message and
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -246,7 +248,8 @@ def clean(
     from docclean.pipeline import CleanJob, PageRecord, discover_inputs
 
     reporter = Reporter(quiet=quiet)
-    with errors_to_exit_codes(reporter), interrupt_on_sigterm():
+    stop = threading.Event()
+    with errors_to_exit_codes(reporter), _stop_on_signals(stop, quiet):
         if str(output_dir) == "-":
             _clean_filter(
                 inputs or [],
@@ -256,6 +259,7 @@ def clean(
                 dry_run or json_out,
                 reporter,
                 lambda: _page_cleaner(model, tile_size, batch_size, device),
+                stop,
             )
             return
         specs = _clean_specs(inputs or [], files_from, null)
@@ -273,6 +277,7 @@ def clean(
             jobs=jobs,
             fail_fast=fail_fast,
             warn=reporter.warn,
+            stop=stop,
         )
 
         def on_record(record: PageRecord) -> None:
@@ -292,21 +297,25 @@ def clean(
                 f"(output exists), fail {summary.files_failed}"
             )
         else:
-            cleaner = _page_cleaner(model, tile_size, batch_size, device)
-            job.clean_page = cleaner.clean
-            reporter.info(
-                f"cleaning {len(files)} file(s) with {cleaner.loaded.name} on {device_in_use()}"
-            )
-            with reporter.bar("cleaning", len(files)) as bar:
-                seen: set[str] = set()
+            try:
+                cleaner = _page_cleaner(model, tile_size, batch_size, device)
+                job.clean_page = cleaner.clean
+                reporter.info(
+                    f"cleaning {len(files)} file(s) with {cleaner.loaded.name} on {device_in_use()}"
+                )
+                with reporter.bar("cleaning", len(files)) as bar:
+                    seen: set[str] = set()
 
-                def on_page(record: PageRecord) -> None:
-                    on_record(record)
-                    if record.input not in seen:
-                        seen.add(record.input)
-                        bar.advance(1)
+                    def on_page(record: PageRecord) -> None:
+                        on_record(record)
+                        if record.input not in seen:
+                            seen.add(record.input)
+                            bar.advance(1)
 
-                summary = job.run(on_page)
+                    job.run(on_page)
+            except KeyboardInterrupt:  # a second signal: stopped at once, writes still finished
+                job.summary.interrupted = True
+            summary = job.summary
             reporter.info(
                 f"done {summary.files_done}, skipped {summary.files_skipped} (output exists), "
                 f"failed {summary.files_failed}; {summary.pages_done} page(s) in "
@@ -314,8 +323,47 @@ def clean(
             )
         if summary.stopped:
             reporter.info("stopped at the first failure (--fail-fast)")
+        if summary.interrupted:
+            reporter.error(
+                "interrupted: every output written is complete; "
+                "run the same command again to finish"
+            )
+            raise typer.Exit(int(ExitCode.INTERRUPTED))
     if summary.files_failed:
         raise typer.Exit(int(ExitCode.INPUT_FAILED))
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event, quiet: bool) -> Iterator[None]:
+    """The first SIGINT or SIGTERM sets ``stop`` (the run ends between pages); a second one
+    raises KeyboardInterrupt (the run ends at once, writes under way still finish)."""
+    import signal
+    import sys
+
+    try:
+        fd: int | None = None if quiet else sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # captured stderr (tests) has no descriptor
+        fd = None
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        if fd is not None:  # os.write: safe in a handler, unlike print
+            with suppress(OSError):
+                os.write(fd, b"stopping after the current page (interrupt again to stop now)\n")
+
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread (e.g. under a test runner's thread)
+        pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _read_stdin_bytes() -> bytes:
@@ -374,8 +422,12 @@ def _clean_filter(
     listing: bool,
     reporter: Reporter,
     make_cleaner: Any,
+    stop: threading.Event | None = None,
 ) -> None:
-    """`clean X -o -`: clean one image (a file, or - for bytes on stdin) and write it to stdout."""
+    """`clean X -o -`: clean one image (a file, or - for bytes on stdin) and write it to stdout.
+
+    When ``stop`` is set (a signal) before the image is cleaned, nothing goes to stdout (exit 130).
+    """
     import sys
     import tempfile
 
@@ -407,6 +459,8 @@ def _clean_filter(
             source.write_bytes(data)
         item = InputFile(source, Path(source.name))
         job = CleanJob([item], work / "out", fmt=fmt.value, overwrite=True, dpi=dpi, jobs=1)
+        if stop is not None:
+            job.stop = stop
         shown = "<stdin>" if from_stdin else str(source)
         job.warn = lambda message: reporter.warn(message.replace(str(source), shown))
         job.clean_page = make_cleaner().clean
@@ -419,6 +473,9 @@ def _clean_filter(
                 outputs.append(record.output)
 
         summary = job.run(on_record)
+        if summary.interrupted:
+            reporter.error("interrupted: nothing was written to stdout")
+            raise typer.Exit(int(ExitCode.INTERRUPTED))
         if summary.files_failed or not outputs:
             raise typer.Exit(int(ExitCode.INPUT_FAILED))
         stdout = getattr(sys.stdout, "buffer", None)

@@ -3,12 +3,16 @@
 Inputs are never opened for writing. An output that exists is skipped (so a rerun resumes) unless
 overwriting is asked for. One bad file is reported and the run goes on (unless ``fail_fast``).
 A pool of ``jobs`` threads reads the next files and writes the last ones while the model cleans
-the current one in the calling thread; records still come out in input order.
+the current one in the calling thread; records still come out in input order. Setting the job's
+``stop`` event (from a signal handler) ends the run between pages, and writes already under way
+finish, so an interrupted run leaves only complete outputs and a rerun resumes it.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -73,6 +77,7 @@ class Summary:
     pages_done: int = 0
     seconds: float = 0.0
     stopped: bool = False
+    interrupted: bool = False
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -163,7 +168,8 @@ class CleanJob:
     """One batch run: what to read, where to write, and how.
 
     ``dpi`` overrides every output's DPI (PDF inputs are rendered at it); ``jobs`` is the number
-    of reader/writer threads; ``warn`` receives warnings (implausible DPI) in the calling thread.
+    of reader/writer threads; ``warn`` receives warnings (implausible DPI) in the calling thread;
+    ``stop``, once set (from any thread or a signal handler), ends the run between pages.
     """
 
     inputs: list[InputFile]
@@ -175,6 +181,7 @@ class CleanJob:
     jobs: int = 2
     fail_fast: bool = False
     warn: Callable[[str], None] | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
     summary: Summary = field(default_factory=Summary)
     _claimed: dict[Path, Path] = field(default_factory=dict)
 
@@ -192,38 +199,79 @@ class CleanJob:
         return self.summary
 
     def run(self, on_record: RecordFn) -> Summary:
-        """Clean every input; calls ``on_record`` for each page (or skipped/failed file)."""
+        """Clean every input; calls ``on_record`` for each page (or skipped/failed file).
+
+        When ``stop`` is set the file being cleaned is dropped (a rerun redoes it), queued writes
+        finish and ``summary.interrupted`` is set. A KeyboardInterrupt is handled the same way and
+        then raised again. An output folder that cannot take files raises OutputError up front.
+        """
         if self.clean_page is None:
             raise UsageError("no page cleaner given")
         started = time.perf_counter()
-        todo = self._plan(on_record)
-        if self.summary.stopped:  # --fail-fast and a file already failed while planning
-            todo = []
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="docclean-io")
         outcomes: deque[_Outcome] = deque()
         try:
+            todo = self._plan(on_record)
+            if self.summary.stopped or self._interrupted():  # --fail-fast, or a signal, already
+                todo = []
+            if todo:
+                self._check_output_dir()
             reads = _read_ahead(pool, [p.item for p in todo], self.jobs, self.dpi)
             for planned, loaded in zip(todo, reads, strict=False):
-                if self.summary.stopped:
+                if self.summary.stopped or self._interrupted():
                     break
-                outcomes.append(self._clean_file(pool, planned, loaded))
+                outcome = self._clean_file(pool, planned, loaded)
+                if outcome is None:  # stopped between two pages of this file
+                    break
+                outcomes.append(outcome)
                 while outcomes and (len(outcomes) > self.jobs or _settled(outcomes[0])):
                     self._finish(outcomes.popleft(), on_record)
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+            raise
         finally:
             while outcomes:
                 self._finish(outcomes.popleft(), on_record)
             pool.shutdown(wait=True, cancel_futures=True)
-        self.summary.seconds = time.perf_counter() - started
+            self.summary.seconds = time.perf_counter() - started
         return self.summary
+
+    def _interrupted(self) -> bool:
+        """Whether ``stop`` was set; records it in the summary."""
+        if self.stop.is_set():
+            self.summary.interrupted = True
+        return self.summary.interrupted
+
+    def _check_output_dir(self) -> None:
+        """Create the output folder and prove it takes files, so that one fails once, up front."""
+        folder = self.output_dir
+        try:
+            if folder.exists() and not folder.is_dir():
+                raise OutputError(f"the output folder {folder} is not a folder")
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            cause = (exc.strerror or str(exc)).lower()
+            raise OutputError(
+                f"cannot write into the output folder {folder}: {cause}",
+                "check its permissions or choose another folder with -o",
+            ) from None
 
     def _clean_file(
         self, pool: ThreadPoolExecutor, planned: _Planned, loaded: Future[list[PageImage]]
-    ) -> _Outcome:
-        """Clean one loaded file and queue its write; errors are kept for their turn."""
+    ) -> _Outcome | None:
+        """Clean one loaded file and queue its write; errors are kept for their turn.
+
+        Returns None when ``stop`` was set before the file was wholly cleaned: nothing is written.
+        """
         try:
             pages = loaded.result()
             self._check_dpi(planned.item, pages)
-            records, cleaned = self._clean_pages(planned, pages)
+            cleaned_pages = self._clean_pages(planned, pages)
+            if cleaned_pages is None:
+                return None
+            records, cleaned = cleaned_pages
             dpis = [self._out_dpi(planned.item, page) for page in pages]
             write = pool.submit(write_pages, planned.target, cleaned, None, planned.kind, dpis)
             return _Outcome(planned.item, write, records)
@@ -237,6 +285,8 @@ class CleanJob:
         inputs_resolved = {_resolved(i.path) for i in self.inputs}
         todo: list[_Planned] = []
         for item in self.inputs:
+            if self._interrupted():
+                break
             try:
                 kind = output_kind(item.path, self.fmt)
                 self._check_pages_fit(item, kind)
@@ -273,8 +323,8 @@ class CleanJob:
         if error is None and outcome.write is not None:
             try:
                 outcome.write.result()
-            except DocCleanError as exc:
-                error = exc
+            except DocCleanError as exc:  # name the input too: the message names the output
+                error = OutputError(f"{outcome.item.path}: {exc.message}", exc.hint)
         if error is not None:
             self._fail(outcome.item, error, on_record)
             return
@@ -329,11 +379,14 @@ class CleanJob:
 
     def _clean_pages(
         self, planned: _Planned, pages: list[PageImage]
-    ) -> tuple[list[PageRecord], list[np.ndarray]]:
+    ) -> tuple[list[PageRecord], list[np.ndarray]] | None:
+        """Clean each page and describe it; None when ``stop`` is set before the last page."""
         assert self.clean_page is not None
         records: list[PageRecord] = []
         cleaned: list[np.ndarray] = []
         for page in pages:
+            if self._interrupted():
+                return None
             started = time.perf_counter()
             cleaned.append(self.clean_page(page.pixels))
             height, width = page.pixels.shape
@@ -371,9 +424,17 @@ def _read_ahead(
 
 
 def _read_all(path: Path, pdf_dpi: float | None) -> list[PageImage]:
+    """Every page of ``path``; any failure is an InputError, so one file never ends the run."""
     if path.is_dir():
         raise InputError(path, "is a folder with no images docclean reads")
-    return list(read_pages(path, pdf_dpi))
+    try:
+        return list(read_pages(path, pdf_dpi))
+    except DocCleanError:
+        raise
+    except MemoryError:
+        raise InputError(path, "not enough memory to decode it") from None
+    except Exception as exc:  # a decoder failure imageio does not know yet
+        raise InputError(path, f"cannot be read ({type(exc).__name__}: {exc})") from exc
 
 
 def _resolved(path: Path) -> Path:

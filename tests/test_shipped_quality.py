@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import SHARED_DATA
+
 from docclean.modelstore import card_path, shipped_models
 
 NOISYOFFICE = SHARED_DATA / "noisyoffice"
