@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Literal
 
@@ -21,9 +24,10 @@ def tensorflow(device: Device = "auto") -> ModuleType:
     global _configured
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import tensorflow as tf
+    with _native_stderr_silenced():
+        import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
+        gpus = tf.config.list_physical_devices("GPU")
     if device == "gpu" and not gpus:
         raise UsageError(
             "--device gpu was asked for, but TensorFlow sees no GPU",
@@ -37,6 +41,24 @@ def tensorflow(device: Device = "auto") -> ModuleType:
             tf.config.experimental.set_memory_growth(gpu, True)
         _configured = device
     return tf
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide what TensorFlow's C++ start-up writes straight to file descriptor 2 (CUDA probing on
+    machines without a GPU, absl preambles), unless DOCCLEAN_TF_LOGS=1 asks to see it."""
+    if os.environ.get("DOCCLEAN_TF_LOGS") == "1":
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def device_in_use() -> str:
