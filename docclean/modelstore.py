@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -131,10 +132,15 @@ def load_model(name_or_path: str | Path | None = None) -> LoadedModel:
     tensorflow()
     import keras
 
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: not a Keras model archive (truncated or damaged)")
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for foreign or damaged files
-        raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
+        first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise ModelError(
+            f"{path}: cannot load model ({type(exc).__name__}: {first_line})"
+        ) from None
     if _structure(model) != _structure(get_architecture(card["architecture"]).build()):
         raise ModelError(
             f"{path}: its layers are not those of the {card['architecture']} architecture",
