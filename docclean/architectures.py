@@ -42,6 +42,23 @@ def _seed_text() -> keras.Model:
     return keras.Model(inputs, outputs, name="seed_text")
 
 
+def _seed_deep() -> keras.Model:
+    """The seed tutorial's deeper autoencoder: Conv 64, 32, 16 with max-pooling, mirrored."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(None, None, 1), name="noisy")
+    x = inputs
+    for k, channels in enumerate((64, 32, 16)):
+        x = layers.Conv2D(channels, 3, padding="same", activation="relu", name=f"enc_conv{k}")(x)
+        x = layers.MaxPooling2D(2, name=f"enc_pool{k}")(x)
+    for k, channels in enumerate((16, 32, 64)):
+        x = layers.Conv2D(channels, 3, padding="same", activation="relu", name=f"dec_conv{k}")(x)
+        x = layers.UpSampling2D(2, name=f"dec_up{k}")(x)
+    outputs = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="clean")(x)
+    return keras.Model(inputs, outputs, name="seed_deep")
+
+
 def _residual(x: keras.KerasTensor, channels: int, name: str) -> keras.KerasTensor:
     """x + separable 3x3 conv (relu): cheap context at low resolution."""
     from keras import layers
@@ -89,6 +106,14 @@ ARCHITECTURES: dict[str, Architecture] = {
             build=_seed_text,
             receptive_radius=5,
             stride=2,
+        ),
+        Architecture(
+            name="seed-deep",
+            summary="seed tutorial deep autoencoder: Conv 64, 32, 16 with max-pooling, mirrored "
+            "with upsampling, Conv1 sigmoid",
+            build=_seed_deep,
+            receptive_radius=29,
+            stride=8,
         ),
         Architecture(
             name="patch-unet",

@@ -104,8 +104,14 @@ def train(
         Path | None, typer.Option(help="Folder of clean targets, same file names.")
     ] = None,
     arch: Annotated[
-        str, typer.Option(help="Architecture (see `docclean architectures`).")
-    ] = "seed-text",
+        str | None,
+        typer.Option(help="Architecture (see `docclean architectures`) [default: seed-text]."),
+    ] = None,
+    init_from: Annotated[
+        str | None,
+        typer.Option(help="Fine-tune this model (shipped name or .keras path) on your pairs."),
+    ] = None,
+    loss: Annotated[str, typer.Option(help="mse, bce, l1, mse+ssim or mse+edge.")] = "mse",
     epochs: Annotated[
         int, typer.Option(help="Most epochs to run (early stopping may end sooner).")
     ] = 30,
@@ -125,6 +131,9 @@ def train(
     ] = 0.1,
     augment: Annotated[bool, typer.Option(help="Flip patches and jitter brightness.")] = True,
     seed: Annotated[int, typer.Option(help="Seed for weights, split and sampling.")] = 0,
+    synthetic: Annotated[
+        int, typer.Option(help="Mix in N synthetic pairs (rendered text, random dirt).")
+    ] = 0,
     skip_bad_pairs: Annotated[
         bool, typer.Option(help="Warn about unpaired or mismatched files instead of stopping.")
     ] = False,
@@ -152,6 +161,8 @@ def train(
         config = TrainConfig(
             output=output,
             arch=arch,
+            init_from=init_from,
+            loss=loss,
             epochs=epochs,
             patch_size=patch_size,
             batch_size=batch_size,
@@ -162,6 +173,7 @@ def train(
             augment=augment,
             val_names=read_name_list(val) if val is not None else None,
             val_fraction=val_fraction,
+            synthetic=synthetic,
             skip_bad_pairs=skip_bad_pairs,
             overwrite=overwrite,
             description=description,
@@ -574,7 +586,8 @@ def list_models(
         print(json.dumps(cards, indent=2))
         return
     table = Table(title="shipped models")
-    for column in ("name", "architecture", "parameters", "output", "validation RMSE", "for"):
+    table.add_column("name", no_wrap=True)
+    for column in ("architecture", "parameters", "output", "validation RMSE", "for"):
         table.add_column(column)
     for name, card in cards.items():
         rmse = (
@@ -615,6 +628,96 @@ def device_in_use() -> str:
     from docclean.backend import device_in_use as in_use
 
     return in_use()
+
+
+def _list_kinds(value: bool) -> None:
+    if value:
+        from docclean.synth import describe_kinds
+
+        for name, summary in describe_kinds().items():
+            print(f"{name}\t{summary}")
+        raise typer.Exit()
+
+
+@app.command()
+def synth(
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Folder to write: OUT/noisy/NAME.png + OUT/clean/NAME.png."
+        ),
+    ],
+    clean_dir: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Clean pages: a folder (searched recursively) or a file; optional with --render.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed makes the same pages.", min=0)] = 0,
+    per_page: Annotated[
+        int,
+        typer.Option(help="Dirty variants of each clean page (named NAME-0, NAME-1, …).", min=1),
+    ] = 1,
+    kinds: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated degradations to use (default: all; see --list-kinds)."),
+    ] = None,
+    exclude_kinds: Annotated[
+        str | None, typer.Option(help="Comma-separated degradations to leave out.")
+    ] = None,
+    mix: Annotated[
+        bool,
+        typer.Option(
+            help="Give each page a random mix of the kinds (at least one); --no-mix: all of them."
+        ),
+    ] = True,
+    render: Annotated[
+        int, typer.Option(help="Also render N clean pages of pseudo-text.", min=0)
+    ] = 0,
+    size: Annotated[str, typer.Option(help="Size of rendered pages, WxH px.")] = "1240x1754",
+    overwrite: Annotated[
+        bool, typer.Option(help="Write into an output folder that already holds pages.")
+    ] = False,
+    list_kinds: Annotated[
+        bool,
+        typer.Option(
+            "--list-kinds", callback=_list_kinds, is_eager=True, help="List the degradations."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+) -> None:
+    """Make training pairs: realistic dirty versions of clean pages, beside a clean copy.
+
+    `docclean train OUT` then trains on them directly.
+    """
+    from docclean.synth import (
+        SynthOptions,
+        parse_kind_list,
+        parse_size,
+        resolve_kinds,
+        synthesize,
+    )
+
+    reporter = Reporter(quiet=quiet)
+    with errors_to_exit_codes(reporter), interrupt_on_sigterm():
+        options = SynthOptions(
+            seed=seed,
+            per_page=per_page,
+            kinds=resolve_kinds(parse_kind_list(kinds), parse_kind_list(exclude_kinds)),
+            mix=mix,
+            render=render,
+            size=parse_size(size),
+            overwrite=overwrite,
+        )
+        summary = synthesize(clean_dir, output, options, reporter)
+        reporter.info(
+            f"wrote {summary.pairs} pair(s) from {summary.pages} page(s) to {output / 'noisy'} "
+            f"and {output / 'clean'} in {summary.seconds:.1f} s"
+            + (f"; {len(summary.failed)} file(s) failed" if summary.failed else "")
+        )
+    if summary.failed:
+        raise typer.Exit(int(ExitCode.INPUT_FAILED))
 
 
 def main() -> None:

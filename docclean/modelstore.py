@@ -182,12 +182,19 @@ def save_model(
             "sha256": sha256_of(tmp),
         }
         write_text_atomic(card_path(path), json.dumps(full, indent=2) + "\n")
+        tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; a model is an ordinary file
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"{path}: cannot save model ({exc.strerror or exc})") from None
     finally:
         tmp.unlink(missing_ok=True)
     return full
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -197,6 +204,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp_name, 0o666 & ~_umask())
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -29,13 +29,18 @@ from docclean.metrics import gray_scores, mean_scores
 from docclean.modelstore import LoadedModel, card_path, save_model
 from docclean.progress import Reporter
 
+DEFAULT_ARCH = "seed-text"
+SYNTHETIC_SIZE = (768, 768)  # rendered pages for --synthetic: (height, width) px
+
 
 @dataclass
 class TrainConfig:
     """Every training option, validated once; defaults live here."""
 
     output: Path
-    arch: str = "seed-text"
+    arch: str | None = None
+    init_from: str | None = None
+    loss: str = "mse"
     epochs: int = 30
     patch_size: int = 64
     batch_size: int = 32
@@ -46,6 +51,7 @@ class TrainConfig:
     augment: bool = True
     val_names: list[str] | None = None
     val_fraction: float = 0.1
+    synthetic: int = 0
     skip_bad_pairs: bool = False
     overwrite: bool = False
     description: str = ""
@@ -53,13 +59,19 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
-        arch = get_architecture(self.arch)
+        from docclean.losses import LOSSES
+
+        if self.loss not in LOSSES:
+            raise UsageError(f"unknown loss {self.loss!r}", f"choose one of: {', '.join(LOSSES)}")
+        arch = get_architecture(self.arch or DEFAULT_ARCH)
         if self.epochs < 1 or self.batch_size < 1:
             raise UsageError("--epochs and --batch-size must be at least 1")
         if self.patch_size < 8 or self.patch_size % arch.stride:
             raise UsageError(
                 f"--patch-size must be at least 8 and a multiple of {arch.stride} for {arch.name}"
             )
+        if self.synthetic < 0:
+            raise UsageError("--synthetic must be 0 or more")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise UsageError("--steps-per-epoch must be at least 1")
         path = self.output.with_suffix(".keras")
@@ -72,7 +84,8 @@ def train(
 ) -> dict[str, Any]:
     """Train ``config.arch`` on the pairs in the two folders; writes the model and card, returns the card."""
     config.validate()
-    arch = get_architecture(config.arch)
+    start = _starting_point(config)
+    arch = get_architecture(start.card["architecture"] if start else config.arch or DEFAULT_ARCH)
     paths, problems = find_pairs(noisy_dir, clean_dir)
     report_problems(problems, config.skip_bad_pairs, reporter.warn)
     if not paths:
@@ -85,6 +98,12 @@ def train(
     report_problems(bad_train + bad_val, config.skip_bad_pairs, reporter.warn)
     if not train_pairs:
         raise DataError("none of the training pairs could be read")
+    if config.synthetic:
+        from docclean.synth import synthetic_pairs
+
+        reporter.info(f"making {config.synthetic} synthetic pair(s) from rendered text pages")
+        rng = np.random.default_rng(config.seed)
+        train_pairs = train_pairs + synthetic_pairs(config.synthetic, rng, size=SYNTHETIC_SIZE)
     reporter.info(
         f"training {arch.name} on {len(train_pairs)} page pair(s), validating on {len(val_pairs)}"
     )
@@ -92,9 +111,11 @@ def train(
     tf = tensorflow(config.device)
     import keras
 
+    from docclean.losses import get_loss
+
     keras.utils.set_random_seed(config.seed)
-    model = arch.build()
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    model = start.model if start else arch.build()
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=get_loss(config.loss))
 
     sampler = PatchSampler(train_pairs, config.patch_size, config.seed, config.augment)
     steps = config.steps_per_epoch or steps_for_one_pass(
@@ -152,7 +173,8 @@ def train(
         "training": {
             "noisy_dir": str(noisy_dir),
             "clean_dir": str(clean_dir),
-            "train_pages": [p.name for p in train_pairs],
+            "train_pages": [p.name for p in train_pairs if not p.name.startswith("synthetic-")],
+            "synthetic_pairs": config.synthetic,
             "validation_pages": [p.name for p in val_pairs],
             "patch_size": config.patch_size,
             "batch_size": config.batch_size,
@@ -160,7 +182,8 @@ def train(
             "epochs_requested": config.epochs,
             "epochs_run": len(losses["loss"]),
             "best_epoch": best_epoch,
-            "loss": "mse",
+            "loss": config.loss,
+            "init_from": ({"name": start.name, "sha256": start.card["sha256"]} if start else None),
             "optimizer": f"adam lr={config.learning_rate}",
             "augment": config.augment,
             "seed": config.seed,
@@ -176,6 +199,22 @@ def train(
     card = save_model(model, config.output, card, overwrite=config.overwrite)
     reporter.info(f"wrote {config.output.with_suffix('.keras')} and its card")
     return card
+
+
+def _starting_point(config: TrainConfig) -> LoadedModel | None:
+    """The model to fine-tune (``--init-from``), checked against ``--arch`` when both are given."""
+    if config.init_from is None:
+        return None
+    from docclean.modelstore import load_model
+
+    start = load_model(config.init_from)
+    if config.arch is not None and config.arch != start.card["architecture"]:
+        raise UsageError(
+            f"--arch {config.arch} differs from {start.name}'s architecture "
+            f"{start.card['architecture']}",
+            "leave --arch out when fine-tuning",
+        )
+    return start
 
 
 def score_pages(loaded: LoadedModel, pairs: list[Pair]) -> dict[str, Any]:

@@ -55,9 +55,13 @@ def test_receptive_radius_is_honest(name: str) -> None:
         model = arch.build()
     finally:
         keras.config.set_dtype_policy("float32")
+    model.layers[-1].activation = keras.activations.linear  # logits: a sigmoid would saturate
     rng = np.random.default_rng(1)
-    for weight in model.weights:  # small positive weights: no dead ReLU paths, no saturation
-        weight.assign(np.abs(rng.normal(0, 0.02, weight.shape)))
+    for weight in model.weights:  # positive weights over fan-in: no dead ReLUs, no saturation
+        shape = weight.shape  # a depthwise kernel (h, w, c, 1) sums over h*w inputs only
+        summed = shape[:2] if "depthwise" in weight.path else shape[:-1]
+        fan_in = max(1, int(np.prod(summed)))
+        weight.assign(np.abs(rng.normal(0, 1, weight.shape)) / fan_in)
     size = -(-(4 * arch.receptive_radius) // arch.stride) * arch.stride + 8 * arch.stride
     x = rng.random((1, size, size, 1))
     base = model(x).numpy()

@@ -52,3 +52,68 @@ def test_seeded_training_is_repeatable(tmp_path: Path, pair_dir: Path) -> None:
         return card["training"]["history"]["loss"]
 
     assert np.allclose(run("a"), run("b"), rtol=1e-4)
+
+
+def quick(tmp_path: Path, name: str, **changes: object) -> TrainConfig:
+    options: dict = {
+        "epochs": 1,
+        "steps_per_epoch": 4,
+        "patch_size": 16,
+        "batch_size": 4,
+        "seed": 2,
+    }
+    return TrainConfig(output=tmp_path / name, **{**options, **changes})  # type: ignore[arg-type]
+
+
+def test_fine_tuning_starts_from_the_given_model(
+    tmp_path: Path, tiny_model: Path, pair_dir: Path
+) -> None:
+    reporter = Reporter(quiet=True)
+    fresh = train(pair_dir / "noisy", pair_dir / "clean", quick(tmp_path, "fresh"), reporter)
+    tuned = train(
+        pair_dir / "noisy",
+        pair_dir / "clean",
+        quick(tmp_path, "tuned", init_from=str(tiny_model)),
+        reporter,
+    )
+    tiny_card = json.loads(tiny_model.with_suffix(".json").read_text())
+    assert tuned["training"]["init_from"] == {"name": "tiny", "sha256": tiny_card["sha256"]}
+    assert tuned["architecture"] == tiny_card["architecture"]
+    assert tuned["training"]["history"]["loss"][0] < fresh["training"]["history"]["loss"][0]
+    with pytest.raises(UsageError, match="leave --arch out"):
+        train(pair_dir / "noisy", pair_dir / "clean",
+              quick(tmp_path, "x", init_from=str(tiny_model), arch="seed-deep"), reporter)  # fmt: skip
+
+
+@pytest.mark.parametrize("loss", ["bce", "l1", "mse+ssim", "mse+edge"])
+def test_every_loss_trains(tmp_path: Path, pair_dir: Path, loss: str) -> None:
+    card = train(
+        pair_dir / "noisy",
+        pair_dir / "clean",
+        quick(tmp_path, "m", loss=loss, patch_size=24),
+        Reporter(quiet=True),
+    )
+    assert card["training"]["loss"] == loss
+    assert np.isfinite(card["training"]["history"]["loss"]).all()
+
+
+def test_unknown_loss_is_refused(tmp_path: Path, pair_dir: Path) -> None:
+    with pytest.raises(UsageError, match="mse\\+ssim"):
+        train(
+            pair_dir / "noisy",
+            pair_dir / "clean",
+            quick(tmp_path, "m", loss="huber"),
+            Reporter(quiet=True),
+        )
+
+
+def test_synthetic_pairs_are_mixed_in(tmp_path: Path, pair_dir: Path) -> None:
+    card = train(
+        pair_dir / "noisy",
+        pair_dir / "clean",
+        quick(tmp_path, "m", synthetic=2),
+        Reporter(quiet=True),
+    )
+    assert card["training"]["synthetic_pairs"] == 2
+    assert not [n for n in card["training"]["train_pages"] if n.startswith("synthetic")]
+    assert len(card["training"]["train_pages"]) + len(card["training"]["validation_pages"]) == 8

@@ -1,0 +1,331 @@
+"""Synthetic pairs: each degradation does what it says, pairs stay aligned, seeds repeat, the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import clean_page, write_gray
+from typer.testing import CliRunner
+
+from docclean import synth
+from docclean.cli import app
+from docclean.data import Pair
+from docclean.errors import ExitCode, UsageError
+from docclean.imageio import read_image
+
+runner = CliRunner()
+SEEDS = range(8)
+
+
+@pytest.fixture(scope="module")
+def page() -> np.ndarray:
+    """A 96x128 page: white paper (1.0) with dark 'words'."""
+    return clean_page(96, 128, np.random.default_rng(0))
+
+
+def apply(name: str, page: np.ndarray, seed: int) -> np.ndarray:
+    return synth.DEGRADATIONS[name](page, np.random.default_rng(seed))
+
+
+def test_registry_is_consistent() -> None:
+    assert set(synth.CHANCE) == set(synth.DEGRADATIONS)
+    assert set(synth.DEGRADATIONS) >= synth.GEOMETRIC
+    assert all(summary for summary in synth.describe_kinds().values())
+
+
+@pytest.mark.parametrize("name", list(synth.DEGRADATIONS))
+def test_every_kind_changes_the_page_and_keeps_float32_in_range(
+    name: str, page: np.ndarray
+) -> None:
+    before = page.copy()
+    for seed in SEEDS:
+        out = apply(name, page, seed)
+        assert out.dtype == np.float32 and out.shape == page.shape
+        assert out.min() >= 0.0 and out.max() <= 1.0
+        assert not np.array_equal(out, page)
+    assert np.array_equal(page, before)  # pure: the input is left alone
+
+
+@pytest.mark.parametrize("name", list(synth.DEGRADATIONS))
+def test_every_kind_copes_with_tiny_and_thin_pages(name: str) -> None:
+    for shape in [(1, 1), (1, 7), (7, 1), (5, 300), (300, 5)]:
+        page = np.ones(shape, np.float32)
+        page[::2] = 0.1
+        for seed in range(3):
+            out = apply(name, page, seed)
+            assert out.shape == shape and out.dtype == np.float32
+            assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
+
+
+@pytest.mark.parametrize(
+    "name", ["stain", "fold", "wrinkles", "lighting", "edge-shadow", "bleed-through"]
+)
+def test_darkening_kinds_darken_the_paper_somewhere(name: str, page: np.ndarray) -> None:
+    paper = page == 1.0
+    for seed in SEEDS:
+        assert apply(name, page, seed)[paper].min() < 0.96, seed
+
+
+def test_stains_only_darken(page: np.ndarray) -> None:
+    for seed in SEEDS:
+        assert (apply("stain", page, seed) <= page + 1e-6).all()
+
+
+def test_stains_have_a_darker_rim_than_their_middle() -> None:
+    white = np.ones((200, 200), np.float32)
+    rims = 0
+    for seed in range(20):
+        stained = apply("stain", white, seed)
+        dark = stained < 0.97
+        if dark.sum() < 50:
+            continue
+        inner = cv2.erode(dark.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+        border = dark & ~inner
+        rims += bool(inner.any() and stained[border].mean() < stained[inner].mean())
+    assert rims >= 10
+
+
+def test_noise_raises_the_variance_of_the_paper(page: np.ndarray) -> None:
+    paper = page == 1.0
+    gray = page * np.float32(0.8)  # room above and below for the noise
+    for seed in SEEDS:
+        assert apply("noise", gray, seed)[paper].std() > 0.005
+
+
+def test_salt_and_pepper_flips_pixels(page: np.ndarray) -> None:
+    paper = page == 1.0
+    for seed in SEEDS:
+        assert (apply("salt-pepper", page, seed)[paper] == 0.0).any()
+
+
+def test_blur_lowers_high_frequency_energy(page: np.ndarray) -> None:
+    def energy(img: np.ndarray) -> float:
+        return float(cv2.Laplacian(img, cv2.CV_32F).var())
+
+    for seed in SEEDS:
+        assert energy(apply("blur", page, seed)) < 0.7 * energy(page)
+
+
+def test_jpeg_leaves_8_bit_values(page: np.ndarray) -> None:
+    out = apply("jpeg", page, 0)
+    assert np.allclose(out * 255, np.round(out * 255), atol=1e-3)
+
+
+def test_faded_ink_lightens_text_and_keeps_the_paper(page: np.ndarray) -> None:
+    text = page < 0.5
+    for seed in SEEDS:
+        faded = apply("faded-ink", page, seed)
+        assert faded[text].mean() > page[text].mean() + 0.05
+        assert faded[page == 1.0].min() > 0.99
+
+
+def test_rotation_fills_with_white() -> None:
+    black = np.zeros((96, 128), np.float32)
+    for seed in SEEDS:
+        rotated = apply("rotation", black, seed)
+        assert rotated.max() > 0.0 and rotated[48, 64] == 0.0
+        if abs(np.random.default_rng(seed).uniform(-2, 2)) > 0.5:  # the angle drawn
+            assert max(rotated[0, 0], rotated[0, -1]) > 0.5
+
+
+def test_rotation_moves_the_clean_target_the_same_way(page: np.ndarray) -> None:
+    for seed in SEEDS:
+        noisy, clean = synth.make_pair(page, np.random.default_rng(seed), ["rotation"], mix=False)
+        assert np.array_equal(noisy, clean) and not np.array_equal(clean, page)
+        noisy, clean = synth.make_pair(
+            page, np.random.default_rng(seed), ["rotation", "salt-pepper"], mix=False
+        )
+        assert not np.array_equal(clean, page)
+        assert (noisy == clean).mean() > 0.97  # aligned: only the flipped pixels differ
+
+
+def test_the_clean_target_stays_clean(page: np.ndarray) -> None:
+    kinds = [k for k in synth.DEGRADATIONS if k not in synth.GEOMETRIC]
+    noisy, clean = synth.make_pair(page, np.random.default_rng(3), kinds, mix=False)
+    assert np.array_equal(clean, page) and not np.array_equal(noisy, page)
+
+
+def test_same_seed_same_pair_other_seed_other_pair(page: np.ndarray) -> None:
+    def pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
+        return synth.make_pair(page, np.random.default_rng(seed), mix=False)
+
+    a, b, c = pair(5), pair(5), pair(6)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+    assert a[0].dtype == np.float32 and a[1].dtype == np.float32
+
+
+def test_a_mixed_page_always_gets_a_real_degradation() -> None:
+    for seed in range(200):
+        chosen = synth.choose_kinds(np.random.default_rng(seed), list(synth.DEGRADATIONS))
+        assert set(chosen) - synth.GEOMETRIC
+
+
+def test_kinds_resolve_in_registry_order_and_unknown_ones_are_named() -> None:
+    assert synth.resolve_kinds(["jpeg", "stain"]) == ["stain", "jpeg"]
+    assert "fold" not in synth.resolve_kinds(None, ["fold"])
+    with pytest.raises(UsageError, match="nope") as caught:
+        synth.resolve_kinds(["stain", "nope"])
+    assert "wrinkles" in str(caught.value)
+    with pytest.raises(UsageError, match="no degradation"):
+        synth.resolve_kinds(["fold"], ["fold"])
+
+
+def test_excluded_kinds_are_never_called(page: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        raise AssertionError("an excluded kind was applied")
+
+    monkeypatch.setitem(synth.DEGRADATIONS, "fold", forbidden)
+    kinds = synth.resolve_kinds(None, ["fold"])
+    for seed in SEEDS:
+        synth.make_pair(page, np.random.default_rng(seed), kinds, mix=False)
+    with pytest.raises(AssertionError):  # the patch does bite when fold is allowed
+        synth.make_pair(page, np.random.default_rng(0), ["fold"], mix=False)
+
+
+def test_render_page_draws_text_deterministically() -> None:
+    a = synth.render_page(np.random.default_rng(1), (96, 128))
+    b = synth.render_page(np.random.default_rng(1), (96, 128))
+    assert a.shape == (96, 128) and a.dtype == np.float32
+    assert np.array_equal(a, b) and (a < 0.5).mean() > 0.01 and (a > 0.9).mean() > 0.5
+
+
+def test_render_page_falls_back_to_pillows_font(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(synth, "find_fonts", list)
+    for seed in range(3):
+        rendered = synth.render_page(np.random.default_rng(seed), (200, 160))
+        assert (rendered < 0.5).mean() > 0.01
+
+
+def test_synthetic_pairs_in_memory(page: np.ndarray) -> None:
+    pairs = synth.synthetic_pairs(3, np.random.default_rng(0), [page], ["stain", "noise"])
+    assert [p.name for p in pairs] == ["synthetic-00000", "synthetic-00001", "synthetic-00002"]
+    assert all(isinstance(p, Pair) and p.noisy.shape == p.clean.shape == page.shape for p in pairs)
+    assert all(p.noisy.dtype == p.clean.dtype == np.float32 for p in pairs)
+    rendered = synth.synthetic_pairs(2, np.random.default_rng(0), size=(64, 48))
+    again = synth.synthetic_pairs(2, np.random.default_rng(0), size=(64, 48))
+    assert rendered[0].clean.shape == (64, 48)
+    assert all(np.array_equal(x.noisy, y.noisy) for x, y in zip(rendered, again, strict=True))
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clean_dir(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(4)
+    root = tmp_path / "clean-pages"
+    write_gray(root / "a.png", clean_page(96, 128, rng))
+    write_gray(root / "sub" / "b.png", clean_page(80, 100, rng))
+    return root
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_synth_writes_matching_pairs(clean_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    kinds = "stain,fold,noise,blur"  # no rotation: the clean copy is the page itself
+    result = runner.invoke(
+        app, ["synth", str(clean_dir), "-o", str(out), "--per-page", "2", "--kinds", kinds]
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    names = ["a-0.png", "a-1.png", "sub/b-0.png", "sub/b-1.png"]
+    assert files(out / "noisy") == files(out / "clean") == names
+    for name in names:
+        noisy, clean = read_image(out / "noisy" / name), read_image(out / "clean" / name)
+        source = read_image(clean_dir / (name.rsplit("-", 1)[0] + ".png"))
+        assert noisy.pixels.shape == clean.pixels.shape == source.pixels.shape
+        assert np.array_equal(clean.pixels, source.pixels)
+        assert not np.array_equal(noisy.pixels, clean.pixels)
+    assert "wrote 4 pair(s) from 2 page(s)" in result.stderr
+
+
+def test_synth_is_byte_identical_for_a_seed(clean_dir: Path, tmp_path: Path) -> None:
+    def make(name: str, seed: str) -> dict[str, bytes]:
+        out = tmp_path / name
+        args = ["synth", str(clean_dir), "-o", str(out), "--seed", seed, "--render", "1"]
+        assert runner.invoke(app, [*args, "--size", "128x96"]).exit_code == ExitCode.OK
+        return {f: (out / f).read_bytes() for f in files(out)}
+
+    first, second, other = make("one", "3"), make("two", "3"), make("three", "4")
+    assert first == second
+    assert first.keys() == other.keys() and first != other
+
+
+def test_synth_renders_pages_with_the_fallback_font(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(synth, "find_fonts", list)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["synth", "-o", str(out), "--render", "2", "--size", "128x96", "--seed", "1"]
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    assert files(out / "clean") == ["rendered-0000-0.png", "rendered-0001-0.png"]
+    page = read_image(out / "clean" / "rendered-0000-0.png")
+    assert page.pixels.shape == (96, 128) and (page.pixels < 0.5).any()
+    assert page.dpi == (150.0, 150.0)
+
+
+def test_synth_exclude_kinds_excludes(
+    clean_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def forbidden(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        raise AssertionError("excluded")
+
+    monkeypatch.setitem(synth.DEGRADATIONS, "wrinkles", forbidden)
+    args = ["synth", str(clean_dir), "-o", str(tmp_path / "out"), "--no-mix"]
+    result = runner.invoke(app, [*args, "--exclude-kinds", "wrinkles", "--per-page", "3"])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "wrinkles" not in result.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--render", "1", "--kinds", "stain,smudge"], "known: faded-ink, bleed-through, stain"),
+        (["--render", "1", "--exclude-kinds", "creases"], "unknown degradation kind(s): creases"),
+        (["--render", "1", "--size", "big"], "WxH"),
+        ([], "nothing to make"),
+    ],
+)
+def test_synth_usage_errors_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
+    result = runner.invoke(app, ["synth", "-o", str(tmp_path / "o"), *args])
+    assert result.exit_code == ExitCode.USAGE
+    assert needle in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_synth_refuses_a_full_output_folder_and_reports_bad_files(
+    clean_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["synth", str(clean_dir), "-o", str(out)]).exit_code == 0
+    again = runner.invoke(app, ["synth", str(clean_dir), "-o", str(out)])
+    assert again.exit_code == ExitCode.OUTPUT and "--overwrite" in again.stderr
+    (clean_dir / "broken.png").write_bytes(b"not a png")
+    result = runner.invoke(app, ["synth", str(clean_dir), "-o", str(out), "--overwrite"])
+    assert result.exit_code == ExitCode.INPUT_FAILED
+    assert "broken.png" in result.stderr
+    assert files(out / "noisy") == files(out / "clean") == ["a-0.png", "sub/b-0.png"]
+
+
+@pytest.mark.slow
+def test_train_accepts_the_generated_folder(clean_dir: Path, tmp_path: Path) -> None:
+    from docclean.progress import Reporter
+    from docclean.train import TrainConfig, train
+
+    out = tmp_path / "synthetic"
+    args = ["synth", str(clean_dir), "-o", str(out), "--per-page", "2", "--render", "1"]
+    assert runner.invoke(app, [*args, "--size", "128x96"]).exit_code == ExitCode.OK
+    config = TrainConfig(
+        output=tmp_path / "model", epochs=1, steps_per_epoch=3, patch_size=16, batch_size=4
+    )
+    card = train(out / "noisy", out / "clean", config, Reporter(quiet=True))
+    pages = card["training"]["train_pages"] + card["training"]["validation_pages"]
+    assert len(pages) == 6 and (tmp_path / "model.keras").exists()
