@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docclean.architectures import ARCHITECTURES, get_architecture
+from docclean.architectures import ARCHITECTURES, Architecture, get_architecture
 from docclean.errors import ModelError, OutputError
 
 if TYPE_CHECKING:
@@ -149,6 +149,17 @@ def load_model(name_or_path: str | Path | None = None) -> LoadedModel:
     return LoadedModel(name=path.stem, path=path, card=card, model=model)
 
 
+def _weights_only_copy(model: keras.Model, arch: Architecture) -> keras.Model:
+    """A fresh, uncompiled build of ``arch`` holding ``model``'s weights: what gets saved, so a
+    model file carries no optimizer state, loss or compile settings, only layers and weights."""
+    copy = arch.build()
+    try:
+        copy.set_weights(model.get_weights())
+    except ValueError:
+        raise ModelError(f"the model's weights do not fit the {arch.name} architecture") from None
+    return copy
+
+
 def _structure(model: keras.Model) -> list[tuple[str, tuple[tuple[int, ...], ...]]]:
     """Layer types and weight shapes, in order: what a model file must share with its architecture."""
     return [
@@ -170,7 +181,7 @@ def save_model(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        model.save(tmp)
+        _weights_only_copy(model, arch).save(tmp)
         full = {
             "schema": CARD_SCHEMA,
             "name": path.stem,

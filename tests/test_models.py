@@ -188,7 +188,12 @@ def test_model_whose_layers_differ_from_its_architecture_is_refused(tmp_path: Pa
     inputs = keras.Input((None, None, 1))
     outputs = keras.layers.Conv2D(1, 5, padding="same", activation="sigmoid")(inputs)
     impostor = keras.Model(inputs, outputs)
-    save_model(impostor, tmp_path / "m", {"architecture": "seed-text"})  # card and sha256 agree
+    with pytest.raises(ModelError, match="do not fit the seed-text"):
+        save_model(impostor, tmp_path / "m", {"architecture": "seed-text"})
+    impostor.save(tmp_path / "m.keras")  # saved by hand, with a card whose sha256 agrees
+    card = {"architecture": "seed-text", "receptive_radius": 5, "stride": 2}
+    card["sha256"] = sha256_of(tmp_path / "m.keras")
+    (tmp_path / "m.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="not those of the seed-text"):
         load_model(tmp_path / "m.keras")
 
