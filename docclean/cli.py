@@ -408,24 +408,6 @@ def _clean_specs(inputs: list[Path], files_from: Path | None, null: bool) -> lis
     return specs
 
 
-# Leading bytes of the formats `clean - -o -` reads from stdin, and the suffix each gets.
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", ".png"),
-    (b"\xff\xd8\xff", ".jpg"),
-    (b"II*\x00", ".tif"),
-    (b"MM\x00*", ".tif"),
-    (b"%PDF-", ".pdf"),
-    (b"BM", ".bmp"),
-)
-
-
-def _sniff_suffix(data: bytes) -> str | None:
-    """The file suffix for image or PDF ``data``, from its first bytes; None if unknown."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ".webp"
-    return next((suffix for magic, suffix in _MAGIC if data.startswith(magic)), None)
-
-
 def _clean_filter(
     inputs: list[Path],
     files_from: Path | None,
@@ -444,6 +426,7 @@ def _clean_filter(
     import tempfile
 
     from docclean.errors import InputError
+    from docclean.imageio import sniff_suffix
     from docclean.pipeline import CleanJob, InputFile, PageRecord
 
     if len(inputs) != 1 or files_from is not None or listing:
@@ -460,7 +443,7 @@ def _clean_filter(
             data = _read_stdin_bytes()
             if not data:
                 raise InputError("<stdin>", "no data on stdin")
-            suffix = _sniff_suffix(data)
+            suffix = sniff_suffix(data)
             if suffix is None:
                 raise InputError(
                     "<stdin>",

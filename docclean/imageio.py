@@ -539,3 +539,21 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# Leading bytes of the formats `clean - -o -` reads from stdin, and the suffix each gets.
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", ".png"),
+    (b"\xff\xd8\xff", ".jpg"),
+    (b"II*\x00", ".tif"),
+    (b"MM\x00*", ".tif"),
+    (b"%PDF-", ".pdf"),
+    (b"BM", ".bmp"),
+)
+
+
+def sniff_suffix(data: bytes) -> str | None:
+    """The file suffix for image or PDF ``data``, from its first bytes; None if unknown."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    return next((suffix for magic, suffix in _MAGIC if data.startswith(magic)), None)

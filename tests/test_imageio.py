@@ -550,3 +550,19 @@ def test_png_write_read_is_exact(
     pixels = read_image(path).pixels
     np.testing.assert_array_equal(pixels, _exact(data))
     np.testing.assert_array_equal(to_uint8(pixels), data)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "suffix"),
+    [("PNG", ".png"), ("JPEG", ".jpg"), ("TIFF", ".tif"), ("BMP", ".bmp"), ("WEBP", ".webp")],
+)
+def test_sniff_suffix_recognises_image_data(fmt: str, suffix: str) -> None:
+    buffer = BytesIO()
+    Image.new("L", (4, 4), 200).save(buffer, format=fmt)
+    assert imageio.sniff_suffix(buffer.getvalue()) == suffix
+
+
+def test_sniff_suffix_knows_pdf_and_refuses_text() -> None:
+    assert imageio.sniff_suffix(b"%PDF-1.7\n...") == ".pdf"
+    assert imageio.sniff_suffix(b"scans/a.png\nscans/b.png\n") is None
+    assert imageio.sniff_suffix(b"") is None
