@@ -539,7 +539,7 @@ def evaluate(
             if str(csv_out) == "-":
                 print(text, end="")
             else:
-                from docclean.modelstore import write_text_atomic
+                from docclean.atomic import write_text_atomic
 
                 write_text_atomic(csv_out, text)
     if json_out:

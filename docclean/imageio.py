@@ -11,7 +11,6 @@ import contextlib
 import math
 import os
 import struct
-import tempfile
 import threading
 import zlib
 from collections.abc import Generator, Iterator, Sequence
@@ -22,6 +21,7 @@ from typing import IO, Any
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
+from docclean.atomic import atomic_path
 from docclean.errors import InputError, OutputError
 from docclean.pdf import DEFAULT_DPI, count_pdf_pages, is_pdf_path, iter_pdf_pages, pdf_bytes
 
@@ -410,20 +410,6 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _umask() -> int:
-    """Current process umask, read without changing it where the OS allows."""
-    with (
-        contextlib.suppress(OSError, ValueError),
-        open("/proc/self/status", encoding="ascii") as fh,
-    ):
-        for line in fh:
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _page_image(path: Path, page: np.ndarray, number: int) -> Image.Image:
     """A Pillow image for one page array: mode "L" for float [0, 1] or uint8, "1" for bool."""
     arr = np.asarray(page)
@@ -509,36 +495,13 @@ def write_pages(
     ]
     images = [_page_image(path, page, n) for n, page in enumerate(pages, start=1)]
 
-    tmp_name: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "w+b") as fh:  # w+: multi-page TIFF writer reads back
-            os.fchmod(fh.fileno(), 0o666 & ~_umask())
+        with atomic_path(path) as tmp, open(tmp, "w+b") as fh:  # w+: the TIFF writer reads back
             _save_pil(fh, pil_format, images, dpis)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {_os_cause(exc)}") from exc
     except Exception as exc:  # encoder errors
         raise OutputError(f"cannot write {path}: {exc}") from exc
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Best-effort fsync of a directory so the rename survives a crash."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # Leading bytes of the formats `clean - -o -` reads from stdin, and the suffix each gets.

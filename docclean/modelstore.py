@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from importlib import resources
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docclean.architectures import ARCHITECTURES, Architecture, get_architecture
+from docclean.atomic import atomic_path, write_text_atomic
 from docclean.errors import ModelError, OutputError
 
 if TYPE_CHECKING:
@@ -176,47 +175,21 @@ def save_model(
     if not overwrite and (path.exists() or card_path(path).exists()):
         raise OutputError(f"{path} already exists", "choose another name or pass --overwrite")
     arch = get_architecture(card["architecture"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    copy = _weights_only_copy(model, arch)
     try:
-        _weights_only_copy(model, arch).save(tmp)
-        full = {
-            "schema": CARD_SCHEMA,
-            "name": path.stem,
-            **card,
-            "receptive_radius": arch.receptive_radius,
-            "stride": arch.stride,
-            "file": path.name,
-            "size_bytes": tmp.stat().st_size,
-            "sha256": sha256_of(tmp),
-        }
-        write_text_atomic(card_path(path), json.dumps(full, indent=2) + "\n")
-        tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; a model is an ordinary file
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".keras") as tmp:  # Keras wants the .keras suffix
+            copy.save(tmp)
+            full = {
+                "schema": CARD_SCHEMA,
+                "name": path.stem,
+                **card,
+                "receptive_radius": arch.receptive_radius,
+                "stride": arch.stride,
+                "file": path.name,
+                "size_bytes": tmp.stat().st_size,
+                "sha256": sha256_of(tmp),
+            }
+            write_text_atomic(card_path(path), json.dumps(full, indent=2) + "\n")
     except OSError as exc:
         raise OutputError(f"{path}: cannot save model ({exc.strerror or exc})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return full
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp_name, 0o666 & ~_umask())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
