@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="shipped model name or .keras path")
     parser.add_argument("--every", type=int, default=100, help="files between RSS readings")
     parser.add_argument("--max-growth-mb", type=float, default=100.0)
-    parser.add_argument("--tile-size", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--tile-size", type=int, default=None, help="[default: the model's]")
+    parser.add_argument("--batch-size", type=int, default=None, help="[default: the model's]")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"docclean long run: {args.pages} pages of {width}x{height} px, model {loaded.name}, "
-        f"tile {args.tile_size}, batch {args.batch_size}, jobs {args.jobs}, "
+        f"tile {cleaner.config.tile_size}, batch {cleaner.config.batch_size}, jobs {args.jobs}, "
         f"python {platform.python_version()}, {os.cpu_count()} CPUs"
     )
     print(f"{'files':>7} {'RSS MiB':>9} {'growth':>8} {'seconds':>8} {'pages/s':>8}")

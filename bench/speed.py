@@ -1,11 +1,15 @@
 """Speed and peak memory of docclean beside classic cleaners, by page size (table + JSON).
 
-    python bench/speed.py [--model NAME|PATH] [--sizes a4,1,4,16,70] [--repeats 3] [--json FILE]
+    python bench/speed.py [--model NAME|PATH] [--sizes a4,1,4,16,70] [--repeats 3] [--batch-pages 10]
+                          [--json FILE]
 
 Sizes are "a4" (2480x3508 px, A4 at 300 dpi) or megapixels (square pages). On the same synthetic
 grayscale page, each size times:
   - `docclean clean` end to end as a fresh process (start-up, TensorFlow import, model load,
     PNG decode, tiled inference, PNG encode, atomic write), with that process's peak RSS;
+  - `docclean clean` per page in a batch: one process cleaning --batch-pages copies of the page,
+    minus the one-page run, over the extra pages (what each page costs once the process is up:
+    decode, inference, encode and write, with reading and writing overlapped by the pipeline);
   - the model alone: PageCleaner.clean on the decoded page, after a warm-up call;
   - unpaper as a process on a PGM of the page (its filters only), with its peak RSS, if installed;
   - Sauvola thresholding in process (scikit-image, window 25).
@@ -97,8 +101,9 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model name or path [default model]")
     parser.add_argument("--sizes", default="a4,1,4,16,70")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--tile-size", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--tile-size", type=int, default=None, help="[default: the model's]")
+    parser.add_argument("--batch-size", type=int, default=None, help="[default: the model's]")
+    parser.add_argument("--batch-pages", type=int, default=10, help="pages in the batch run")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
 
@@ -119,12 +124,20 @@ def main() -> None:
             Image.fromarray(page).save(src, dpi=(300, 300))
             Image.fromarray(page).save(pgm)
             pixels = page.astype(np.float32) / 255
-            clean_cmd = [sys.executable, "-m", "docclean", "clean", str(src), "-q", "--overwrite",
-                         "-o", str(Path(tmp) / "out"), "--tile-size", str(args.tile_size),
-                         "--batch-size", str(args.batch_size)]  # fmt: skip
+            options = ["-q", "--overwrite", "-o", str(Path(tmp) / "out"),
+                       "--tile-size", str(cleaner.config.tile_size),
+                       "--batch-size", str(cleaner.config.batch_size)]  # fmt: skip
             if args.model:
-                clean_cmd += ["--model", args.model]
+                options += ["--model", args.model]
+            clean_cmd = [sys.executable, "-m", "docclean", "clean", str(src), *options]
             e2e, e2e_rss = timed_process(clean_cmd, args.repeats)
+            folder = Path(tmp) / f"batch-{spec}"
+            folder.mkdir()
+            for k in range(args.batch_pages):
+                shutil.copyfile(src, folder / f"page{k:03d}.png")
+            batch_cmd = [sys.executable, "-m", "docclean", "clean", str(folder), *options]
+            batch_s, _ = timed_process(batch_cmd, 1)
+            per_page = (batch_s - e2e) / max(args.batch_pages - 1, 1)
             row = {
                 "page": label,
                 "width": w,
@@ -132,6 +145,7 @@ def main() -> None:
                 "megapixels": round(h * w / 1e6, 2),
                 "docclean_s": round(e2e, 3),
                 "docclean_rss_mb": round(e2e_rss),
+                "docclean_per_page_s": round(per_page, 3),
                 "model_s": round(timed_call(lambda p=pixels: cleaner.clean(p), args.repeats), 3),
                 "sauvola_s": round(timed_call(lambda p=pixels: sauvola(p), args.repeats), 3),
                 "unpaper_s": None,
@@ -147,8 +161,9 @@ def main() -> None:
             print(json.dumps(row), file=sys.stderr, flush=True)
     report = {
         "model": loaded.name,
-        "tile_size": args.tile_size,
-        "batch_size": args.batch_size,
+        "tile_size": cleaner.config.tile_size,
+        "batch_size": cleaner.config.batch_size,
+        "batch_pages": args.batch_pages,
         "repeats": args.repeats,
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
@@ -156,16 +171,18 @@ def main() -> None:
         "rows": rows,
     }
     print(
-        "| page | pixels | `docclean clean` (s) | its peak RSS (MB) | model alone (s) "
-        "| unpaper (s) | unpaper RSS (MB) | Sauvola (s) |"
+        "| page | pixels | `docclean clean`, 1 page (s) | its peak RSS (MB) "
+        "| per page in a batch (s) | model alone (s) | unpaper (s) | unpaper RSS (MB) "
+        "| Sauvola (s) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         unpaper = (f"{r['unpaper_s']:.2f} | {r['unpaper_rss_mb']}" if r["unpaper_s"] is not None
                    else "not installed | -")  # fmt: skip
         print(
             f"| {r['page']} | {r['width']}x{r['height']} | {r['docclean_s']:.2f} "
-            f"| {r['docclean_rss_mb']} | {r['model_s']:.2f} | {unpaper} | {r['sauvola_s']:.2f} |"
+            f"| {r['docclean_rss_mb']} | {r['docclean_per_page_s']:.2f} | {r['model_s']:.2f} "
+            f"| {unpaper} | {r['sauvola_s']:.2f} |"
         )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

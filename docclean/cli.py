@@ -112,6 +112,17 @@ def train(
         typer.Option(help="Fine-tune this model (shipped name or .keras path) on your pairs."),
     ] = None,
     loss: Annotated[str, typer.Option(help="mse, bce, l1, mse+ssim or mse+edge.")] = "mse",
+    regularizer: Annotated[
+        str,
+        typer.Option(
+            help="none; sparse (L1 activity penalty on the bottleneck); or contractive (penalty "
+            "on the bottleneck's Jacobian)."
+        ),
+    ] = "none",
+    regularizer_weight: Annotated[
+        float | None,
+        typer.Option(help="Weight of the --regularizer penalty [default: 1e-4].", min=0),
+    ] = None,
     epochs: Annotated[
         int, typer.Option(help="Most epochs to run (early stopping may end sooner).")
     ] = 30,
@@ -134,6 +145,13 @@ def train(
     synthetic: Annotated[
         int, typer.Option(help="Mix in N synthetic pairs (rendered text, random dirt).")
     ] = 0,
+    synthetic_exclude: Annotated[
+        str | None,
+        typer.Option(
+            help="Degradation kinds the synthetic pairs never get, comma-separated (see "
+            "`docclean synth --list-kinds`): to test generalization to a kind left out."
+        ),
+    ] = None,
     skip_bad_pairs: Annotated[
         bool, typer.Option(help="Warn about unpaired or mismatched files instead of stopping.")
     ] = False,
@@ -152,6 +170,7 @@ def train(
     import json
 
     from docclean.data import pair_dirs, read_name_list
+    from docclean.synth import parse_kind_list
     from docclean.train import TrainConfig
     from docclean.train import train as run_training
 
@@ -163,6 +182,8 @@ def train(
             arch=arch,
             init_from=init_from,
             loss=loss,
+            regularizer=regularizer,
+            regularizer_weight=regularizer_weight,
             epochs=epochs,
             patch_size=patch_size,
             batch_size=batch_size,
@@ -174,6 +195,7 @@ def train(
             val_names=read_name_list(val) if val is not None else None,
             val_fraction=val_fraction,
             synthetic=synthetic,
+            synthetic_exclude=parse_kind_list(synthetic_exclude) or [],
             skip_bad_pairs=skip_bad_pairs,
             overwrite=overwrite,
             description=description,
@@ -221,10 +243,22 @@ def clean(
         float | None,
         typer.Option(help="DPI written into every output (PDF inputs are rendered at it).", min=1),
     ] = None,
+    binarize: Annotated[
+        bool,
+        typer.Option(
+            help="Write bilevel (1-bit) pages: text black, background white; uses the historical "
+            "binarization model unless --model is given."
+        ),
+    ] = False,
     tile_size: Annotated[
-        int, typer.Option(help="Tile side in px (fixed shape, traced once).")
-    ] = 256,
-    batch_size: Annotated[int, typer.Option(help="Tiles per model call.")] = 8,
+        int | None,
+        typer.Option(
+            help="Tile side in px (fixed shape, traced once) [default: the model's].", min=8
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Tiles per model call [default: the model's].", min=1)
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option(help="Replace outputs that exist (default: skip).")
     ] = False,
@@ -270,7 +304,7 @@ def clean(
                 dpi,
                 dry_run or json_out,
                 reporter,
-                lambda: _page_cleaner(model, tile_size, batch_size, device),
+                lambda: _page_cleaner(model, tile_size, batch_size, device, binarize),
                 stop,
             )
             return
@@ -310,7 +344,7 @@ def clean(
             )
         else:
             try:
-                cleaner = _page_cleaner(model, tile_size, batch_size, device)
+                cleaner = _page_cleaner(model, tile_size, batch_size, device, binarize)
                 job.clean_page = cleaner.clean
                 reporter.info(
                     f"cleaning {len(files)} file(s) with {cleaner.loaded.name} on {device_in_use()}"
@@ -508,8 +542,12 @@ def evaluate(
     csv_out: Annotated[
         Path | None, typer.Option("--csv", help="Write per-page scores as CSV (- for stdout).")
     ] = None,
-    tile_size: Annotated[int, typer.Option(help="Tile side in px.")] = 256,
-    batch_size: Annotated[int, typer.Option(help="Tiles per model call.")] = 8,
+    tile_size: Annotated[
+        int | None, typer.Option(help="Tile side in px [default: the model's].", min=8)
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Tiles per model call [default: the model's].", min=1)
+    ] = None,
     device: DeviceOption = DeviceChoice.auto,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -596,14 +634,26 @@ def architectures() -> None:
         print(f"{arch.name}\t{arch.summary}")
 
 
-def _page_cleaner(model: str | None, tile_size: int, batch_size: int, device: DeviceChoice) -> Any:
+def _page_cleaner(
+    model: str | None,
+    tile_size: int | None,
+    batch_size: int | None,
+    device: DeviceChoice,
+    binarize: bool = False,
+) -> Any:
     from docclean.backend import tensorflow
     from docclean.inference import PageCleaner
-    from docclean.modelstore import load_model
+    from docclean.modelstore import DEFAULT_BINARIZE_MODEL, load_model
 
     tensorflow(device.value)
+    if model is None and binarize:
+        model = DEFAULT_BINARIZE_MODEL
     return PageCleaner(
-        load_model(model), tile_size=tile_size, batch_size=batch_size, device=device.value
+        load_model(model),
+        tile_size=tile_size,
+        batch_size=batch_size,
+        device=device.value,
+        binarize=binarize,
     )
 
 

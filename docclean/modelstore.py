@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import keras
 
 DEFAULT_MODEL = "office-seed-text"
+DEFAULT_BINARIZE_MODEL = "dibco-fast-unet"
+"""What ``clean --binarize`` uses unless ``--model`` says otherwise."""
 CARD_SCHEMA = 1
 
 

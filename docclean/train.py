@@ -25,12 +25,14 @@ from docclean.data import (
     steps_for_one_pass,
 )
 from docclean.errors import DataError, OutputError, UsageError
-from docclean.metrics import gray_scores, mean_scores
+from docclean.metrics import gray_scores, is_bilevel, mean_scores
 from docclean.modelstore import LoadedModel, card_path, save_model
 from docclean.progress import Reporter
 
 DEFAULT_ARCH = "seed-text"
 SYNTHETIC_SIZE = (768, 768)  # rendered pages for --synthetic: (height, width) px
+# --regularizer choices and their default --regularizer-weight
+REGULARIZER_WEIGHTS = {"none": 0.0, "sparse": 1e-4, "contractive": 1e-4}
 
 
 @dataclass
@@ -41,6 +43,8 @@ class TrainConfig:
     arch: str | None = None
     init_from: str | None = None
     loss: str = "mse"
+    regularizer: str = "none"
+    regularizer_weight: float | None = None
     epochs: int = 30
     patch_size: int = 64
     batch_size: int = 32
@@ -52,6 +56,7 @@ class TrainConfig:
     val_names: list[str] | None = None
     val_fraction: float = 0.1
     synthetic: int = 0
+    synthetic_exclude: list[str] = field(default_factory=list)
     skip_bad_pairs: bool = False
     overwrite: bool = False
     description: str = ""
@@ -63,6 +68,13 @@ class TrainConfig:
 
         if self.loss not in LOSSES:
             raise UsageError(f"unknown loss {self.loss!r}", f"choose one of: {', '.join(LOSSES)}")
+        if self.regularizer not in REGULARIZER_WEIGHTS:
+            raise UsageError(
+                f"unknown regularizer {self.regularizer!r}",
+                f"choose one of: {', '.join(REGULARIZER_WEIGHTS)}",
+            )
+        if self.regularizer_weight is not None and self.regularizer_weight < 0:
+            raise UsageError("--regularizer-weight must be 0 or more")
         arch = get_architecture(self.arch or DEFAULT_ARCH)
         if self.epochs < 1 or self.batch_size < 1:
             raise UsageError("--epochs and --batch-size must be at least 1")
@@ -72,6 +84,10 @@ class TrainConfig:
             )
         if self.synthetic < 0:
             raise UsageError("--synthetic must be 0 or more")
+        if self.synthetic_exclude:
+            from docclean.synth import resolve_kinds
+
+            resolve_kinds(exclude=self.synthetic_exclude)  # names known, some kind left
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise UsageError("--steps-per-epoch must be at least 1")
         path = self.output.with_suffix(".keras")
@@ -99,11 +115,14 @@ def train(
     if not train_pairs:
         raise DataError("none of the training pairs could be read")
     if config.synthetic:
-        from docclean.synth import synthetic_pairs
+        from docclean.synth import resolve_kinds, synthetic_pairs
 
         reporter.info(f"making {config.synthetic} synthetic pair(s) from rendered text pages")
         rng = np.random.default_rng(config.seed)
-        train_pairs = train_pairs + synthetic_pairs(config.synthetic, rng, size=SYNTHETIC_SIZE)
+        kinds = resolve_kinds(exclude=config.synthetic_exclude)
+        train_pairs = train_pairs + synthetic_pairs(
+            config.synthetic, rng, kinds=kinds, size=SYNTHETIC_SIZE
+        )
     reporter.info(
         f"training {arch.name} on {len(train_pairs)} page pair(s), validating on {len(val_pairs)}"
     )
@@ -112,10 +131,19 @@ def train(
     import keras
 
     from docclean.losses import get_loss
+    from docclean.regularizers import with_regularizer
 
     keras.utils.set_random_seed(config.seed)
     model = start.model if start else arch.build()
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=get_loss(config.loss))
+    weight = config.regularizer_weight
+    if weight is None:
+        weight = REGULARIZER_WEIGHTS[config.regularizer]
+    trainable = with_regularizer(model, arch, config.regularizer, weight)
+    trainable.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=get_loss(config.loss),
+        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+    )
 
     sampler = PatchSampler(train_pairs, config.patch_size, config.seed, config.augment)
     steps = config.steps_per_epoch or steps_for_one_pass(
@@ -127,7 +155,7 @@ def train(
         output_signature=(tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32)),
     ).prefetch(2)
     validation = grid_patches(val_pairs, config.patch_size) if val_pairs else None
-    monitor = "val_loss" if validation is not None else "loss"
+    monitor = "val_rmse" if validation is not None else "loss"  # RMSE: what users are scored on
     callbacks: list[Any] = [
         keras.callbacks.EarlyStopping(
             monitor=monitor, patience=config.patience, restore_best_weights=True
@@ -139,7 +167,7 @@ def train(
     ]
     started = time.perf_counter()
     try:
-        history = model.fit(
+        history = trainable.fit(
             dataset,
             epochs=config.epochs,
             steps_per_epoch=steps,
@@ -163,11 +191,15 @@ def train(
         model,
     )
     validation_scores = score_pages(loaded, val_pairs) if val_pairs else None
+    # bilevel: trained on black-and-white targets; its output is how likely a pixel is background,
+    # and `clean --binarize` thresholds it at 0.5
+    bilevel = all(is_bilevel(p.clean) for p in train_pairs)
+    output_kind = "bilevel" if bilevel else "grayscale"
     card = {
         "architecture": arch.name,
         "architecture_summary": arch.summary,
         "description": config.description,
-        "output_kind": "grayscale",
+        "output_kind": output_kind,
         "parameters": int(model.count_params()),
         "input": "single-channel grayscale page, float32 in [0, 1], any size",
         "training": {
@@ -175,6 +207,7 @@ def train(
             "clean_dir": str(clean_dir),
             "train_pages": [p.name for p in train_pairs if not p.name.startswith("synthetic-")],
             "synthetic_pairs": config.synthetic,
+            "synthetic_excluded_kinds": config.synthetic_exclude,
             "validation_pages": [p.name for p in val_pairs],
             "patch_size": config.patch_size,
             "batch_size": config.batch_size,
@@ -183,6 +216,7 @@ def train(
             "epochs_run": len(losses["loss"]),
             "best_epoch": best_epoch,
             "loss": config.loss,
+            "regularizer": {"kind": config.regularizer, "weight": weight},
             "init_from": ({"name": start.name, "sha256": start.card["sha256"]} if start else None),
             "optimizer": f"adam lr={config.learning_rate}",
             "augment": config.augment,
@@ -218,19 +252,29 @@ def _starting_point(config: TrainConfig) -> LoadedModel | None:
 
 
 def score_pages(loaded: LoadedModel, pairs: list[Pair]) -> dict[str, Any]:
-    """Whole-page RMSE/PSNR/SSIM of the model and of no cleaning, per page and on average."""
+    """Whole-page scores of the model beside a reference method, averaged over ``pairs``.
+
+    Grayscale targets: RMSE/PSNR/SSIM, beside no cleaning. Bilevel targets (all pure black and
+    white): FM, pseudo-FM, PSNR and DRD of the output thresholded at 0.5, beside Otsu.
+    """
+    from docclean import baselines
     from docclean.inference import PageCleaner
+    from docclean.metrics import bilevel_scores
 
     cleaner = PageCleaner(loaded)
+    bilevel = all(is_bilevel(p.clean) for p in pairs)
+    score = bilevel_scores if bilevel else gray_scores
+    reference, method = ("otsu", baselines.otsu) if bilevel else ("no_cleaning", None)
     model_rows = []
-    noisy_rows = []
+    reference_rows = []
     for pair in pairs:
-        model_rows.append(gray_scores(cleaner.clean(pair.noisy), pair.clean))
-        noisy_rows.append(gray_scores(pair.noisy, pair.clean))
+        model_rows.append(score(cleaner.clean(pair.noisy), pair.clean))
+        baseline = method(pair.noisy) if method else pair.noisy
+        reference_rows.append(score(baseline, pair.clean))
     return {
         "pages": len(pairs),
         "model": _rounded(mean_scores(model_rows)),
-        "no_cleaning": _rounded(mean_scores(noisy_rows)),
+        reference: _rounded(mean_scores(reference_rows)),
     }
 
 
@@ -274,6 +318,8 @@ def _progress_callback(reporter: Reporter, epochs: int, steps: int) -> Any:
             parts = [f"epoch {epoch + 1}/{epochs}", f"loss {logs.get('loss', float('nan')):.5f}"]
             if "val_loss" in logs:
                 parts.append(f"val_loss {logs['val_loss']:.5f}")
+            if "val_rmse" in logs:
+                parts.append(f"val_rmse {logs['val_rmse']:.5f}")
             parts.append(f"lr {float(self.model.optimizer.learning_rate):.1e}")
             parts.append(f"{time.perf_counter() - self._epoch_started:.0f} s")
             reporter.info("  ".join(parts))

@@ -301,3 +301,23 @@ def test_real_process_cleans_and_help_stays_light(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
     )
     assert light.stdout.strip().endswith("False")
+
+
+def test_binarize_writes_bilevel_pages_that_follow_the_model(
+    scans: Path, tmp_path: Path, tiny_model: Path
+) -> None:
+    out = tmp_path / "bw"
+    result = run("clean", str(scans), "-o", str(out), "--model", str(tiny_model), "--binarize")
+    assert result.exit_code == ExitCode.OK, result.output
+    png = Image.open(out / "a.png")
+    assert png.mode == "1"
+    with Image.open(out / "multi.tif") as tiff:
+        assert tiff.mode == "1" and tiff.info["compression"] == "group4" and tiff.n_frames == 3
+    gray = tmp_path / "gray"
+    assert (
+        run("clean", str(scans / "a.png"), "-o", str(gray), "--model", str(tiny_model)).exit_code
+        == 0
+    )
+    expected = read_image(gray / "a.png").pixels >= 0.5  # the 8-bit gray output, thresholded
+    got = np.asarray(png.convert("L")) > 127
+    assert np.mean(got != expected) < 0.002  # only 8-bit rounding right at the threshold differs

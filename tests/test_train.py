@@ -117,3 +117,78 @@ def test_synthetic_pairs_are_mixed_in(tmp_path: Path, pair_dir: Path) -> None:
     assert card["training"]["synthetic_pairs"] == 2
     assert not [n for n in card["training"]["train_pages"] if n.startswith("synthetic")]
     assert len(card["training"]["train_pages"]) + len(card["training"]["validation_pages"]) == 8
+
+
+def _mean_code(model_path: Path, pages: np.ndarray, layer: str) -> float:
+    import keras
+
+    model = load_model(model_path).model
+    encoder = keras.Model(model.input, model.get_layer(layer).output)
+    return float(np.mean(np.abs(encoder(pages))))
+
+
+@pytest.mark.parametrize("kind", ["sparse", "contractive"])
+def test_regularizers_shape_the_bottleneck_and_leave_no_trace(
+    tmp_path: Path, pair_dir: Path, kind: str
+) -> None:
+    reporter = Reporter(quiet=True)
+    plain = train(pair_dir / "noisy", pair_dir / "clean",
+                  quick(tmp_path, "plain", steps_per_epoch=12), reporter)  # fmt: skip
+    penalized = train(
+        pair_dir / "noisy",
+        pair_dir / "clean",
+        quick(tmp_path, kind, steps_per_epoch=12, regularizer=kind, regularizer_weight=1.0),
+        reporter,
+    )
+    assert penalized["training"]["regularizer"] == {"kind": kind, "weight": 1.0}
+    assert penalized["parameters"] == plain["parameters"]  # the saved model is the plain one
+    assert [layer.name for layer in load_model(tmp_path / f"{kind}.keras").model.layers] == [
+        layer.name for layer in load_model(tmp_path / "plain.keras").model.layers
+    ]
+    pages = np.random.default_rng(0).random((2, 32, 32, 1)).astype(np.float32)
+    if kind == "sparse":  # an L1 penalty this strong leaves a much quieter code
+        assert _mean_code(tmp_path / kind, pages, "mid_conv") < 0.5 * _mean_code(
+            tmp_path / "plain", pages, "mid_conv"
+        )
+
+
+def test_penalty_values() -> None:
+    from docclean.regularizers import BottleneckPenalty
+
+    output = np.zeros((1, 4, 4, 1), np.float32)
+    code = np.full((1, 2, 2, 3), -2.0, np.float32)
+    sparse = BottleneckPenalty("sparse", 0.5)
+    assert np.array_equal(np.asarray(sparse([output, code])), output)
+    assert float(sparse.losses[0]) == pytest.approx(0.5 * 2.0)
+    contractive = BottleneckPenalty("contractive", 0.5, sigma=0.1)
+    contractive([output, code, code + 0.01])  # (0.01 / 0.1)^2 = 0.01 per unit
+    assert float(contractive.losses[0]) == pytest.approx(0.5 * 0.01, rel=1e-4)
+    contractive([output, code, code])
+    assert float(contractive.losses[-1]) == 0.0
+
+
+def test_unknown_regularizer_is_refused(tmp_path: Path, pair_dir: Path) -> None:
+    with pytest.raises(UsageError, match="contractive"):
+        train(pair_dir / "noisy", pair_dir / "clean",
+              quick(tmp_path, "m", regularizer="dropout"), Reporter(quiet=True))  # fmt: skip
+
+
+def test_synthetic_kinds_can_be_left_out(tmp_path: Path, pair_dir: Path, monkeypatch) -> None:
+    import docclean.synth as synth
+
+    seen: list[list[str]] = []
+    real = synth.synthetic_pairs
+
+    def spy(n, rng, clean_pages=None, kinds=None, size=synth.RENDER_SIZE, mix=True):  # type: ignore[no-untyped-def]
+        seen.append(list(kinds))
+        return real(n, rng, clean_pages, kinds, (64, 64), mix)
+
+    monkeypatch.setattr(synth, "synthetic_pairs", spy)
+    card = train(pair_dir / "noisy", pair_dir / "clean",
+                 quick(tmp_path, "m", synthetic=2, synthetic_exclude=["blur", "fold"]),
+                 Reporter(quiet=True))  # fmt: skip
+    assert card["training"]["synthetic_excluded_kinds"] == ["blur", "fold"]
+    assert seen and not {"blur", "fold"} & set(seen[0]) and "stain" in seen[0]
+    with pytest.raises(UsageError, match="unknown degradation"):
+        train(pair_dir / "noisy", pair_dir / "clean",
+              quick(tmp_path, "x", synthetic=2, synthetic_exclude=["smudge"]), Reporter(quiet=True))  # fmt: skip
