@@ -600,7 +600,12 @@ def list_models(
     from rich.console import Console
     from rich.table import Table
 
-    from docclean.modelstore import DEFAULT_MODEL, read_card, shipped_models
+    from docclean.modelstore import (
+        DEFAULT_BINARIZE_MODEL,
+        DEFAULT_MODEL,
+        read_card,
+        shipped_models,
+    )
 
     cards = {name: read_card(path) for name, path in shipped_models().items()}
     if json_out:
@@ -608,18 +613,32 @@ def list_models(
         return
     table = Table(title="shipped models")
     table.add_column("name", no_wrap=True)
-    for column in ("architecture", "parameters", "output", "validation RMSE", "for"):
+    columns = ("architecture", "parameters", "FLOPs/px", "s per A4", "output", "validation", "for")
+    for column in columns:
         table.add_column(column)
     for name, card in cards.items():
-        rmse = (
-            (card.get("reported_validation") or card.get("validation") or {}).get("model") or {}
-        ).get("rmse")
+        block = card.get("reported_validation") or card.get("validation") or {}
+        scores = block.get("model") or {}
+        if "fm" in scores:
+            validation = f"FM {scores['fm']:.1f}"
+        elif "rmse" in scores:
+            validation = f"RMSE {scores['rmse']:.4f}"
+        else:
+            validation = "-"
+        seconds = (card.get("speed") or {}).get("a4_per_page_s")
+        label = name
+        if name == DEFAULT_MODEL:
+            label += " (default)"
+        elif name == DEFAULT_BINARIZE_MODEL:
+            label += " (--binarize)"
         table.add_row(
-            name + (" (default)" if name == DEFAULT_MODEL else ""),
+            label,
             card["architecture"],
             f"{card.get('parameters', 0):,}",
+            f"{card['flops_per_pixel']:,}" if "flops_per_pixel" in card else "-",
+            f"{seconds:.2f}" if seconds is not None else "-",
             card.get("output_kind", "grayscale"),
-            f"{rmse:.4f}" if rmse is not None else "-",
+            validation,
             card.get("description", ""),
         )
     Console().print(table)

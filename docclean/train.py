@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from docclean import __version__
-from docclean.architectures import get_architecture
+from docclean.architectures import flops_per_pixel, get_architecture
 from docclean.backend import Device, tensorflow
 from docclean.data import (
     Pair,
@@ -201,6 +201,7 @@ def train(
         "description": config.description,
         "output_kind": output_kind,
         "parameters": int(model.count_params()),
+        "flops_per_pixel": flops_per_pixel(model),
         "input": "single-channel grayscale page, float32 in [0, 1], any size",
         "training": {
             "noisy_dir": str(noisy_dir),

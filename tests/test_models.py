@@ -15,6 +15,7 @@ from docclean.architectures import ARCHITECTURES, get_architecture
 from docclean.errors import ModelError, OutputError, UsageError
 from docclean.inference import PageCleaner
 from docclean.modelstore import (
+    DEFAULT_BINARIZE_MODEL,
     DEFAULT_MODEL,
     LoadedModel,
     load_model,
@@ -203,18 +204,32 @@ def test_unknown_model_name_lists_shipped_models() -> None:
         load_model("no-such-model")
 
 
-def test_shipped_default_model_loads_with_a_complete_card(tmp_path: Path) -> None:
-    assert DEFAULT_MODEL in shipped_models(), "the default model must ship in models/"
-    loaded = load_model()
+@pytest.mark.parametrize("name", [DEFAULT_MODEL, DEFAULT_BINARIZE_MODEL])
+def test_shipped_default_models_load_with_complete_cards(tmp_path: Path, name: str) -> None:
+    assert name in shipped_models(), "the default models must ship in models/"
+    loaded = load_model(name)
     card = loaded.card
-    for key in ("architecture", "parameters", "training", "versions", "sha256", "output_kind"):
+    for key in ("architecture", "parameters", "flops_per_pixel", "training", "versions", "sha256",
+                "output_kind", "speed"):  # fmt: skip
         assert key in card
-    assert (
-        card["reported_validation"]["model"]["rmse"]
-        < card["reported_validation"]["no_cleaning"]["rmse"]
-    )
-    assert shipped_models()[DEFAULT_MODEL].stat().st_size < 5_000_000
+    reported = card["reported_validation"]
+    if card["output_kind"] == "bilevel":  # binarization: DIBCO figures beside Otsu
+        assert reported["model"]["fm"] > reported["otsu"]["fm"]
+    else:
+        assert reported["model"]["rmse"] < reported["no_cleaning"]["rmse"]
+    assert card["speed"]["a4_per_page_s"] > 0
+    assert shipped_models()[name].stat().st_size < 5_000_000
     copy = tmp_path / "copy.keras"  # a shipped model can be copied and loaded by path
     shutil.copy(loaded.path, copy)
     shutil.copy(loaded.path.with_suffix(".json"), copy.with_suffix(".json"))
     assert load_model(copy).card["sha256"] == card["sha256"]
+
+
+def test_flops_per_pixel_counts_every_convolution() -> None:
+    from docclean.architectures import flops_per_pixel
+
+    # seed-text: 3x3x1->64 at full size, 3x3x64->64 at half size, 3x3x64->1 at full size (+ biases)
+    macs = (9 * 64 + 64) + (9 * 64 * 64 + 64) / 4 + (9 * 64 + 1)
+    assert flops_per_pixel(get_architecture("seed-text").build()) == round(2 * macs)
+    # fast-unet does about a tenth of that work, most of it at 1/4 to 1/16 size
+    assert flops_per_pixel(get_architecture("fast-unet").build()) < 2 * round(2 * macs) / 10
