@@ -7,7 +7,8 @@ Sizes are "a4" (2480x3508 px, A4 at 300 dpi) or megapixels (square pages). On th
 grayscale page, each size times:
   - `docclean clean` end to end as a fresh process (start-up, TensorFlow import, model load,
     PNG decode, tiled inference, PNG encode, atomic write), with that process's peak RSS;
-  - `docclean clean` per page in a batch: one process cleaning --batch-pages copies of the page,
+  - `docclean clean` per page in a batch: one process cleaning --batch-pages copies of the page
+    (median of --repeats runs),
     minus the one-page run, over the extra pages (what each page costs once the process is up:
     decode, inference, encode and write, with reading and writing overlapped by the pipeline);
   - the model alone: PageCleaner.clean on the decoded page, after a warm-up call;
@@ -136,7 +137,7 @@ def main() -> None:
             for k in range(args.batch_pages):
                 shutil.copyfile(src, folder / f"page{k:03d}.png")
             batch_cmd = [sys.executable, "-m", "docclean", "clean", str(folder), *options]
-            batch_s, _ = timed_process(batch_cmd, 1)
+            batch_s, _ = timed_process(batch_cmd, args.repeats)
             per_page = (batch_s - e2e) / max(args.batch_pages - 1, 1)
             row = {
                 "page": label,

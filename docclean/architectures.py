@@ -150,7 +150,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             receptive_radius=95,
             stride=16,
             bottleneck="mid_2_add",
-            tile_size=1024,
+            tile_size=1472,  # A4 and US Letter at 300 dpi in 2 x 3 tiles
             batch_size=1,
         ),
     )

@@ -13,15 +13,20 @@ from docclean.tiling import TileConfig, default_margin, run_tiled
 
 DEFAULT_TILE_SIZE = 256
 DEFAULT_BATCH_SIZE = 8
+SMALL_TILE = 512
+"""Second tile side for pages that the model's own tile would mostly pad (fixed, traced once)."""
 BINARIZE_THRESHOLD = 0.5
 """``--binarize``: output values at or above this are white (background), below it black (text)."""
 
 
 class PageCleaner:
-    """Cleans whole pages with one model; the graph is traced once for ``(batch, tile, tile, 1)``.
+    """Cleans whole pages with one model through graphs traced once per tile shape.
 
-    Tile and batch size default to the architecture's (see :mod:`docclean.architectures`).
-    With ``binarize`` the cleaned page is thresholded into a bool page (True = white).
+    Tile and batch size default to the architecture's (see :mod:`docclean.architectures`); then a
+    page that a :data:`SMALL_TILE` layout covers with less work (a small scan, say) uses that second,
+    equally fixed shape instead, so at most two graphs are ever traced. An explicit ``tile_size``
+    is the only shape used. With ``binarize`` the cleaned page is thresholded into a bool page
+    (True = white).
     """
 
     def __init__(
@@ -33,10 +38,11 @@ class PageCleaner:
         device: Device = "auto",
         binarize: bool = False,
     ) -> None:
-        tf = tensorflow(device)
+        self._tf = tensorflow(device)
         self.loaded = loaded
         self.binarize = binarize
         arch = ARCHITECTURES.get(str(loaded.card.get("architecture")))
+        chosen = tile_size
         if tile_size is None:
             tile_size = arch.tile_size if arch else DEFAULT_TILE_SIZE
         if batch_size is None:
@@ -45,22 +51,49 @@ class PageCleaner:
             margin = default_margin(loaded.receptive_radius, loaded.stride)
         self.config = TileConfig(tile_size=tile_size, margin=margin, batch_size=batch_size)
         self.config.validate(loaded.receptive_radius, loaded.stride)
+        self.configs = [self.config]
+        small = TileConfig(tile_size=SMALL_TILE, margin=margin, batch_size=1)
+        if chosen is None and tile_size > SMALL_TILE and small.core >= 2 * margin:
+            small.validate(loaded.receptive_radius, loaded.stride)
+            self.configs.append(small)
         self.traces = 0
-        model = loaded.model
-        spec = tf.TensorSpec((batch_size, tile_size, tile_size, 1), tf.float32)
+        self._forwards: dict[int, Any] = {}
 
-        def forward(batch: Any) -> Any:
-            self.traces += 1  # runs only while tracing
-            return model(batch, training=False)
+    def _forward(self, config: TileConfig) -> Any:
+        """The traced model call for ``config``'s batch shape (traced on first use)."""
+        tf, model = self._tf, self.loaded.model
+        key = config.tile_size
+        if key not in self._forwards:
+            spec = tf.TensorSpec(
+                (config.batch_size, config.tile_size, config.tile_size, 1), tf.float32
+            )
 
-        self._forward = tf.function(forward, input_signature=[spec])
+            def forward(batch: Any) -> Any:
+                self.traces += 1  # runs only while tracing
+                return model(batch, training=False)
+
+            self._forwards[key] = tf.function(forward, input_signature=[spec])
+        return self._forwards[key]
+
+    def config_for(self, height: int, width: int) -> TileConfig:
+        """The tile layout that does the least work for a page of this size."""
+
+        def work(config: TileConfig) -> int:
+            tiles = -(-height // config.core) * -(-width // config.core)
+            batches = -(-tiles // config.batch_size)
+            return batches * config.batch_size * config.tile_size**2
+
+        return min(self.configs, key=work)
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
-        """Clean a ``(B, T, T)`` float32 batch of tiles."""
-        result = self._forward(batch[..., np.newaxis])
+        """Clean a ``(B, T, T)`` float32 batch of tiles of one of this cleaner's shapes."""
+        config = next(c for c in self.configs if c.tile_size == batch.shape[1])
+        result = self._forward(config)(batch[..., np.newaxis])
         return np.asarray(result)[..., 0]
 
     def clean(self, page: np.ndarray) -> np.ndarray:
         """Clean one float32 grayscale page of any size: float32 in [0, 1], or bool if binarizing."""
-        cleaned = run_tiled(page, self.predict_batch, self.config)
+        page = np.asarray(page)
+        config = self.config_for(*page.shape) if page.ndim == 2 else self.config
+        cleaned = run_tiled(page, self.predict_batch, config)
         return cleaned >= BINARIZE_THRESHOLD if self.binarize else cleaned

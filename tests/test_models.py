@@ -36,7 +36,7 @@ def random_model(name: str = "seed-text", seed: int = 0) -> LoadedModel:
     rng = np.random.default_rng(seed)
     for weight in model.weights:  # strong random weights so every input pixel matters
         weight.assign(rng.normal(0, 0.4, weight.shape).astype("float32"))
-    card = {"receptive_radius": arch.receptive_radius, "stride": arch.stride}
+    card = {"architecture": name, "receptive_radius": arch.receptive_radius, "stride": arch.stride}
     return LoadedModel(name, Path("unsaved"), card, model)
 
 
@@ -233,3 +233,21 @@ def test_flops_per_pixel_counts_every_convolution() -> None:
     assert flops_per_pixel(get_architecture("seed-text").build()) == round(2 * macs)
     # fast-unet does about a tenth of that work, most of it at 1/4 to 1/16 size
     assert flops_per_pixel(get_architecture("fast-unet").build()) < 2 * round(2 * macs) / 10
+
+
+def test_small_pages_use_the_small_tile_and_stay_exact() -> None:
+    from docclean.inference import SMALL_TILE
+
+    loaded = random_model("fast-unet")
+    cleaner = PageCleaner(loaded)  # the architecture's 1472 px tile, and the small one
+    assert [c.tile_size for c in cleaner.configs] == [1472, SMALL_TILE]
+    assert cleaner.config_for(420, 540).tile_size == SMALL_TILE
+    assert cleaner.config_for(3508, 2480).tile_size == 1472
+    m = cleaner.config.margin
+    for h, w in [(37, 300), (420, 540)]:
+        page = np.random.default_rng(h).random((h, w), dtype=np.float32)
+        canvas = whole_page_canvas(page, m, loaded.stride)[np.newaxis, ..., np.newaxis]
+        whole = loaded.model(canvas).numpy()[0, m : m + h, m : m + w, 0]
+        assert np.abs(cleaner.clean(page) - whole).max() <= 1e-4
+    assert cleaner.traces == 1  # only the small shape was needed
+    assert [c.tile_size for c in PageCleaner(loaded, tile_size=512).configs] == [512]
