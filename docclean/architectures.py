@@ -89,7 +89,7 @@ def _fast_unet() -> keras.Model:
     of 95 px for stains, folds and shadows); transposed convolutions bring the context back through
     additive skips. Two 4x4 stride-4 transposed convolutions paint a gain and a bias for every
     pixel, and the page is ``sigmoid(gain * noisy + bias)``: a threshold that adapts to the local
-    background and contrast, with the pixel's own value passed through untouched. Nothing heavy
+    background and contrast, applied to each pixel's own full-resolution value. Nothing heavy
     runs at full resolution: on CPUs a 3x3 convolution over a one-channel full-size page costs
     more than this whole net.
     """
