@@ -230,7 +230,11 @@ def clean(
         ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option(help="Shipped model name or .keras path [default: office model].")
+        str | None,
+        typer.Option(
+            help="Shipped model name or .keras path [default: the office model; with --binarize, "
+            "the historical binarization model]."
+        ),
     ] = None,
     fmt: Annotated[
         FormatChoice,
