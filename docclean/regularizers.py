@@ -18,17 +18,9 @@ from typing import TYPE_CHECKING, Any
 import keras
 from keras import ops
 
-from docclean.errors import UsageError
-
 if TYPE_CHECKING:
     from docclean.architectures import Architecture
 
-REGULARIZERS = {
-    "none": "no penalty",
-    "sparse": "L1 activity penalty on the bottleneck (sparse autoencoder)",
-    "contractive": "Jacobian penalty on the bottleneck, estimated by finite differences "
-    "(contractive autoencoder)",
-}
 CONTRACTIVE_SIGMA = 0.01  # input perturbation for the Jacobian estimate (pixel values in [0, 1])
 
 
@@ -71,15 +63,12 @@ class BottleneckPenalty(keras.layers.Layer):
 def with_regularizer(
     model: keras.Model, arch: Architecture, kind: str, weight: float
 ) -> keras.Model:
-    """``model`` itself for ``kind == "none"``, else a training wrapper that adds the penalty."""
-    if kind not in REGULARIZERS:
-        raise UsageError(
-            f"unknown regularizer {kind!r}", f"choose one of: {', '.join(REGULARIZERS)}"
-        )
+    """``model`` itself for ``kind == "none"``, else a training wrapper that adds the penalty.
+
+    ``kind`` and ``weight`` are checked by :class:`docclean.train.TrainConfig`.
+    """
     if kind == "none":
         return model
-    if weight <= 0:
-        raise UsageError(f"--regularizer {kind} needs a positive --regularizer-weight")
     code = model.get_layer(arch.bottleneck).output
     both = keras.Model(model.input, [model.output, code], name=f"{model.name}_with_code")
     inputs = keras.Input(shape=(None, None, 1), name="noisy")

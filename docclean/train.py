@@ -31,7 +31,7 @@ from docclean.progress import Reporter
 
 DEFAULT_ARCH = "seed-text"
 SYNTHETIC_SIZE = (768, 768)  # rendered pages for --synthetic: (height, width) px
-# --regularizer choices and their default --regularizer-weight
+# --regularizer choices and their default --regularizer-weight (docclean.regularizers applies them)
 REGULARIZER_WEIGHTS = {"none": 0.0, "sparse": 1e-4, "contractive": 1e-4}
 
 
@@ -73,8 +73,11 @@ class TrainConfig:
                 f"unknown regularizer {self.regularizer!r}",
                 f"choose one of: {', '.join(REGULARIZER_WEIGHTS)}",
             )
-        if self.regularizer_weight is not None and self.regularizer_weight < 0:
-            raise UsageError("--regularizer-weight must be 0 or more")
+        weight = self.regularizer_weight
+        if self.regularizer != "none" and weight is not None and weight <= 0:
+            raise UsageError(
+                f"--regularizer {self.regularizer} needs a positive --regularizer-weight"
+            )
         arch = get_architecture(self.arch or DEFAULT_ARCH)
         if self.epochs < 1 or self.batch_size < 1:
             raise UsageError("--epochs and --batch-size must be at least 1")
