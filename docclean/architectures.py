@@ -81,23 +81,17 @@ def _residual(x: keras.KerasTensor, channels: int, name: str) -> keras.KerasTens
     return layers.Add(name=f"{name}_add")([x, y])
 
 
-def _fast_unet() -> keras.Model:
-    """A three-level U-Net on 4x4 pixel patches whose output is a per-pixel gain and bias.
+def _fast_unet_body(inputs: keras.KerasTensor) -> keras.KerasTensor:
+    """fast-unet's encoder and decoder: 32 features per 4x4 patch, with context from 1/16 size.
 
     A 4x4 stride-4 convolution turns each patch into 32 features (lossless: 16 pixels, 32
     numbers); separable residual blocks work at 1/4, 1/8 and 1/16 resolution (a receptive radius
     of 95 px for stains, folds and shadows); transposed convolutions bring the context back through
-    additive skips. Two 4x4 stride-4 transposed convolutions paint a gain and a bias for every
-    pixel, and the page is ``sigmoid(gain * noisy + bias)``: a threshold that adapts to the local
-    background and contrast, applied to each pixel's own full-resolution value. Nothing heavy
-    runs at full resolution: on CPUs a 3x3 convolution over a one-channel full-size page costs
-    more than this whole net.
+    additive skips. Nothing heavy runs at full resolution: on CPUs a 3x3 convolution over a
+    one-channel full-size page costs more than this whole net.
     """
-    import keras
     from keras import layers
-    from keras.initializers import Constant
 
-    inputs = keras.Input(shape=(None, None, 1), name="noisy")
     x1 = layers.Conv2D(32, 4, strides=4, activation="relu", name="patchify")(inputs)
     x1 = _residual(x1, 32, "enc1_0")
     x2 = layers.Conv2D(64, 2, strides=2, activation="relu", name="down1")(x1)
@@ -109,15 +103,58 @@ def _fast_unet() -> keras.Model:
     up2 = layers.Conv2DTranspose(64, 2, strides=2, activation="relu", name="up2")(x3)
     x = _residual(layers.Add(name="skip2")([x2, up2]), 64, "dec2_0")
     up1 = layers.Conv2DTranspose(32, 2, strides=2, activation="relu", name="up1")(x)
-    x = _residual(layers.Add(name="skip1")([x1, up1]), 32, "dec1_0")
-    # start as a soft threshold at mid-gray, sigmoid(10 * noisy - 5), which gives useful gradients
-    # on every pixel from the first step (a zero start plateaus on "everything white")
-    gain = layers.Conv2DTranspose(1, 4, strides=4, bias_initializer=Constant(10.0), name="gain")(x)
-    bias = layers.Conv2DTranspose(1, 4, strides=4, bias_initializer=Constant(-5.0), name="bias")(x)
-    scaled = layers.Multiply(name="scaled")([gain, inputs])
-    logits = layers.Add(name="logits")([scaled, bias])
-    outputs = layers.Activation("sigmoid", name="clean")(logits)
+    return _residual(layers.Add(name="skip1")([x1, up1]), 32, "dec1_0")
+
+
+def _pixel_curve(
+    features: keras.KerasTensor, pixels: keras.KerasTensor, gain: float, bias: float
+) -> keras.KerasTensor:
+    """``sigmoid(gain * pixels + bias)`` with a gain and a bias painted for every pixel.
+
+    Two 4x4 stride-4 transposed convolutions turn each patch's features into 16 gains and 16
+    biases, starting from the constants ``gain`` and ``bias``.
+    """
+    from keras import layers
+    from keras.initializers import Constant
+
+    g = layers.Conv2DTranspose(1, 4, strides=4, bias_initializer=Constant(gain), name="gain")
+    b = layers.Conv2DTranspose(1, 4, strides=4, bias_initializer=Constant(bias), name="bias")
+    scaled = layers.Multiply(name="scaled")([g(features), pixels])
+    logits = layers.Add(name="logits")([scaled, b(features)])
+    return layers.Activation("sigmoid", name="clean")(logits)
+
+
+def _fast_unet() -> keras.Model:
+    """fast-unet: the body, then ``sigmoid(gain * noisy + bias)`` for every pixel.
+
+    A threshold that adapts to the local background and contrast, applied to each pixel's own
+    full-resolution value. It starts as a soft threshold at mid-gray, sigmoid(10 * noisy - 5),
+    which gives useful gradients on every pixel from the first step (a zero start plateaus on
+    "everything white").
+    """
+    import keras
+
+    inputs = keras.Input(shape=(None, None, 1), name="noisy")
+    outputs = _pixel_curve(_fast_unet_body(inputs), inputs, gain=10.0, bias=-5.0)
     return keras.Model(inputs, outputs, name="fast_unet")
+
+
+def _tone_unet() -> keras.Model:
+    """tone-unet: the fast-unet body, then ``sigmoid(gain * logit(noisy) + bias)`` for every pixel.
+
+    On the logit of the page the same head is a tone curve that can copy a pixel exactly (gain 1,
+    bias 0), threshold it (a large gain), or anything between: clean text passes through
+    unchanged, and anti-aliased stroke edges keep their gray levels. It starts as
+    ``sigmoid(2.5 * logit(noisy))``, a mild contrast stretch about mid-gray.
+    """
+    import keras
+
+    from docclean.layers import Logit
+
+    inputs = keras.Input(shape=(None, None, 1), name="noisy")
+    logit = Logit(name="logit")(inputs)
+    outputs = _pixel_curve(_fast_unet_body(inputs), logit, gain=2.5, bias=0.0)
+    return keras.Model(inputs, outputs, name="tone_unet")
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -151,6 +188,17 @@ ARCHITECTURES: dict[str, Architecture] = {
             stride=16,
             bottleneck="mid_2_add",
             tile_size=1472,  # A4 and US Letter at 300 dpi in 2 x 3 tiles
+            batch_size=1,
+        ),
+        Architecture(
+            name="tone-unet",
+            summary="fast-unet with a tone-curve head: output sigmoid(gain * logit(page) + bias) "
+            "per pixel, which can copy clean pixels exactly or threshold them; same speed",
+            build=_tone_unet,
+            receptive_radius=95,
+            stride=16,
+            bottleneck="mid_2_add",
+            tile_size=1472,
             batch_size=1,
         ),
     )

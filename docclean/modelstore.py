@@ -133,6 +133,8 @@ def load_model(name_or_path: str | Path | None = None) -> LoadedModel:
     tensorflow()
     import keras
 
+    import docclean.layers  # noqa: F401  (registers docclean's layers for safe_mode loading)
+
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a Keras model archive (truncated or damaged)")
     try:

@@ -122,18 +122,32 @@ def test_graph_is_traced_once_for_pages_of_any_size() -> None:
     assert cleaner.traces == 1
 
 
-def test_save_and_load_give_identical_output(tmp_path: Path) -> None:
-    loaded = random_model()
-    card = save_model(
-        loaded.model, tmp_path / "m", {"architecture": "seed-text", "description": "t"}
-    )
+@pytest.mark.parametrize("name", ["seed-text", "tone-unet"])  # tone-unet has a custom layer
+def test_save_and_load_give_identical_output(tmp_path: Path, name: str) -> None:
+    loaded = random_model(name)
+    card = save_model(loaded.model, tmp_path / "m", {"architecture": name, "description": "t"})
     assert card["sha256"] == sha256_of(tmp_path / "m.keras")
-    assert json.loads((tmp_path / "m.json").read_text())["receptive_radius"] == 5
+    radius = json.loads((tmp_path / "m.json").read_text())["receptive_radius"]
+    assert radius == get_architecture(name).receptive_radius
     again = load_model(tmp_path / "m.keras")
     page = np.random.default_rng(4).random((70, 90), dtype=np.float32)
-    a = PageCleaner(loaded, tile_size=32, batch_size=2).clean(page)
-    b = PageCleaner(again, tile_size=32, batch_size=2).clean(page)
+    a = PageCleaner(loaded, batch_size=2).clean(page)
+    b = PageCleaner(again, batch_size=2).clean(page)
     assert np.array_equal(a, b)
+
+
+def test_tone_head_can_copy_a_page_exactly_or_threshold_it() -> None:
+    """sigmoid(gain * logit(x) + bias): gain 1, bias 0 is the page itself; a large gain thresholds."""
+    model = get_architecture("tone-unet").build()
+    gain, bias = model.get_layer("gain"), model.get_layer("bias")
+    page = np.random.default_rng(5).uniform(0.01, 0.99, (1, 64, 64, 1)).astype("float32")
+    for layer, value in ((gain, 1.0), (bias, 0.0)):
+        layer.kernel.assign(np.zeros(layer.kernel.shape, "float32"))
+        layer.bias.assign([value])
+    assert np.abs(model(page).numpy() - page).max() < 1e-5
+    gain.bias.assign([50.0])
+    bias.bias.assign([-50.0 * np.log(0.4 / 0.6)])  # threshold at 0.4
+    assert np.array_equal(model(page).numpy() > 0.5, page > 0.4)
 
 
 def test_models_are_never_overwritten_by_default(tmp_path: Path) -> None:
