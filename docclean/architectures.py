@@ -32,6 +32,10 @@ class Architecture:
     """Default inference tile side: large enough that the margin wastes little work."""
     batch_size: int = 8
     """Default tiles per model call (about 0.5 to 2 Mpx a call)."""
+    train_patch_size: int = 64
+    """Default ``train --patch-size``: a few receptive fields wide."""
+    train_batch_size: int = 32
+    """Default ``train --batch-size``."""
 
 
 def _seed_text() -> keras.Model:
@@ -189,6 +193,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             bottleneck="mid_2_add",
             tile_size=1472,  # A4 and US Letter at 300 dpi in 2 x 3 tiles
             batch_size=1,
+            train_patch_size=256,
+            train_batch_size=8,
         ),
         Architecture(
             name="tone-unet",
@@ -200,6 +206,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             bottleneck="mid_2_add",
             tile_size=1472,
             batch_size=1,
+            train_patch_size=256,
+            train_batch_size=8,
         ),
     )
 }

@@ -105,7 +105,7 @@ def train(
     ] = None,
     arch: Annotated[
         str | None,
-        typer.Option(help="Architecture (see `docclean architectures`) [default: seed-text]."),
+        typer.Option(help="Architecture (see `docclean architectures`) [default: tone-unet]."),
     ] = None,
     init_from: Annotated[
         str | None,
@@ -126,8 +126,20 @@ def train(
     epochs: Annotated[
         int, typer.Option(help="Most epochs to run (early stopping may end sooner).")
     ] = 30,
-    patch_size: Annotated[int, typer.Option(help="Side of the square training patches, px.")] = 64,
-    batch_size: Annotated[int, typer.Option(help="Patches per training step.")] = 32,
+    patch_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Side of the square training patches, px [default: the architecture's; 256 for "
+            "tone-unet and fast-unet, 64 for the seed models]."
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Patches per training step [default: the architecture's; 8 for tone-unet and "
+            "fast-unet, 32 for the seed models]."
+        ),
+    ] = None,
     steps_per_epoch: Annotated[
         int | None, typer.Option(help="Steps per epoch [default: about one pass over the pages].")
     ] = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from docclean.metrics import gray_scores, is_bilevel, mean_scores
 from docclean.modelstore import LoadedModel, card_path, save_model
 from docclean.progress import Reporter
 
-DEFAULT_ARCH = "seed-text"
+DEFAULT_ARCH = "tone-unet"
 SYNTHETIC_SIZE = (768, 768)  # rendered pages for --synthetic: (height, width) px
 # --regularizer choices and their default --regularizer-weight (docclean.regularizers applies them)
 REGULARIZER_WEIGHTS = {"none": 0.0, "sparse": 1e-4, "contractive": 1e-4}
@@ -46,8 +46,10 @@ class TrainConfig:
     regularizer: str = "none"
     regularizer_weight: float | None = None
     epochs: int = 30
-    patch_size: int = 64
-    batch_size: int = 32
+    patch_size: int | None = None
+    """Default: the architecture's ``train_patch_size``."""
+    batch_size: int | None = None
+    """Default: the architecture's ``train_batch_size``."""
     steps_per_epoch: int | None = None
     learning_rate: float = 1e-3
     patience: int = 6
@@ -78,13 +80,9 @@ class TrainConfig:
             raise UsageError(
                 f"--regularizer {self.regularizer} needs a positive --regularizer-weight"
             )
-        arch = get_architecture(self.arch or DEFAULT_ARCH)
-        if self.epochs < 1 or self.batch_size < 1:
+        get_architecture(self.arch or DEFAULT_ARCH)  # a known name
+        if self.epochs < 1 or (self.batch_size is not None and self.batch_size < 1):
             raise UsageError("--epochs and --batch-size must be at least 1")
-        if self.patch_size < 8 or self.patch_size % arch.stride:
-            raise UsageError(
-                f"--patch-size must be at least 8 and a multiple of {arch.stride} for {arch.name}"
-            )
         if self.synthetic < 0:
             raise UsageError("--synthetic must be 0 or more")
         if self.synthetic_exclude:
@@ -105,6 +103,13 @@ def train(
     config.validate()
     start = _starting_point(config)
     arch = get_architecture(start.card["architecture"] if start else config.arch or DEFAULT_ARCH)
+    patch_size = config.patch_size or arch.train_patch_size
+    batch_size = config.batch_size or arch.train_batch_size
+    config = replace(config, arch=arch.name, patch_size=patch_size, batch_size=batch_size)
+    if patch_size < 8 or patch_size % arch.stride:
+        raise UsageError(
+            f"--patch-size must be at least 8 and a multiple of {arch.stride} for {arch.name}"
+        )
     paths, problems = find_pairs(noisy_dir, clean_dir)
     report_problems(problems, config.skip_bad_pairs, reporter.warn)
     if not paths:
@@ -148,16 +153,14 @@ def train(
         metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
     )
 
-    sampler = PatchSampler(train_pairs, config.patch_size, config.seed, config.augment)
-    steps = config.steps_per_epoch or steps_for_one_pass(
-        sampler.pixels, config.patch_size, config.batch_size
-    )
-    shape = (config.batch_size, config.patch_size, config.patch_size, 1)
+    sampler = PatchSampler(train_pairs, patch_size, config.seed, config.augment)
+    steps = config.steps_per_epoch or steps_for_one_pass(sampler.pixels, patch_size, batch_size)
+    shape = (batch_size, patch_size, patch_size, 1)
     dataset = tf.data.Dataset.from_generator(
-        lambda: sampler.batches(config.batch_size),
+        lambda: sampler.batches(batch_size),
         output_signature=(tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32)),
     ).prefetch(2)
-    validation = grid_patches(val_pairs, config.patch_size) if val_pairs else None
+    validation = grid_patches(val_pairs, patch_size) if val_pairs else None
     monitor = "val_rmse" if validation is not None else "loss"  # RMSE: what users are scored on
     callbacks: list[Any] = [
         keras.callbacks.EarlyStopping(
@@ -175,7 +178,7 @@ def train(
             epochs=config.epochs,
             steps_per_epoch=steps,
             validation_data=validation,
-            validation_batch_size=config.batch_size,
+            validation_batch_size=batch_size,
             callbacks=callbacks,
             verbose=0,
             shuffle=False,
@@ -213,8 +216,8 @@ def train(
             "synthetic_pairs": config.synthetic,
             "synthetic_excluded_kinds": config.synthetic_exclude,
             "validation_pages": [p.name for p in val_pairs],
-            "patch_size": config.patch_size,
-            "batch_size": config.batch_size,
+            "patch_size": patch_size,
+            "batch_size": batch_size,
             "steps_per_epoch": steps,
             "epochs_requested": config.epochs,
             "epochs_run": len(losses["loss"]),

@@ -66,7 +66,13 @@ def tiny_model(pair_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     config = TrainConfig(
-        output=out, epochs=3, steps_per_epoch=15, patch_size=32, batch_size=16, val_fraction=0.25
+        output=out,
+        arch="seed-text",
+        epochs=3,
+        steps_per_epoch=15,
+        patch_size=32,
+        batch_size=16,
+        val_fraction=0.25,
     )
     train(pair_dir / "noisy", pair_dir / "clean", config, Reporter(quiet=True))
     return out.with_suffix(".keras")

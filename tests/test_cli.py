@@ -256,6 +256,8 @@ def test_train_command_writes_model_and_refuses_overwrite(tmp_path: Path, pair_d
         "1",
         "--steps-per-epoch",
         "3",
+        "--arch",
+        "seed-text",
         "--patch-size",
         "16",
         "--val",

@@ -324,7 +324,12 @@ def test_train_accepts_the_generated_folder(clean_dir: Path, tmp_path: Path) -> 
     args = ["synth", str(clean_dir), "-o", str(out), "--per-page", "2", "--render", "1"]
     assert runner.invoke(app, [*args, "--size", "128x96"]).exit_code == ExitCode.OK
     config = TrainConfig(
-        output=tmp_path / "model", epochs=1, steps_per_epoch=3, patch_size=16, batch_size=4
+        output=tmp_path / "model",
+        arch="seed-text",
+        epochs=1,
+        steps_per_epoch=3,
+        patch_size=16,
+        batch_size=4,
     )
     card = train(out / "noisy", out / "clean", config, Reporter(quiet=True))
     pages = card["training"]["train_pages"] + card["training"]["validation_pages"]

@@ -38,15 +38,32 @@ def test_existing_model_is_refused_before_training(tiny_model: Path, pair_dir: P
 
 
 def test_patch_size_must_suit_the_architecture(tmp_path: Path, pair_dir: Path) -> None:
-    config = TrainConfig(output=tmp_path / "m", patch_size=33)
+    config = TrainConfig(output=tmp_path / "m", arch="seed-text", patch_size=33)
     with pytest.raises(UsageError, match="multiple of 2"):
+        train(pair_dir / "noisy", pair_dir / "clean", config, Reporter(quiet=True))
+
+
+def test_defaults_come_from_the_architecture(tmp_path: Path, pair_dir: Path) -> None:
+    """Without --arch, tone-unet (patches of 256, stride 16); seed-text keeps its own defaults."""
+    from docclean.architectures import get_architecture
+
+    assert get_architecture("tone-unet").train_patch_size == 256
+    assert get_architecture("seed-text").train_patch_size == 64
+    config = TrainConfig(output=tmp_path / "m", patch_size=40)
+    with pytest.raises(UsageError, match="multiple of 16 for tone-unet"):
         train(pair_dir / "noisy", pair_dir / "clean", config, Reporter(quiet=True))
 
 
 def test_seeded_training_is_repeatable(tmp_path: Path, pair_dir: Path) -> None:
     def run(name: str) -> list[float]:
         config = TrainConfig(
-            output=tmp_path / name, epochs=1, steps_per_epoch=4, patch_size=16, batch_size=4, seed=5
+            output=tmp_path / name,
+            arch="seed-text",
+            epochs=1,
+            steps_per_epoch=4,
+            patch_size=16,
+            batch_size=4,
+            seed=5,
         )
         card = train(pair_dir / "noisy", pair_dir / "clean", config, Reporter(quiet=True))
         return card["training"]["history"]["loss"]
@@ -56,6 +73,7 @@ def test_seeded_training_is_repeatable(tmp_path: Path, pair_dir: Path) -> None:
 
 def quick(tmp_path: Path, name: str, **changes: object) -> TrainConfig:
     options: dict = {
+        "arch": "seed-text",
         "epochs": 1,
         "steps_per_epoch": 4,
         "patch_size": 16,
