@@ -1,8 +1,8 @@
 """Install a trained model into models/ under a new name, completing its card for shipping.
 
-    python bench/install_model.py runs/fu-tr.keras office-fast-unet-tr \
+    python bench/install_model.py runs/tu-tr.keras office-tone-unet-tr \
         --validation-data "NoisyOffice VA, 72 whole pages" --validation-command "docclean evaluate ..." \
-        [--reported-from runs/fu-tr.json --validation-model office-fast-unet-tr] \
+        [--reported-from runs/tu-tr.json --validation-model office-tone-unet-tr] \
         [--speed runs/speed-office.json]
 
 The .keras file is copied byte for byte (its sha256 is checked against its card). The card gets the

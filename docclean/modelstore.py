@@ -23,7 +23,7 @@ from docclean.errors import ModelError, OutputError
 if TYPE_CHECKING:
     import keras
 
-DEFAULT_MODEL = "office-fast-unet"
+DEFAULT_MODEL = "office-tone-unet"
 DEFAULT_BINARIZE_MODEL = "dibco-fast-unet"
 """What ``clean --binarize`` uses unless ``--model`` says otherwise."""
 CARD_SCHEMA = 1
