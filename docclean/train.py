@@ -103,8 +103,8 @@ def train(
     config.validate()
     start = _starting_point(config)
     arch = get_architecture(start.card["architecture"] if start else config.arch or DEFAULT_ARCH)
-    patch_size = config.patch_size or arch.train_patch_size
-    batch_size = config.batch_size or arch.train_batch_size
+    patch_size = arch.train_patch_size if config.patch_size is None else config.patch_size
+    batch_size = arch.train_batch_size if config.batch_size is None else config.batch_size
     config = replace(config, arch=arch.name, patch_size=patch_size, batch_size=batch_size)
     if patch_size < 8 or patch_size % arch.stride:
         raise UsageError(
