@@ -152,7 +152,13 @@ def train(
     val_fraction: Annotated[
         float, typer.Option(help="Fraction of whole pages held out for validation (when no --val).")
     ] = 0.1,
-    augment: Annotated[bool, typer.Option(help="Flip patches and jitter brightness.")] = True,
+    augment: Annotated[
+        str,
+        typer.Option(
+            help="Patch augmentations, comma-separated, or none: flip (mirror), tone (jitter the "
+            "noisy brightness and contrast), scale (resample 0.6x-1.6x, like another dpi)."
+        ),
+    ] = "flip,tone",
     seed: Annotated[int, typer.Option(help="Seed for weights, split and sampling.")] = 0,
     synthetic: Annotated[
         int, typer.Option(help="Mix in N synthetic pairs (rendered text, random dirt).")
@@ -181,7 +187,7 @@ def train(
     """Train a model on paired noisy/clean pages (matched by file name)."""
     import json
 
-    from docclean.data import pair_dirs, read_name_list
+    from docclean.data import pair_dirs, parse_augment, read_name_list
     from docclean.synth import parse_kind_list
     from docclean.train import TrainConfig
     from docclean.train import train as run_training
@@ -203,7 +209,7 @@ def train(
             learning_rate=learning_rate,
             patience=patience,
             seed=seed,
-            augment=augment,
+            augment=parse_augment(augment),
             val_names=read_name_list(val) if val is not None else None,
             val_fraction=val_fraction,
             synthetic=synthetic,

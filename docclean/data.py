@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from docclean.errors import DataError, DocCleanError
+from docclean.errors import DataError, DocCleanError, UsageError
 from docclean.imageio import is_image_path, read_image
 
 MAX_LISTED_PROBLEMS = 20
@@ -157,11 +158,32 @@ def read_name_list(spec: str) -> list[str]:
     return [n for n in spec.split(",") if n.strip()]
 
 
+AUGMENTATIONS: dict[str, str] = {
+    "flip": "mirror patches left-right and top-bottom",
+    "tone": "jitter the noisy patch's brightness and contrast (the target stays as it is)",
+    "scale": "resample patch pairs by 0.6x to 1.6x, as if scanned at another resolution",
+}
+"""What ``train --augment`` can apply, in the order applied."""
+DEFAULT_AUGMENT = ("flip", "tone")
+SCALE_RANGE = (0.6, 1.6)  # log-uniform zoom factors for "scale"
+
+
+def parse_augment(text: str) -> list[str]:
+    """``"flip,scale"`` -> the names in registry order; ``"none"`` or ``""`` -> no augmentation."""
+    names = {n.strip() for n in text.split(",") if n.strip()} - {"none"}
+    unknown = sorted(names - set(AUGMENTATIONS))
+    if unknown:
+        known = ", ".join([*AUGMENTATIONS, "none"])
+        raise UsageError(f"unknown augmentation {unknown[0]!r}", f"choose from: {known}")
+    return [n for n in AUGMENTATIONS if n in names]
+
+
 class PatchSampler:
     """Random aligned patch pairs from pages, weighted by page area, with optional augmentation.
 
-    Augmentation flips patches and jitters the noisy patch's brightness and contrast (the target stays
-    as it is), so a model learns the clean page rather than one scanner's exposure.
+    ``augment`` names entries of :data:`AUGMENTATIONS`. Every one of them keeps noisy and clean
+    aligned; only "tone" changes one side, the noisy patch, so a model learns the clean page rather
+    than one scanner's exposure.
     """
 
     def __init__(
@@ -169,12 +191,12 @@ class PatchSampler:
         pairs: Sequence[Pair],
         patch_size: int,
         seed: int = 0,
-        augment: bool = True,
+        augment: Sequence[str] = DEFAULT_AUGMENT,
     ) -> None:
         if not pairs:
             raise DataError("no training pairs")
         self.patch_size = patch_size
-        self.augment = augment
+        self.augment = frozenset(parse_augment(",".join(augment)))
         self.rng = np.random.default_rng(seed)
         self.pages = [
             (_at_least(p.noisy, patch_size), _at_least(p.clean, patch_size)) for p in pairs
@@ -193,19 +215,33 @@ class PatchSampler:
         noisy = np.empty((batch_size, p, p, 1), dtype=np.float32)
         clean = np.empty_like(noisy)
         for k, page in enumerate(rng.choice(len(self.pages), size=batch_size, p=self.weights)):
-            src, dst = self.pages[page]
-            y = int(rng.integers(0, src.shape[0] - p + 1))
-            x = int(rng.integers(0, src.shape[1] - p + 1))
-            a, b = src[y : y + p, x : x + p], dst[y : y + p, x : x + p]
-            if self.augment:
+            a, b = self._crop(*self.pages[page])
+            if "flip" in self.augment:
                 if rng.random() < 0.5:
                     a, b = a[:, ::-1], b[:, ::-1]
                 if rng.random() < 0.5:
                     a, b = a[::-1], b[::-1]
+            if "tone" in self.augment:
                 gain, shift = rng.uniform(0.9, 1.1), rng.uniform(-0.05, 0.05)
                 a = np.clip(a * gain + shift, 0.0, 1.0)
             noisy[k, ..., 0], clean[k, ..., 0] = a, b
         return noisy, clean
+
+    def _crop(self, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A random aligned ``P x P`` window of a page pair, resampled when "scale" is on."""
+        p, rng = self.patch_size, self.rng
+        side = p
+        if "scale" in self.augment:
+            zoom = math.exp(rng.uniform(*np.log(SCALE_RANGE)))
+            side = min(round(p / zoom), *src.shape)  # a page too small to shrink stays at 1x
+        y = int(rng.integers(0, src.shape[0] - side + 1))
+        x = int(rng.integers(0, src.shape[1] - side + 1))
+        a, b = src[y : y + side, x : x + side], dst[y : y + side, x : x + side]
+        if side != p:
+            interpolation = cv2.INTER_AREA if side > p else cv2.INTER_LINEAR
+            a = cv2.resize(a, (p, p), interpolation=interpolation)
+            b = cv2.resize(b, (p, p), interpolation=interpolation)
+        return a, b
 
     def batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         while True:

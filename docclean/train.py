@@ -15,11 +15,13 @@ from docclean import __version__
 from docclean.architectures import flops_per_pixel, get_architecture
 from docclean.backend import Device, tensorflow
 from docclean.data import (
+    DEFAULT_AUGMENT,
     Pair,
     PatchSampler,
     find_pairs,
     grid_patches,
     load_pairs,
+    parse_augment,
     report_problems,
     split_validation,
     steps_for_one_pass,
@@ -54,7 +56,8 @@ class TrainConfig:
     learning_rate: float = 1e-3
     patience: int = 6
     seed: int = 0
-    augment: bool = True
+    augment: list[str] = field(default_factory=lambda: list(DEFAULT_AUGMENT))
+    """Names from :data:`docclean.data.AUGMENTATIONS`; empty for none."""
     val_names: list[str] | None = None
     val_fraction: float = 0.1
     synthetic: int = 0
@@ -83,6 +86,7 @@ class TrainConfig:
         get_architecture(self.arch or DEFAULT_ARCH)  # a known name
         if self.epochs < 1 or (self.batch_size is not None and self.batch_size < 1):
             raise UsageError("--epochs and --batch-size must be at least 1")
+        parse_augment(",".join(self.augment))  # names known
         if self.synthetic < 0:
             raise UsageError("--synthetic must be 0 or more")
         if self.synthetic_exclude:

@@ -16,10 +16,11 @@ from docclean.data import (
     grid_patches,
     load_pairs,
     pair_dirs,
+    parse_augment,
     report_problems,
     split_validation,
 )
-from docclean.errors import DataError
+from docclean.errors import DataError, UsageError
 
 
 def make_tree(
@@ -95,16 +96,39 @@ def test_patches_stay_aligned_and_augmented_targets_are_untouched() -> None:
     rng = np.random.default_rng(0)
     clean = rng.random((50, 70), dtype=np.float32)
     noisy = clean * 0.5  # a fixed relation that misalignment would break
-    sampler = PatchSampler([Pair("a", noisy, clean)], patch_size=16, seed=1, augment=False)
+    sampler = PatchSampler([Pair("a", noisy, clean)], patch_size=16, seed=1, augment=[])
     x, y = sampler.batch(12)
     assert x.shape == y.shape == (12, 16, 16, 1)
     assert np.allclose(x, y * 0.5)
-    augmented = PatchSampler([Pair("a", noisy, clean)], patch_size=16, seed=1, augment=True)
+    augmented = PatchSampler(
+        [Pair("a", noisy, clean)], patch_size=16, seed=1, augment=["flip", "tone"]
+    )
     _, y2 = augmented.batch(50)
     windows = np.lib.stride_tricks.sliding_window_view(clean, (16, 16)).reshape(-1, 16, 16)
     for patch in y2[:10, ..., 0]:  # every target is a (flipped) window of the clean page
         candidates = [patch, patch[::-1], patch[:, ::-1], patch[::-1, ::-1]]
         assert any(np.any(np.all(windows == c, axis=(1, 2))) for c in candidates)
+
+
+def test_scale_augmentation_resamples_both_sides_alike() -> None:
+    yy, xx = np.mgrid[0:120, 0:120].astype(np.float32)
+    clean = (np.sin(xx / 3) * np.cos(yy / 5) + 1) / 2  # smooth, so resampling keeps the relation
+    noisy = clean * 0.5 + 0.25
+    sampler = PatchSampler([Pair("a", noisy, clean)], patch_size=24, seed=3, augment=["scale"])
+    x, y = sampler.batch(40)
+    assert x.shape == y.shape == (40, 24, 24, 1)
+    assert np.allclose(x, y * 0.5 + 0.25, atol=1e-5)  # still aligned, target resampled too
+    # zoomed patches: the stripes' period changes, so some patches are no window of the page
+    windows = np.lib.stride_tricks.sliding_window_view(clean, (24, 24)).reshape(-1, 24, 24)
+    exact = [np.any(np.all(np.isclose(windows, p, atol=1e-6), axis=(1, 2))) for p in y[..., 0]]
+    assert sum(exact) < len(exact) / 4  # only a zoom of about 1 leaves a crop as it is
+
+
+def test_augmentation_names_are_checked() -> None:
+    assert parse_augment("scale, flip") == ["flip", "scale"]  # registry order
+    assert parse_augment("none") == parse_augment("") == []
+    with pytest.raises(UsageError, match="rotate"):
+        parse_augment("flip,rotate")
 
 
 def test_small_pages_are_padded_to_a_patch_and_grid_covers_pages() -> None:
