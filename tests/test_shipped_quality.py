@@ -31,10 +31,11 @@ def _evaluate(noisy: Path, clean: Path, model: str, *extra: str) -> dict:
 
 
 @pytest.mark.skipif(not NOISYOFFICE.is_dir(), reason="no NoisyOffice data")
-def test_office_validation_figure_in_the_card_is_reproduced() -> None:
-    """`docclean evaluate` on NoisyOffice VA gives the RMSE the default model's card reports."""
-    reported = _reported(DEFAULT_MODEL)
-    va_list = shipped_models()[DEFAULT_MODEL].parent / "noisyoffice-va.txt"
+@pytest.mark.parametrize("shipped", [DEFAULT_MODEL, "noisyoffice-tone-unet"])
+def test_office_validation_figure_in_the_card_is_reproduced(shipped: str) -> None:
+    """`docclean evaluate` on NoisyOffice VA gives the RMSE an office model's card reports."""
+    reported = _reported(shipped)
+    va_list = shipped_models()[shipped].parent / "noisyoffice-va.txt"
     report = _evaluate(NOISYOFFICE / "train", NOISYOFFICE / "train_cleaned",
                        reported["validation_model"], "--names", f"@{va_list}")  # fmt: skip
     mean = report["mean"]["gray"]
