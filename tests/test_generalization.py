@@ -2,10 +2,10 @@
 
 The held-out twins ``office-tone-unet-tr-a`` and ``-tr-b`` were trained on NoisyOffice TR and on
 rendered pages with synthetic damage, each with a complementary set of kinds left out
-(``synthetic_excluded_kinds`` in their cards). On a kind its training never saw a twin must beat both leaving the page alone and Sauvola
-thresholding (`bench/generalization.py` prints every kind). The default model saw every kind; it
-must leave a clean page nearly as it is and keep soft text, which a model trained on stains alone
-erases.
+(``synthetic_excluded_kinds`` in their cards). On a kind its training never saw, a twin must beat
+both leaving the page alone and Sauvola thresholding (`bench/generalization.py` prints every kind).
+The default model saw every kind: it must leave a clean page nearly as it is and keep soft text,
+which a model trained on NoisyOffice alone erases.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import pytest
 from docclean.baselines import sauvola
 from docclean.inference import PageCleaner
 from docclean.metrics import rmse
-from docclean.modelstore import DEFAULT_MODEL, load_model
+from docclean.modelstore import DEFAULT_MODEL, LoadedModel, load_model
 from docclean.synth import make_pair, render_page
 
 
-def _scores(model_name: str, kind: str, pages: int = 2) -> dict[str, float]:
-    cleaner = PageCleaner(load_model(model_name), tile_size=512, batch_size=1)
+def _scores(model: LoadedModel, kind: str, pages: int = 2) -> dict[str, float]:
+    cleaner = PageCleaner(model, tile_size=512, batch_size=1)
     rng = np.random.default_rng([42, len(kind)])
     scores: dict[str, list[float]] = {"model": [], "no_cleaning": [], "sauvola": []}
     for _ in range(pages):
@@ -40,15 +40,17 @@ def _scores(model_name: str, kind: str, pages: int = 2) -> dict[str, float]:
 def test_unseen_degradations_are_cleaned_better_than_classic_methods(
     model_name: str, kind: str
 ) -> None:
-    card = load_model(model_name).card
-    assert kind in card["training"]["synthetic_excluded_kinds"]  # really never seen
-    mean = _scores(model_name, kind)
+    model = load_model(model_name)
+    assert kind in model.card["training"]["synthetic_excluded_kinds"]  # really never seen
+    mean = _scores(model, kind)
     assert mean["model"] < 0.8 * mean["no_cleaning"], mean
     assert mean["model"] < 0.8 * mean["sauvola"], mean
 
 
 def test_default_model_keeps_soft_text_and_clean_pages() -> None:
-    blurred = _scores(DEFAULT_MODEL, "blur")
-    assert blurred["model"] < blurred["no_cleaning"], blurred
-    rotated = _scores(DEFAULT_MODEL, "rotation")  # the target is rotated too: a clean page
+    model = load_model(DEFAULT_MODEL)
+    blurred = _scores(model, "blur")
+    # about as good as leaving the page alone (0.99 of it here; a NoisyOffice-only model: 1.7 times)
+    assert blurred["model"] < 1.05 * blurred["no_cleaning"], blurred
+    rotated = _scores(model, "rotation")  # the target is rotated too: a clean page
     assert rotated["model"] < 0.035, rotated  # a NoisyOffice-only model: 0.047
