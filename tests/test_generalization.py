@@ -50,7 +50,8 @@ def test_unseen_degradations_are_cleaned_better_than_classic_methods(
 def test_default_model_keeps_soft_text_and_clean_pages() -> None:
     model = load_model(DEFAULT_MODEL)
     blurred = _scores(model, "blur")
-    # about as good as leaving the page alone (0.99 of it here; a NoisyOffice-only model: 1.7 times)
+    # about as good as leaving the page alone (0.93-0.99 of it; a NoisyOffice-only model 1.4-1.7 times)
     assert blurred["model"] < 1.05 * blurred["no_cleaning"], blurred
     rotated = _scores(model, "rotation")  # the target is rotated too: a clean page
-    assert rotated["model"] < 0.035, rotated  # a NoisyOffice-only model: 0.047
+    # 0.024 with DejaVu fonts, 0.035 with Pillow's bundled one; a NoisyOffice-only model 0.053, 0.046
+    assert rotated["model"] < 0.04, rotated
