@@ -170,12 +170,17 @@ SCALE_RANGE = (0.6, 1.6)  # log-uniform zoom factors for "scale"
 
 def parse_augment(text: str) -> list[str]:
     """``"flip,scale"`` -> the names in registry order; ``"none"`` or ``""`` -> no augmentation."""
-    names = {n.strip() for n in text.split(",") if n.strip()} - {"none"}
-    unknown = sorted(names - set(AUGMENTATIONS))
+    return check_augment(text.split(","))
+
+
+def check_augment(names: Iterable[str]) -> list[str]:
+    """``names`` in registry order, "none" and blanks dropped; UsageError for an unknown one."""
+    wanted = {n.strip() for n in names if n.strip()} - {"none"}
+    unknown = sorted(wanted - set(AUGMENTATIONS))
     if unknown:
         known = ", ".join([*AUGMENTATIONS, "none"])
         raise UsageError(f"unknown augmentation {unknown[0]!r}", f"choose from: {known}")
-    return [n for n in AUGMENTATIONS if n in names]
+    return [n for n in AUGMENTATIONS if n in wanted]
 
 
 class PatchSampler:
@@ -196,7 +201,7 @@ class PatchSampler:
         if not pairs:
             raise DataError("no training pairs")
         self.patch_size = patch_size
-        self.augment = frozenset(parse_augment(",".join(augment)))
+        self.augment = frozenset(check_augment(augment))
         self.rng = np.random.default_rng(seed)
         self.pages = [
             (_at_least(p.noisy, patch_size), _at_least(p.clean, patch_size)) for p in pairs

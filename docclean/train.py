@@ -18,10 +18,10 @@ from docclean.data import (
     DEFAULT_AUGMENT,
     Pair,
     PatchSampler,
+    check_augment,
     find_pairs,
     grid_patches,
     load_pairs,
-    parse_augment,
     report_problems,
     split_validation,
     steps_for_one_pass,
@@ -86,7 +86,7 @@ class TrainConfig:
         get_architecture(self.arch or DEFAULT_ARCH)  # a known name
         if self.epochs < 1 or (self.batch_size is not None and self.batch_size < 1):
             raise UsageError("--epochs and --batch-size must be at least 1")
-        parse_augment(",".join(self.augment))  # names known
+        check_augment(self.augment)  # names known
         if self.synthetic < 0:
             raise UsageError("--synthetic must be 0 or more")
         if self.synthetic_exclude:
