@@ -1,0 +1,135 @@
+"""Turn a ``bench/train_long.py`` run into a docclean model and card, scored by docclean itself.
+
+    python bench/card_from_run.py runs/long/spec-tr.keras runs/long/noisyoffice-tone-unet-tr \
+        --noisy ../shared/data/noisyoffice/train --clean ../shared/data/noisyoffice/train_cleaned \
+        --description "..." [--accelerator "1 NVIDIA H100, shared by 8 runs"]
+
+The run's model (saved by any Keras backend, optimizer state included) is loaded with
+``safe_mode=True`` and written weights-only by :func:`docclean.modelstore.save_model`. The card
+records the run's recipe, step count and history, and, when the run had validation pages, their
+whole-page scores from :func:`docclean.train.score_pages` (``clean``'s own tiled inference on this
+machine, beside no cleaning or Otsu), so a card's figure is what ``docclean evaluate`` reproduces.
+Then ``bench/install_model.py`` names it and adds its speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run", type=Path, help="the run's .keras file (its .json beside it)")
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--noisy", type=Path, required=True, help="where the pages live, by name")
+    parser.add_argument("--clean", type=Path, required=True)
+    parser.add_argument("--description", default="")
+    parser.add_argument("--accelerator", default="1 NVIDIA H100 GPU")
+    args = parser.parse_args()
+
+    import keras
+
+    import docclean.layers  # noqa: F401  (registers docclean's layers)
+    from docclean import train as training
+    from docclean.architectures import flops_per_pixel, get_architecture
+    from docclean.data import find_pairs, load_pairs
+    from docclean.modelstore import LoadedModel, read_card, save_model
+
+    run = json.loads(args.run.with_suffix(".json").read_text())
+    recipe = run["recipe"]
+    arch = get_architecture(recipe["arch"])
+    model = keras.saving.load_model(args.run, safe_mode=True, compile=False)
+    val_names = set(run["validation_pages"])
+    paths, _ = find_pairs(args.noisy, args.clean)
+    val_pairs, bad = load_pairs([p for p in paths if p.name in val_names])
+    if bad or len(val_pairs) != len(val_names):
+        raise SystemExit(f"validation pages missing or unreadable: {bad}")
+    loaded = LoadedModel(
+        args.output.stem,
+        args.output,
+        {"receptive_radius": arch.receptive_radius, "stride": arch.stride},
+        model,
+    )
+    validation = training.score_pages(loaded, val_pairs) if val_pairs else None
+    init = Path(recipe["init"]) if recipe["init"] != "None" else None
+    best = run["best"]
+    card = {
+        "architecture": arch.name,
+        "architecture_summary": arch.summary,
+        "description": args.description,
+        "output_kind": "bilevel"
+        if recipe["loss"] == "bce" and _bilevel(args, run)
+        else "grayscale",
+        "parameters": int(model.count_params()),
+        "flops_per_pixel": flops_per_pixel(model),
+        "input": "single-channel grayscale page, float32 in [0, 1], any size",
+        "training": {
+            "noisy_dir": str(args.noisy),
+            "clean_dir": str(args.clean),
+            "train_pages": run["train_pages"],
+            "synthetic_pairs": run["synthetic_pairs"],
+            "synthetic_excluded_kinds": [k for k in recipe["synthetic_exclude"].split(",") if k],
+            "synthetic_share": float(recipe["synthetic_share"]) if run["synthetic_pairs"] else 0.0,
+            "validation_pages": run["validation_pages"],
+            "patch_size": int(recipe["patch"]),
+            "batch_size": int(recipe["batch"]),
+            "steps_run": run["steps"],
+            "kept_step": best.get("step", run["steps"]) if val_pairs else run["steps"],
+            "kept_because": (
+                f"best validation {'FM' if 'fm' in best else 'RMSE'} of the checkpoints scored "
+                f"every {recipe['eval_every']} steps"
+                if val_pairs
+                else "last step (no validation pages)"
+            ),
+            "loss": recipe["loss"],
+            "regularizer": {"kind": "none", "weight": 0.0},
+            "init_from": (
+                {
+                    "name": f"{init.stem} (the version shipped before)",
+                    "sha256": read_card(init)["sha256"],
+                }
+                if init
+                else None
+            ),
+            "optimizer": (
+                f"adam lr={recipe['lr']}, {recipe['warmup']} warm-up steps, cosine decay to 0 "
+                f"over {recipe['minutes']} minutes"
+                if float(recipe["minutes"]) and not int(recipe["steps"])
+                else f"adam lr={recipe['lr']}, {recipe['warmup']} warm-up steps, cosine decay to 0 "
+                f"over {recipe['steps']} steps"
+            ),
+            "augment": [a for a in recipe["augment"].split(",") if a and a != "none"],
+            "seed": int(recipe["seed"]),
+            "seconds": run["seconds"],
+            "trainer": (
+                f"bench/train_long.py, Keras {run['keras']} on {run['backend']}, {args.accelerator}"
+            ),
+            "command": " ".join(["python"] + run["argv"]),
+            "history": run["history"],
+        },
+        "validation": validation,
+        "versions": training._versions(),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    save_model(model, args.output, card, overwrite=True)
+    print(json.dumps({"output": str(args.output.with_suffix(".keras")), "validation": validation}))
+
+
+def _bilevel(args: argparse.Namespace, run: dict) -> bool:
+    """Whether the first training page's target is pure black and white."""
+    from docclean.data import find_pairs, load_pairs
+    from docclean.metrics import is_bilevel
+
+    paths, _ = find_pairs(args.noisy, args.clean)
+    first = [p for p in paths if p.name == run["train_pages"][0]]
+    pairs, _ = load_pairs(first)
+    return bool(pairs) and is_bilevel(pairs[0].clean)
+
+
+if __name__ == "__main__":
+    main()

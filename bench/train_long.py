@@ -1,0 +1,273 @@
+"""Long training runs on an accelerator, with any Keras 3 backend (JAX, PyTorch or TensorFlow).
+
+``docclean train`` is built for a laptop: a few thousand steps, TensorFlow, early stopping. This
+script runs the same architectures, losses and patch sampler for tens of thousands of steps on a
+GPU machine that may have no TensorFlow (``KERAS_BACKEND=jax``), with a cosine learning-rate decay,
+and keeps the weights that score best on the validation pages (whole pages, tiled as ``clean``
+tiles them) at ``--out``, the last ones beside them (``NAME-last.keras``). Pages come packed as
+uint8 arrays by ``bench/pack_pages.py``; the training pages are all but ``--val`` unless ``--train``
+names them.
+
+    KERAS_BACKEND=jax python bench/train_long.py --data .gpu/office.npz \
+        --val @models/noisyoffice-va.txt --init models/noisyoffice-tone-unet-tr.keras --steps 5000 \
+        --out runs/long/spec.keras
+
+It writes the model and ``<out>.json`` (recipe, history, best step); ``bench/card_from_run.py`` turns
+that into a model card with figures measured by docclean itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import threading
+import time
+from pathlib import Path
+from queue import Queue
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from docclean.data import Pair, PatchSampler
+from docclean.metrics import bilevel_scores, gray_scores, mean_scores
+from docclean.tiling import TileConfig, default_margin, run_tiled
+
+
+def read_names(spec: str | None, available: list[str]) -> list[str]:
+    """Names from ``a,b,c``, ``@file`` (one per line) or a ``prefix*`` list; None: all of them."""
+    if spec is None:
+        return list(available)
+    if spec.startswith("@"):
+        items = [n.strip() for n in Path(spec[1:]).read_text().splitlines() if n.strip()]
+    else:
+        items = [n.strip() for n in spec.split(",") if n.strip()]
+    names: list[str] = []
+    for item in items:
+        matches = (
+            [a for a in available if a.startswith(item[:-1])] if item.endswith("*") else [item]
+        )
+        names += matches
+    missing = sorted(set(names) - set(available))
+    if missing:
+        raise SystemExit(f"unknown page names: {missing[:5]}")
+    return names
+
+
+def load_packed(path: Path) -> dict[str, Pair]:
+    """Pairs from a packed ``.npz``: ``noisy/NAME`` uint8, ``clean/NAME`` uint8 or bit-packed."""
+    packed = np.load(path)
+    pairs = {}
+    for key in packed.files:
+        if not key.startswith("noisy/"):
+            continue
+        name = key[len("noisy/") :]
+        noisy = packed[key].astype(np.float32) / 255
+        clean = packed[f"clean/{name}"]
+        if f"shape/{name}" in packed.files:
+            h, w = packed[f"shape/{name}"]
+            clean = np.unpackbits(clean, axis=-1)[:, :w].reshape(h, w).astype(np.float32)
+        else:
+            clean = clean.astype(np.float32) / 255
+        pairs[name] = Pair(name, noisy, clean)
+    return pairs
+
+
+def synthetic_pool(path: Path, count: int, seed: int, exclude: list[str]) -> list[Pair]:
+    """``count`` dirty versions of packed rendered pages, damaged by ``docclean.synth``."""
+    from docclean.synth import resolve_kinds, synthetic_pairs
+
+    pages = np.load(path)["pages"].astype(np.float32) / 255
+    kinds = resolve_kinds(exclude=exclude) if exclude else None
+    return synthetic_pairs(count, np.random.default_rng(seed), clean_pages=list(pages), kinds=kinds)
+
+
+class MixedSampler:
+    """Batches drawn from real pairs and, a ``share`` of their patches, from synthetic ones."""
+
+    def __init__(
+        self,
+        real: list[Pair],
+        synthetic: list[Pair],
+        share: float,
+        patch: int,
+        seed: int,
+        augment: list[str],
+    ) -> None:
+        self.real = PatchSampler(real, patch, seed, augment)
+        self.synthetic = PatchSampler(synthetic, patch, seed + 1, augment) if synthetic else None
+        self.share = share if synthetic else 0.0
+        self.rng = np.random.default_rng(seed + 2)
+
+    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        n_syn = int(self.rng.binomial(size, self.share)) if self.synthetic else 0
+        parts = []
+        if n_syn < size:
+            parts.append(self.real.batch(size - n_syn))
+        if n_syn:
+            parts.append(self.synthetic.batch(n_syn))  # type: ignore[union-attr]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def prefetch(make: Any, size: int, threads: int = 3, depth: int = 8) -> Queue:
+    """A queue that ``threads`` samplers (``make(seed)``), one a thread, keep filled with batches."""
+    queue: Queue = Queue(maxsize=depth)
+
+    def work(sampler: MixedSampler) -> None:
+        while True:
+            queue.put(sampler.batch(size))
+
+    for k in range(threads):
+        threading.Thread(target=work, args=(make(k),), daemon=True).start()
+    return queue
+
+
+def score(
+    model: Any, pairs: list[Pair], radius: int, stride: int, bilevel: bool
+) -> dict[str, float]:
+    """Whole-page validation scores, the pages cut into tiles as ``docclean clean`` does."""
+    config = TileConfig(tile_size=512, margin=default_margin(radius, stride), batch_size=8)
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return np.asarray(model(batch[..., None], training=False))[..., 0]
+
+    scorer = bilevel_scores if bilevel else gray_scores
+    rows = [scorer(run_tiled(p.noisy, predict, config), p.clean) for p in pairs]
+    return mean_scores(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--train", help="page names (a,b / @file / prefix*); default: all but --val")
+    ap.add_argument("--val", help="validation page names; default: none (fixed step count)")
+    ap.add_argument("--arch", default="tone-unet")
+    ap.add_argument("--init", type=Path, help="a .keras model to start from")
+    ap.add_argument("--loss", default="mse")
+    ap.add_argument("--steps", type=int, default=0, help="training steps (0: run for --minutes)")
+    ap.add_argument("--minutes", type=float, default=0.0)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--patch", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--augment", default="flip,tone")
+    ap.add_argument("--synthetic", type=Path, help="packed rendered clean pages")
+    ap.add_argument("--synthetic-count", type=int, default=240)
+    ap.add_argument("--synthetic-share", type=float, default=0.5)
+    ap.add_argument("--synthetic-exclude", default="")
+    ap.add_argument("--eval-every", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+
+    import keras
+
+    import docclean.layers  # noqa: F401  (registers Logit)
+    from docclean.architectures import get_architecture
+    from docclean.losses import get_loss
+
+    keras.utils.set_random_seed(args.seed)
+    pages = load_packed(args.data)
+    names = sorted(pages)
+    val_names = read_names(args.val, names) if args.val else []
+    train_names = (
+        read_names(args.train, names) if args.train else [n for n in names if n not in val_names]
+    )
+    assert not set(train_names) & set(val_names), "training and validation pages overlap"
+    train = [pages[n] for n in train_names]
+    val = [pages[n] for n in val_names]
+    exclude = [k for k in args.synthetic_exclude.split(",") if k]
+    synthetic = (
+        synthetic_pool(args.synthetic, args.synthetic_count, args.seed + 7, exclude)
+        if args.synthetic
+        else []
+    )
+    augment = [a for a in args.augment.split(",") if a and a != "none"]
+    queue = prefetch(
+        lambda k: MixedSampler(
+            train, synthetic, args.synthetic_share, args.patch, args.seed + 100 * k, augment
+        ),
+        args.batch,
+    )
+    bilevel = all(set(np.unique(p.clean[:64])) <= {0.0, 1.0} for p in train[:3])
+
+    arch = get_architecture(args.arch)
+    model = keras.saving.load_model(args.init, safe_mode=True) if args.init else arch.build()
+    optimizer = keras.optimizers.Adam(args.lr)
+    model.compile(optimizer=optimizer, loss=get_loss(args.loss))
+
+    def lr_at(progress: float, step: int) -> float:
+        warm = min(1.0, (step + 1) / max(args.warmup, 1))
+        return args.lr * warm * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    history: list[dict[str, Any]] = []
+    best: dict[str, Any] = {}
+    monitor, sign = ("fm", -1) if bilevel else ("rmse", 1)
+    started = time.perf_counter()
+    step, losses = 0, []
+
+    def evaluate() -> None:
+        row: dict[str, Any] = {
+            "step": step,
+            "seconds": round(time.perf_counter() - started, 1),
+            "loss": float(np.mean(losses)) if losses else None,
+        }
+        if val:
+            row.update(
+                {
+                    k: round(v, 5)
+                    for k, v in score(
+                        model, val, arch.receptive_radius, arch.stride, bilevel
+                    ).items()
+                }
+            )
+            if not best or sign * row[monitor] < sign * best[monitor]:
+                best.clear()
+                best.update(row)
+                model.save(args.out)
+        history.append(row)
+        print(json.dumps(row), flush=True)
+        losses.clear()
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        elapsed = time.perf_counter() - started
+        progress = step / args.steps if args.steps else elapsed / (60 * args.minutes)
+        if progress >= 1.0:
+            break
+        optimizer.learning_rate.assign(lr_at(progress, step))
+        noisy, clean = queue.get()
+        losses.append(float(model.train_on_batch(noisy, clean)))
+        step += 1
+        if step % args.eval_every == 0:
+            evaluate()
+    if step % args.eval_every:
+        evaluate()
+    if val:  # the best checkpoint is at --out; keep the last one beside it
+        model.save(args.out.with_name(f"{args.out.stem}-last.keras"))
+    else:
+        model.save(args.out)
+    recipe = {k: str(v) for k, v in vars(args).items()}
+    summary = {
+        "recipe": recipe,
+        "argv": sys.argv,
+        "steps": step,
+        "train_pages": train_names,
+        "validation_pages": val_names,
+        "synthetic_pairs": len(synthetic),
+        "backend": keras.backend.backend(),
+        "keras": keras.__version__,
+        "best": best,
+        "history": history,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    args.out.with_suffix(".json").write_text(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()
