@@ -1,0 +1,98 @@
+"""The accelerator recipe end to end, on the CPU and with TensorFlow: pack, train, card, load.
+
+``bench/pack_pages.py`` packs page pairs, ``bench/train_long.py`` trains on them with any Keras
+backend and ``bench/card_from_run.py`` turns the run into a docclean model whose card's validation
+figure is measured by docclean itself. The shipped models' last stage went through these three.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import clean_page, dirty, write_gray
+
+from docclean.data import find_pairs, load_pairs
+from docclean.inference import PageCleaner
+from docclean.metrics import rmse
+from docclean.modelstore import load_model
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _bench(script: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def pair_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("pairs")
+    rng = np.random.default_rng(5)
+    for k in range(4):
+        page = clean_page(96, 128, rng)
+        write_gray(root / "noisy" / f"p{k}.png", dirty(page, rng))
+        write_gray(root / "clean" / f"p{k}.png", page)
+    return root / "noisy", root / "clean"
+
+
+def test_packed_pages_are_the_pages_docclean_reads(pair_dirs: tuple[Path, Path], tmp_path: Path):
+    packed = tmp_path / "pages.npz"
+    _bench("pack_pages.py", "pairs", str(pair_dirs[0]), str(pair_dirs[1]), str(packed))
+    arrays = np.load(packed)
+    pairs, _ = load_pairs(find_pairs(*pair_dirs)[0])
+    assert sorted(arrays.files) == sorted(
+        f"{side}/{p.name}" for p in pairs for side in ("noisy", "clean")
+    )
+    for pair in pairs:
+        assert np.abs(arrays[f"noisy/{pair.name}"] / 255 - pair.noisy).max() <= 0.5 / 255 + 1e-6
+        assert np.abs(arrays[f"clean/{pair.name}"] / 255 - pair.clean).max() <= 0.5 / 255 + 1e-6
+
+
+def test_a_long_run_becomes_a_docclean_model_with_a_measured_card(
+    pair_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    packed = tmp_path / "pages.npz"
+    _bench("pack_pages.py", "pairs", str(pair_dirs[0]), str(pair_dirs[1]), str(packed))
+    run = tmp_path / "run.keras"
+    log = _bench(
+        "train_long.py", "--data", str(packed), "--val", "p3", "--arch", "tone-unet",
+        "--steps", "30", "--eval-every", "10", "--batch", "4", "--patch", "64",
+        "--lr", "3e-3", "--warmup", "5", "--out", str(run),
+    )  # fmt: skip
+    rows = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert [r["step"] for r in rows] == [10, 20, 30]
+    summary = json.loads(run.with_suffix(".json").read_text())
+    assert summary["steps"] == 30
+    assert summary["train_pages"] == ["p0", "p1", "p2"] and summary["validation_pages"] == ["p3"]
+    best = min(rows, key=lambda r: r["rmse"])
+    assert summary["best"]["step"] == best["step"]
+    assert (tmp_path / "run-last.keras").exists()
+
+    output = tmp_path / "model"
+    _bench(
+        "card_from_run.py", str(run), str(output), "--noisy", str(pair_dirs[0]),
+        "--clean", str(pair_dirs[1]), "--description", "test run",
+    )  # fmt: skip
+    card = json.loads((tmp_path / "model.json").read_text())
+    assert card["architecture"] == "tone-unet" and card["output_kind"] == "grayscale"
+    assert card["training"]["steps_run"] == 30
+    assert card["training"]["kept_step"] == best["step"]
+    assert card["training"]["validation_pages"] == ["p3"]
+    # the card's figure is docclean's own whole-page score, the run's best checkpoint's figure
+    assert card["validation"]["model"]["rmse"] == pytest.approx(best["rmse"], abs=2e-4)
+
+    loaded = load_model(str(output.with_suffix(".keras")))
+    pairs, _ = load_pairs([p for p in find_pairs(*pair_dirs)[0] if p.name == "p3"])
+    cleaned = PageCleaner(loaded).clean(pairs[0].noisy)
+    assert rmse(cleaned, pairs[0].clean) == pytest.approx(
+        card["validation"]["model"]["rmse"], abs=1e-5
+    )
+    assert rmse(cleaned, pairs[0].clean) < rmse(pairs[0].noisy, pairs[0].clean)
