@@ -144,6 +144,13 @@ def train(
         int | None, typer.Option(help="Steps per epoch [default: about one pass over the pages].")
     ] = None,
     learning_rate: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
+    schedule: Annotated[
+        str,
+        typer.Option(
+            help="Learning-rate schedule: plateau (halve it when validation stalls) or cosine "
+            "(a short warm-up, then a cosine decay to 0 by the last epoch)."
+        ),
+    ] = "plateau",
     patience: Annotated[int, typer.Option(help="Epochs without improvement before stopping.")] = 6,
     val: Annotated[
         str | None,
@@ -207,6 +214,7 @@ def train(
             batch_size=batch_size,
             steps_per_epoch=steps_per_epoch,
             learning_rate=learning_rate,
+            schedule=schedule,
             patience=patience,
             seed=seed,
             augment=parse_augment(augment),

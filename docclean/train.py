@@ -35,6 +35,10 @@ DEFAULT_ARCH = "tone-unet"
 SYNTHETIC_SIZE = (768, 768)  # rendered pages for --synthetic: (height, width) px
 # --regularizer choices and their default --regularizer-weight (docclean.regularizers applies them)
 REGULARIZER_WEIGHTS = {"none": 0.0, "sparse": 1e-4, "contractive": 1e-4}
+SCHEDULES = {
+    "plateau": "halve the learning rate when validation stalls for half of --patience epochs",
+    "cosine": "warm up over the first 2 % of steps, then cosine decay to 0 by the last epoch",
+}
 
 
 @dataclass
@@ -54,6 +58,8 @@ class TrainConfig:
     """Default: the architecture's ``train_batch_size``."""
     steps_per_epoch: int | None = None
     learning_rate: float = 1e-3
+    schedule: str = "plateau"
+    """A name from :data:`SCHEDULES`."""
     patience: int = 6
     seed: int = 0
     augment: list[str] = field(default_factory=lambda: list(DEFAULT_AUGMENT))
@@ -73,6 +79,10 @@ class TrainConfig:
 
         if self.loss not in LOSSES:
             raise UsageError(f"unknown loss {self.loss!r}", f"choose one of: {', '.join(LOSSES)}")
+        if self.schedule not in SCHEDULES:
+            raise UsageError(
+                f"unknown schedule {self.schedule!r}", f"choose one of: {', '.join(SCHEDULES)}"
+            )
         if self.regularizer not in REGULARIZER_WEIGHTS:
             raise UsageError(
                 f"unknown regularizer {self.regularizer!r}",
@@ -151,14 +161,13 @@ def train(
     if weight is None:
         weight = REGULARIZER_WEIGHTS[config.regularizer]
     trainable = with_regularizer(model, arch, config.regularizer, weight)
+    sampler = PatchSampler(train_pairs, patch_size, config.seed, config.augment)
+    steps = config.steps_per_epoch or steps_for_one_pass(sampler.pixels, patch_size, batch_size)
     trainable.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=keras.optimizers.Adam(_learning_rate(config, steps)),
         loss=get_loss(config.loss),
         metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
     )
-
-    sampler = PatchSampler(train_pairs, patch_size, config.seed, config.augment)
-    steps = config.steps_per_epoch or steps_for_one_pass(sampler.pixels, patch_size, batch_size)
     shape = (batch_size, patch_size, patch_size, 1)
     dataset = tf.data.Dataset.from_generator(
         lambda: sampler.batches(batch_size),
@@ -170,11 +179,14 @@ def train(
         keras.callbacks.EarlyStopping(
             monitor=monitor, patience=config.patience, restore_best_weights=True
         ),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5
-        ),
         _progress_callback(reporter, config.epochs, steps),
     ]
+    if config.schedule == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor, factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5
+            )
+        )
     started = time.perf_counter()
     try:
         history = trainable.fit(
@@ -229,7 +241,7 @@ def train(
             "loss": config.loss,
             "regularizer": {"kind": config.regularizer, "weight": weight},
             "init_from": ({"name": start.name, "sha256": start.card["sha256"]} if start else None),
-            "optimizer": f"adam lr={config.learning_rate}",
+            "optimizer": f"adam lr={config.learning_rate}, schedule {config.schedule}",
             "augment": config.augment,
             "seed": config.seed,
             "seconds": round(seconds, 1),
@@ -244,6 +256,23 @@ def train(
     card = save_model(model, config.output, card, overwrite=config.overwrite)
     reporter.info(f"wrote {config.output.with_suffix('.keras')} and its card")
     return card
+
+
+def _learning_rate(config: TrainConfig, steps_per_epoch: int) -> Any:
+    """Adam's learning rate: the number itself (``plateau``), or a cosine decay over the run."""
+    if config.schedule == "plateau":
+        return config.learning_rate
+    import keras
+
+    total = config.epochs * steps_per_epoch
+    warmup = max(1, total // 50)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0,
+        decay_steps=total - warmup,
+        alpha=0.0,
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup,
+    )
 
 
 def _starting_point(config: TrainConfig) -> LoadedModel | None:
@@ -325,13 +354,15 @@ def _progress_callback(reporter: Reporter, epochs: int, steps: int) -> Any:
             self._bar.advance(1, status=f"loss {loss:.5f}" if loss is not None else "")
 
         def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            logs = logs or {}
+            logs = {} if logs is None else logs
+            # the rate this epoch ended with, in the card's history whatever the schedule
+            logs.setdefault("learning_rate", float(self.model.optimizer.learning_rate))
             parts = [f"epoch {epoch + 1}/{epochs}", f"loss {logs.get('loss', float('nan')):.5f}"]
             if "val_loss" in logs:
                 parts.append(f"val_loss {logs['val_loss']:.5f}")
             if "val_rmse" in logs:
                 parts.append(f"val_rmse {logs['val_rmse']:.5f}")
-            parts.append(f"lr {float(self.model.optimizer.learning_rate):.1e}")
+            parts.append(f"lr {logs['learning_rate']:.1e}")
             parts.append(f"{time.perf_counter() - self._epoch_started:.0f} s")
             reporter.info("  ".join(parts))
 

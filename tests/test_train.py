@@ -210,3 +210,24 @@ def test_synthetic_kinds_can_be_left_out(tmp_path: Path, pair_dir: Path, monkeyp
     with pytest.raises(UsageError, match="unknown degradation"):
         train(pair_dir / "noisy", pair_dir / "clean",
               quick(tmp_path, "x", synthetic=2, synthetic_exclude=["smudge"]), Reporter(quiet=True))  # fmt: skip
+
+
+def test_cosine_schedule_decays_to_zero_and_plateau_holds(tmp_path: Path, pair_dir: Path) -> None:
+    reporter = Reporter(quiet=True)
+    runs = {
+        schedule: train(
+            pair_dir / "noisy",
+            pair_dir / "clean",
+            quick(tmp_path, schedule, epochs=3, schedule=schedule, learning_rate=2e-3),
+            reporter,
+        )["training"]
+        for schedule in ("cosine", "plateau")
+    }
+    cosine = runs["cosine"]["history"]["learning_rate"]
+    assert cosine[0] < 2e-3 and cosine == sorted(cosine, reverse=True) and cosine[-1] < 1e-6
+    assert runs["plateau"]["history"]["learning_rate"][0] == pytest.approx(2e-3)
+    assert runs["cosine"]["optimizer"] == "adam lr=0.002, schedule cosine"
+    with pytest.raises(UsageError, match="plateau, cosine"):
+        train(
+            pair_dir / "noisy", pair_dir / "clean", quick(tmp_path, "x", schedule="step"), reporter
+        )
