@@ -268,7 +268,7 @@ def _learning_rate(config: TrainConfig, steps_per_epoch: int) -> Any:
     warmup = max(1, total // 50)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0,
-        decay_steps=total - warmup,
+        decay_steps=max(1, total - warmup),
         alpha=0.0,
         warmup_target=config.learning_rate,
         warmup_steps=warmup,
