@@ -58,13 +58,12 @@ def main() -> None:
     validation = training.score_pages(loaded, val_pairs) if val_pairs else None
     init = Path(recipe["init"]) if recipe["init"] != "None" else None
     best = run["best"]
+    span = f"{recipe['steps']} steps" if int(recipe["steps"]) else f"{recipe['minutes']} minutes"
     card = {
         "architecture": arch.name,
         "architecture_summary": arch.summary,
         "description": args.description,
-        "output_kind": "bilevel"
-        if recipe["loss"] == "bce" and _bilevel(args, run)
-        else "grayscale",
+        "output_kind": "bilevel" if _bilevel(args, run) else "grayscale",
         "parameters": int(model.count_params()),
         "flops_per_pixel": flops_per_pixel(model),
         "input": "single-channel grayscale page, float32 in [0, 1], any size",
@@ -98,10 +97,7 @@ def main() -> None:
             ),
             "optimizer": (
                 f"adam lr={recipe['lr']}, {recipe['warmup']} warm-up steps, cosine decay to 0 "
-                f"over {recipe['minutes']} minutes"
-                if float(recipe["minutes"]) and not int(recipe["steps"])
-                else f"adam lr={recipe['lr']}, {recipe['warmup']} warm-up steps, cosine decay to 0 "
-                f"over {recipe['steps']} steps"
+                f"over {span}"
             ),
             "augment": [a for a in recipe["augment"].split(",") if a and a != "none"],
             "seed": int(recipe["seed"]),
