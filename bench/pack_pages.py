@@ -22,10 +22,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def as_uint8(page: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(page, 0, 1) * 255).astype(np.uint8)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -42,6 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from docclean.data import find_pairs, load_pairs
+    from docclean.imageio import to_uint8
     from docclean.metrics import is_bilevel
 
     arrays: dict[str, np.ndarray] = {}
@@ -51,19 +48,19 @@ def main() -> None:
         if problems or bad:
             raise SystemExit(f"unreadable or unpaired pages: {problems + bad}")
         for pair in loaded:
-            arrays[f"noisy/{pair.name}"] = as_uint8(pair.noisy)
+            arrays[f"noisy/{pair.name}"] = to_uint8(pair.noisy)
             if is_bilevel(pair.clean):
                 white = pair.clean >= 0.5
                 arrays[f"clean/{pair.name}"] = np.packbits(white, axis=-1)
                 arrays[f"shape/{pair.name}"] = np.array(white.shape)
             else:
-                arrays[f"clean/{pair.name}"] = as_uint8(pair.clean)
+                arrays[f"clean/{pair.name}"] = to_uint8(pair.clean)
         print(f"{len(loaded)} pairs")
     else:
         from docclean.synth import render_page
 
         rng = np.random.default_rng(args.seed)
-        pages = [as_uint8(render_page(rng, (768, 768))) for _ in range(args.count)]
+        pages = [to_uint8(render_page(rng, (768, 768))) for _ in range(args.count)]
         arrays["pages"] = np.stack(pages)
         print(f"{args.count} rendered pages")
     args.output.parent.mkdir(parents=True, exist_ok=True)

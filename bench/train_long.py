@@ -32,25 +32,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from docclean.data import Pair, PatchSampler
+from docclean.data import Pair, PatchSampler, read_name_list
 from docclean.metrics import bilevel_scores, gray_scores, mean_scores
 from docclean.tiling import TileConfig, default_margin, run_tiled
 
 
-def read_names(spec: str | None, available: list[str]) -> list[str]:
-    """Names from ``a,b,c``, ``@file`` (one per line) or a ``prefix*`` list; None: all of them."""
-    if spec is None:
-        return list(available)
-    if spec.startswith("@"):
-        items = [n.strip() for n in Path(spec[1:]).read_text().splitlines() if n.strip()]
-    else:
-        items = [n.strip() for n in spec.split(",") if n.strip()]
+def read_names(spec: str, available: list[str]) -> list[str]:
+    """Names as ``--val`` takes them (``a,b`` or ``@file``), where ``prefix*`` stands for every match."""
     names: list[str] = []
-    for item in items:
-        matches = (
-            [a for a in available if a.startswith(item[:-1])] if item.endswith("*") else [item]
-        )
-        names += matches
+    for item in read_name_list(spec):
+        names += [a for a in available if a.startswith(item[:-1])] if item.endswith("*") else [item]
     missing = sorted(set(names) - set(available))
     if missing:
         raise SystemExit(f"unknown page names: {missing[:5]}")
