@@ -38,6 +38,7 @@ def main() -> None:
     from docclean import train as training
     from docclean.architectures import flops_per_pixel, get_architecture
     from docclean.data import find_pairs, load_pairs
+    from docclean.metrics import is_bilevel
     from docclean.modelstore import LoadedModel, read_card, save_model
 
     run = json.loads(args.run.with_suffix(".json").read_text())
@@ -47,8 +48,9 @@ def main() -> None:
     val_names = set(run["validation_pages"])
     paths, _ = find_pairs(args.noisy, args.clean)
     val_pairs, bad = load_pairs([p for p in paths if p.name in val_names])
-    if bad or len(val_pairs) != len(val_names):
-        raise SystemExit(f"validation pages missing or unreadable: {bad}")
+    first_train, _ = load_pairs([p for p in paths if p.name == run["train_pages"][0]])
+    if bad or len(val_pairs) != len(val_names) or not first_train:
+        raise SystemExit(f"pages missing or unreadable: {bad}")
     loaded = LoadedModel(
         args.output.stem,
         args.output,
@@ -63,7 +65,7 @@ def main() -> None:
         "architecture": arch.name,
         "architecture_summary": arch.summary,
         "description": args.description,
-        "output_kind": "bilevel" if _bilevel(args, run) else "grayscale",
+        "output_kind": "bilevel" if is_bilevel(first_train[0].clean) else "grayscale",
         "parameters": int(model.count_params()),
         "flops_per_pixel": flops_per_pixel(model),
         "input": "single-channel grayscale page, float32 in [0, 1], any size",
@@ -114,17 +116,6 @@ def main() -> None:
     }
     save_model(model, args.output, card, overwrite=True)
     print(json.dumps({"output": str(args.output.with_suffix(".keras")), "validation": validation}))
-
-
-def _bilevel(args: argparse.Namespace, run: dict) -> bool:
-    """Whether the first training page's target is pure black and white."""
-    from docclean.data import find_pairs, load_pairs
-    from docclean.metrics import is_bilevel
-
-    paths, _ = find_pairs(args.noisy, args.clean)
-    first = [p for p in paths if p.name == run["train_pages"][0]]
-    pairs, _ = load_pairs(first)
-    return bool(pairs) and is_bilevel(pairs[0].clean)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from docclean.data import Pair, PatchSampler, read_name_list
-from docclean.metrics import bilevel_scores, gray_scores, mean_scores
+from docclean.metrics import bilevel_scores, gray_scores, is_bilevel, mean_scores
 from docclean.tiling import TileConfig, default_margin, run_tiled
 
 
@@ -94,7 +94,7 @@ class MixedSampler:
         self.rng = np.random.default_rng(seed + 2)
 
     def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        n_syn = int(self.rng.binomial(size, self.share)) if self.synthetic else 0
+        n_syn = int(self.rng.binomial(size, self.share))
         parts = []
         if n_syn < size:
             parts.append(self.real.batch(size - n_syn))
@@ -119,7 +119,11 @@ def prefetch(make: Any, size: int, threads: int = 3, depth: int = 8) -> Queue:
 def score(
     model: Any, pairs: list[Pair], radius: int, stride: int, bilevel: bool
 ) -> dict[str, float]:
-    """Whole-page validation scores, the pages cut into tiles as ``docclean clean`` does."""
+    """Whole-page validation scores, the pages cut into tiles as ``docclean clean`` does.
+
+    :func:`docclean.train.score_pages` does the same through ``PageCleaner``, which needs
+    TensorFlow; this calls the model directly, so it runs on any Keras backend.
+    """
     config = TileConfig(tile_size=512, margin=default_margin(radius, stride), batch_size=8)
 
     def predict(batch: np.ndarray) -> np.ndarray:
@@ -185,7 +189,7 @@ def main() -> None:
         ),
         args.batch,
     )
-    bilevel = all(set(np.unique(p.clean[:64])) <= {0.0, 1.0} for p in train[:3])
+    bilevel = all(is_bilevel(p.clean) for p in train)  # as docclean.train decides it
 
     arch = get_architecture(args.arch)
     model = keras.saving.load_model(args.init, safe_mode=True) if args.init else arch.build()
