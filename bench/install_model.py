@@ -24,6 +24,21 @@ from pathlib import Path
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
+def speed_block(speed: dict, name: str) -> dict:
+    """A card's `speed` block: the A4 row of a `bench/speed.py --json` report, with its command."""
+    row = next(r for r in speed["rows"] if r["page"].startswith("A4"))
+    return {
+        "a4_per_page_s": row["docclean_per_page_s"],
+        "a4_model_s": row["model_s"],
+        "a4_one_page_run_s": row["docclean_s"],
+        "a4_one_page_run_rss_mb": row["docclean_rss_mb"],
+        "tile_size": speed["tile_size"],
+        "batch_size": speed["batch_size"],
+        "machine": f"{speed['cpus']} CPU cores, {speed['machine']}, no GPU",
+        "command": f"python bench/speed.py --model {name} --sizes a4 --repeats 3",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -52,18 +67,7 @@ def main() -> None:
                         command=args.validation_command)  # fmt: skip
         card["reported_validation"] = reported
     if args.speed:
-        speed = json.loads(args.speed.read_text())
-        row = next(r for r in speed["rows"] if r["page"].startswith("A4"))
-        card["speed"] = {
-            "a4_per_page_s": row["docclean_per_page_s"],
-            "a4_model_s": row["model_s"],
-            "a4_one_page_run_s": row["docclean_s"],
-            "a4_one_page_run_rss_mb": row["docclean_rss_mb"],
-            "tile_size": speed["tile_size"],
-            "batch_size": speed["batch_size"],
-            "machine": f"{speed['cpus']} CPU cores, {speed['machine']}, no GPU",
-            "command": f"python bench/speed.py --model {args.name} --sizes a4 --repeats 3",
-        }
+        card["speed"] = speed_block(json.loads(args.speed.read_text()), args.name)
     shutil.copyfile(args.source, target)
     card_path(target).write_text(json.dumps(card, indent=2) + "\n")
     print(f"{target} ({card['size_bytes']:,} bytes)")

@@ -128,8 +128,22 @@ def _pixel_curve(
     return layers.Activation("sigmoid", name="clean")(logits)
 
 
+def _despeckled_input() -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """The model's input, and the page with lone dark specks filled, which the rest works on.
+
+    A fixed prior, not learnt: nothing else in these nets removes a single dark pixel on light
+    paper, which looks to them like the dot of an i (see :class:`docclean.layers.Despeckle`).
+    """
+    import keras
+
+    from docclean.layers import Despeckle
+
+    inputs = keras.Input(shape=(None, None, 1), name="noisy")
+    return inputs, Despeckle(name="despeckle")(inputs)
+
+
 def _fast_unet() -> keras.Model:
-    """fast-unet: the body, then ``sigmoid(gain * noisy + bias)`` for every pixel.
+    """fast-unet: the body, then ``sigmoid(gain * page + bias)`` for every pixel.
 
     A threshold that adapts to the local background and contrast, applied to each pixel's own
     full-resolution value. It starts as a soft threshold at mid-gray, sigmoid(10 * noisy - 5),
@@ -138,13 +152,13 @@ def _fast_unet() -> keras.Model:
     """
     import keras
 
-    inputs = keras.Input(shape=(None, None, 1), name="noisy")
-    outputs = _pixel_curve(_fast_unet_body(inputs), inputs, gain=10.0, bias=-5.0)
+    inputs, page = _despeckled_input()
+    outputs = _pixel_curve(_fast_unet_body(page), page, gain=10.0, bias=-5.0)
     return keras.Model(inputs, outputs, name="fast_unet")
 
 
 def _tone_unet() -> keras.Model:
-    """tone-unet: the fast-unet body, then ``sigmoid(gain * logit(noisy) + bias)`` for every pixel.
+    """tone-unet: the fast-unet body, then ``sigmoid(gain * logit(page) + bias)`` for every pixel.
 
     On the logit of the page the same head is a tone curve that can copy a pixel exactly (gain 1,
     bias 0), threshold it (a large gain), or anything between: clean text passes through
@@ -155,9 +169,9 @@ def _tone_unet() -> keras.Model:
 
     from docclean.layers import Logit
 
-    inputs = keras.Input(shape=(None, None, 1), name="noisy")
-    logit = Logit(name="logit")(inputs)
-    outputs = _pixel_curve(_fast_unet_body(inputs), logit, gain=2.5, bias=0.0)
+    inputs, page = _despeckled_input()
+    logit = Logit(name="logit")(page)
+    outputs = _pixel_curve(_fast_unet_body(page), logit, gain=2.5, bias=0.0)
     return keras.Model(inputs, outputs, name="tone_unet")
 
 
@@ -184,11 +198,11 @@ ARCHITECTURES: dict[str, Architecture] = {
         ),
         Architecture(
             name="fast-unet",
-            summary="U-Net on 4x4 patches: separable residual blocks at 1/4, 1/8 and 1/16 "
-            "resolution, 95 px receptive radius, output sigmoid(gain * page + bias) per pixel; "
-            "nothing heavy at full resolution (fast on CPUs)",
+            summary="lone dark specks filled, then a U-Net on 4x4 patches: separable residual "
+            "blocks at 1/4, 1/8 and 1/16 resolution, 96 px receptive radius, output "
+            "sigmoid(gain * page + bias) per pixel; nothing heavy at full resolution (fast on CPUs)",
             build=_fast_unet,
-            receptive_radius=95,
+            receptive_radius=96,  # 95 for the U-Net, 1 for the despeckle layer
             stride=16,
             bottleneck="mid_2_add",
             tile_size=1472,  # A4 and US Letter at 300 dpi in 2 x 3 tiles
@@ -198,10 +212,11 @@ ARCHITECTURES: dict[str, Architecture] = {
         ),
         Architecture(
             name="tone-unet",
-            summary="fast-unet with a tone-curve head: output sigmoid(gain * logit(page) + bias) "
-            "per pixel, which can copy clean pixels exactly or threshold them; same speed",
+            summary="fast-unet (lone dark specks filled, then the U-Net) with a tone-curve head: "
+            "output sigmoid(gain * logit(page) + bias) per pixel, which can copy clean pixels "
+            "exactly or threshold them; same speed",
             build=_tone_unet,
-            receptive_radius=95,
+            receptive_radius=96,
             stride=16,
             bottleneck="mid_2_add",
             tile_size=1472,

@@ -6,6 +6,7 @@ deserialises a model with ``safe_mode=True``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import keras
@@ -36,3 +37,43 @@ class Logit(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "eps": self.eps}
+
+
+@keras.saving.register_keras_serializable(package="docclean")
+class Despeckle(keras.layers.Layer):
+    """Fills lone dark pixels: salt-and-pepper's black dots and scanner dust on light paper.
+
+    A pixel is a speck when its 8 neighbours are all within ``spread`` of each other and all at
+    least ``contrast`` lighter than it; it takes its darkest neighbour's value. Nothing else
+    changes: text strokes, dots and rules have dark neighbours, and light pixels inside dark areas
+    (the 1 px counters of small print) are left alone. Page borders are mirrored.
+
+    The contrast is high (0.7) because the full stop of very small print can be one pixel too,
+    but a scanner's optics soften it: on rendered 6 px print, 0.7 fills a third as many real ink
+    pixels as 0.4 while it fills every black speck on paper lighter than 0.7.
+    """
+
+    def __init__(self, spread: float = 0.2, contrast: float = 0.7, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spread = float(spread)
+        self.contrast = float(contrast)
+
+    def call(self, x: Any) -> Any:
+        padded = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="reflect")
+        shifts = [slice(0, -2), slice(1, -1), slice(2, None)]
+        neighbours = [
+            padded[:, rows, cols, :]
+            for i, rows in enumerate(shifts)
+            for j, cols in enumerate(shifts)
+            if (i, j) != (1, 1)
+        ]
+        lightest = functools.reduce(ops.maximum, neighbours)
+        darkest = functools.reduce(ops.minimum, neighbours)
+        speck = ops.logical_and(lightest - darkest < self.spread, darkest - x > self.contrast)
+        return ops.where(speck, darkest, x)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "spread": self.spread, "contrast": self.contrast}

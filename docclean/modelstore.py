@@ -163,11 +163,16 @@ def _weights_only_copy(model: keras.Model, arch: Architecture) -> keras.Model:
     return copy
 
 
+OPTIONAL_LAYERS = frozenset({"Despeckle"})
+"""Weightless layers an architecture gained later: files saved before them still load, without."""
+
+
 def _structure(model: keras.Model) -> list[tuple[str, tuple[tuple[int, ...], ...]]]:
     """Layer types and weight shapes, in order: what a model file must share with its architecture."""
     return [
         (type(layer).__name__, tuple(tuple(w.shape) for w in layer.weights))
         for layer in model.layers
+        if type(layer).__name__ not in OPTIONAL_LAYERS
     ]
 
 

@@ -64,19 +64,29 @@ def test_receptive_radius_is_honest(name: str) -> None:
         fan_in = max(1, int(np.prod(summed)))
         weight.assign(np.abs(rng.normal(0, 1, weight.shape)) / fan_in)
     size = -(-(4 * arch.receptive_radius) // arch.stride) * arch.stride + 8 * arch.stride
-    x = rng.random((1, size, size, 1))
-    base = model(x).numpy()
+    paper = 0.8 + 0.1 * rng.random((1, size, size, 1))  # light, within Despeckle's spread
+    r = arch.receptive_radius
+
+    def specks_at(distance: int, row: int) -> np.ndarray:
+        """The paper with lone dark pixels ``distance`` rows either side of ``row``."""
+        x = paper.copy()
+        x[0, [row - distance, row + distance], ::2] = 0.0
+        return x
+
     reach = 0
     for row in range(size // 2, size // 2 + arch.stride):  # every phase of the stride grid
+        x = specks_at(r, row)  # darkening their outer neighbours unmasks them, if that reaches
         far = x.copy()
-        far[0, row + arch.receptive_radius + 1 :] = 0.0
-        far[0, : row - arch.receptive_radius] = 0.0
-        assert np.array_equal(model(far).numpy()[0, row], base[0, row])
-        for d in (arch.receptive_radius, -arch.receptive_radius):
+        far[0, row + r + 1 :] = 0.0
+        far[0, : row - r] = 0.0
+        assert np.array_equal(model(far).numpy()[0, row], model(x).numpy()[0, row])
+        x = specks_at(r - 1, row)
+        base = model(x).numpy()
+        for d in (r, -r):
             near = x.copy()
             near[0, row + d] = 3.0  # brighter than anything: max pooling passes it on
             if not np.array_equal(model(near).numpy()[0, row], base[0, row]):
-                reach = arch.receptive_radius
+                reach = r
     assert reach == arch.receptive_radius
     assert isinstance(model, keras.Model)
 

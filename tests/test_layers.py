@@ -1,0 +1,102 @@
+"""docclean's own Keras layers: what Despeckle fills and what it leaves, and older model files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from docclean.layers import Despeckle
+from docclean.modelstore import load_model, sha256_of
+from docclean.synth import salt_and_pepper
+from docclean.tiling import whole_page_canvas
+
+
+def despeckle(page: np.ndarray) -> np.ndarray:
+    return np.asarray(Despeckle()(page[np.newaxis, ..., np.newaxis]))[0, ..., 0]
+
+
+def paper(h: int = 24, w: int = 24, seed: int = 0) -> np.ndarray:
+    """Light paper with a little grain, well within Despeckle's spread."""
+    return (0.85 + 0.05 * np.random.default_rng(seed).random((h, w))).astype(np.float32)
+
+
+def test_a_lone_dark_pixel_takes_its_darkest_neighbours_value() -> None:
+    page = paper()
+    page[10, 7] = 0.0
+    out = despeckle(page)
+    assert out[10, 7] == page[9:12, 6:9][page[9:12, 6:9] > 0.5].min()
+    page[10, 7] = out[10, 7]
+    assert np.array_equal(out, page)  # and nothing else changed
+
+
+@pytest.mark.parametrize(
+    "mark",
+    [
+        (slice(10, 12), slice(7, 9)),  # a 2x2 dot: the full stop of small print
+        (slice(10, 11), slice(3, 20)),  # a 1 px rule
+        (slice(5, 19), slice(12, 13)),  # a 1 px stroke
+        (slice(10, 11), slice(7, 8)),  # a faint lone pixel: too little contrast to be a speck
+    ],
+)
+def test_marks_that_are_not_lone_specks_are_kept(mark: tuple[slice, slice]) -> None:
+    page = paper()
+    page[mark] = 0.6 if page[mark].size == 1 else 0.0
+    assert np.array_equal(despeckle(page), page)
+
+
+def test_light_pixels_in_ink_are_kept() -> None:
+    ink = np.full((9, 9), 0.1, np.float32)  # the 1 px counter of a small "e", or salt in ink
+    ink[4, 4] = 0.95
+    assert np.array_equal(despeckle(ink), ink)
+
+
+def test_a_speck_beside_text_is_kept() -> None:
+    page = paper()
+    page[:, :8] = 0.05  # a stroke's edge among its neighbours: they are not all light
+    page[10, 8] = 0.0
+    assert np.array_equal(despeckle(page), page)
+
+
+def test_salt_and_pepper_pepper_on_blank_paper_is_filled() -> None:
+    rng = np.random.default_rng(2)
+    page = np.ones((256, 256), np.float32)
+    noisy = salt_and_pepper(page, rng)
+    lone = (noisy == 0.0) & (np.abs(page - noisy) > 0.9)
+    out = despeckle(noisy)
+    assert lone.sum() > 20
+    assert (out[lone] > 0.9).mean() > 0.95
+    assert np.abs(out - page).sum() < 0.5 * np.abs(noisy - page).sum()
+
+
+def test_layer_config_round_trips() -> None:
+    layer = Despeckle(spread=0.1, contrast=0.5, name="d")
+    again = Despeckle.from_config(layer.get_config())
+    assert (again.spread, again.contrast, again.name) == (0.1, 0.5, "d")
+
+
+def test_a_model_saved_before_despeckle_still_loads_and_runs_without_it(tmp_path: Path) -> None:
+    import keras
+
+    from docclean.architectures import _fast_unet_body, _pixel_curve
+    from docclean.inference import PageCleaner
+    from docclean.layers import Logit
+
+    inputs = keras.Input(shape=(None, None, 1), name="noisy")  # tone-unet as first shipped
+    logits = Logit(name="logit")(inputs)
+    older = keras.Model(inputs, _pixel_curve(_fast_unet_body(inputs), logits, 2.5, 0.0))
+    older.save(tmp_path / "old.keras")
+    card = {"architecture": "tone-unet", "receptive_radius": 95, "stride": 16}
+    card["sha256"] = sha256_of(tmp_path / "old.keras")
+    (tmp_path / "old.json").write_text(json.dumps(card))
+    loaded = load_model(tmp_path / "old.keras")
+    assert "despeckle" not in [layer.name for layer in loaded.model.layers]
+    page = paper(40, 50)
+    page[20, 20] = 0.0  # a speck it leaves to its U-Net, as it always did
+    cleaner = PageCleaner(loaded, tile_size=256)
+    m = cleaner.config.margin
+    canvas = whole_page_canvas(page, m, 16)[np.newaxis, ..., np.newaxis]
+    expected = np.asarray(older(canvas))[0, m : m + 40, m : m + 50, 0]
+    assert np.abs(cleaner.clean(page) - expected).max() < 1e-5
