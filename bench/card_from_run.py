@@ -39,7 +39,7 @@ def main() -> None:
     from docclean.architectures import flops_per_pixel, get_architecture
     from docclean.data import find_pairs, load_pairs
     from docclean.metrics import is_bilevel
-    from docclean.modelstore import LoadedModel, read_card, save_model
+    from docclean.modelstore import LoadedModel, save_model
 
     run = json.loads(args.run.with_suffix(".json").read_text())
     recipe = run["recipe"]
@@ -89,14 +89,7 @@ def main() -> None:
             ),
             "loss": recipe["loss"],
             "regularizer": {"kind": "none", "weight": 0.0},
-            "init_from": (
-                {
-                    "name": f"{init.stem} (the version shipped before)",
-                    "sha256": read_card(init)["sha256"],
-                }
-                if init
-                else None
-            ),
+            "init_from": _init_from(init, arch.name),
             "optimizer": (
                 f"adam lr={recipe['lr']}, {recipe['warmup']} warm-up steps, cosine decay to 0 "
                 f"over {span}"
@@ -116,6 +109,25 @@ def main() -> None:
     }
     save_model(model, args.output, card, overwrite=True)
     print(json.dumps({"output": str(args.output.with_suffix(".keras")), "validation": validation}))
+
+
+def _init_from(init: Path | None, arch: str) -> dict[str, str] | None:
+    """The run's starting model, as ``docclean train`` records it (``grown_from`` if grown).
+
+    A shipped model is named as the version shipped before; a file without a card (a checkpoint of
+    another run) by its file name and sha256.
+    """
+    if init is None:
+        return None
+    from docclean.modelstore import card_path, read_card, sha256_of
+
+    if not card_path(init).exists():
+        return {"name": init.name, "sha256": sha256_of(init)}
+    card = read_card(init)
+    entry = {"name": f"{init.stem} (the version shipped before)", "sha256": card["sha256"]}
+    if card["architecture"] != arch:
+        entry["grown_from"] = card["architecture"]
+    return entry
 
 
 if __name__ == "__main__":

@@ -109,7 +109,10 @@ def train(
     ] = None,
     init_from: Annotated[
         str | None,
-        typer.Option(help="Fine-tune this model (shipped name or .keras path) on your pairs."),
+        typer.Option(
+            help="Fine-tune this model (shipped name or .keras path) on your pairs; with --arch, "
+            "grow it into that larger architecture first (tone-unet-fine from tone-unet)."
+        ),
     ] = None,
     loss: Annotated[str, typer.Option(help="mse, bce, l1, mse+ssim or mse+edge.")] = "mse",
     regularizer: Annotated[

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from docclean import __version__
-from docclean.architectures import flops_per_pixel, get_architecture
+from docclean.architectures import ARCHITECTURES, flops_per_pixel, get_architecture, grow
 from docclean.backend import Device, tensorflow
 from docclean.data import (
     DEFAULT_AUGMENT,
@@ -240,7 +240,7 @@ def train(
             "best_epoch": best_epoch,
             "loss": config.loss,
             "regularizer": {"kind": config.regularizer, "weight": weight},
-            "init_from": ({"name": start.name, "sha256": start.card["sha256"]} if start else None),
+            "init_from": _init_from(start),
             "optimizer": f"adam lr={config.learning_rate}, schedule {config.schedule}",
             "augment": config.augment,
             "seed": config.seed,
@@ -276,19 +276,39 @@ def _learning_rate(config: TrainConfig, steps_per_epoch: int) -> Any:
 
 
 def _starting_point(config: TrainConfig) -> LoadedModel | None:
-    """The model to fine-tune (``--init-from``), checked against ``--arch`` when both are given."""
+    """The model to fine-tune (``--init-from``), checked against ``--arch`` when both are given.
+
+    An ``--arch`` that grows from the model's architecture (``tone-unet-fine`` from ``tone-unet``)
+    starts from the model's weights, its added layers as the identity (:func:`grow`).
+    """
     if config.init_from is None:
         return None
     from docclean.modelstore import load_model
 
     start = load_model(config.init_from)
-    if config.arch is not None and config.arch != start.card["architecture"]:
+    source = start.card["architecture"]
+    if config.arch is None or config.arch == source:
+        return start
+    arch = get_architecture(config.arch)
+    if arch.grows_from != source:
+        growable = [a.name for a in ARCHITECTURES.values() if a.grows_from == source]
+        hint = f" or grow it into {', '.join(growable)}" if growable else ""
         raise UsageError(
-            f"--arch {config.arch} differs from {start.name}'s architecture "
-            f"{start.card['architecture']}",
-            "leave --arch out when fine-tuning",
+            f"--arch {config.arch} differs from {start.name}'s architecture {source}",
+            f"leave --arch out when fine-tuning{hint}",
         )
-    return start
+    card = {**start.card, "architecture": arch.name, "grown_from": source}
+    return LoadedModel(start.name, start.path, card, grow(start.model, arch))
+
+
+def _init_from(start: LoadedModel | None) -> dict[str, str] | None:
+    """The card's ``init_from``: the starting model's name, sha256 and, if grown, its architecture."""
+    if start is None:
+        return None
+    entry = {"name": start.name, "sha256": start.card["sha256"]}
+    if "grown_from" in start.card:
+        entry["grown_from"] = start.card["grown_from"]
+    return entry
 
 
 def score_pages(loaded: LoadedModel, pairs: list[Pair]) -> dict[str, Any]:

@@ -96,3 +96,33 @@ def test_a_long_run_becomes_a_docclean_model_with_a_measured_card(
         card["validation"]["model"]["rmse"], abs=1e-5
     )
     assert rmse(cleaned, pairs[0].clean) < rmse(pairs[0].noisy, pairs[0].clean)
+
+
+def test_a_long_run_grows_a_tone_unet_into_tone_unet_fine(
+    pair_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """--arch tone-unet-fine --init a tone-unet: at learning rate 0 the run computes what it started from."""
+    from docclean.architectures import get_architecture
+    from docclean.modelstore import save_model
+
+    packed = tmp_path / "pages.npz"
+    _bench("pack_pages.py", "pairs", str(pair_dirs[0]), str(pair_dirs[1]), str(packed))
+    start = tmp_path / "start.keras"
+    save_model(get_architecture("tone-unet").build(), start, {"architecture": "tone-unet"})
+    run = tmp_path / "grown.keras"
+    _bench(
+        "train_long.py", "--data", str(packed), "--arch", "tone-unet-fine", "--init", str(start),
+        "--steps", "2", "--batch", "2", "--patch", "64", "--lr", "0", "--out", str(run),
+    )  # fmt: skip
+    output = tmp_path / "model"
+    _bench(
+        "card_from_run.py", str(run), str(output), "--noisy", str(pair_dirs[0]),
+        "--clean", str(pair_dirs[1]),
+    )  # fmt: skip
+    card = json.loads((tmp_path / "model.json").read_text())
+    assert card["architecture"] == "tone-unet-fine" and card["receptive_radius"] == 108
+    assert card["training"]["init_from"]["grown_from"] == "tone-unet"
+    pairs, _ = load_pairs(find_pairs(*pair_dirs)[0][:1])
+    grown = PageCleaner(load_model(str(output.with_suffix(".keras")))).clean(pairs[0].noisy)
+    before = PageCleaner(load_model(str(start))).clean(pairs[0].noisy)
+    assert np.abs(grown - before).max() < 1e-6

@@ -103,6 +103,33 @@ def test_fine_tuning_starts_from_the_given_model(
               quick(tmp_path, "x", init_from=str(tiny_model), arch="seed-deep"), reporter)  # fmt: skip
 
 
+def test_a_tone_unet_grows_into_tone_unet_fine(tmp_path: Path, pair_dir: Path) -> None:
+    """--arch tone-unet-fine --init-from a tone-unet: the same function at first, then trained."""
+    from docclean.architectures import get_architecture, grow
+
+    reporter = Reporter(quiet=True)
+    pages = (pair_dir / "noisy", pair_dir / "clean")
+    train(*pages, quick(tmp_path, "small", arch="tone-unet", patch_size=32), reporter)
+    small = load_model(tmp_path / "small.keras")
+    grown = grow(small.model, get_architecture("tone-unet-fine"))
+    page = np.random.default_rng(0).random((1, 64, 64, 1)).astype(np.float32)
+    assert np.array_equal(np.asarray(grown(page)), np.asarray(small.model(page)))
+    assert grown.count_params() > small.model.count_params()
+
+    fine = quick(tmp_path, "fine", arch="tone-unet-fine", patch_size=32, init_from=str(small.path))
+    card = train(*pages, fine, reporter)
+    assert card["architecture"] == "tone-unet-fine" and card["receptive_radius"] == 108
+    assert card["training"]["init_from"] == {
+        "name": "small", "sha256": small.card["sha256"], "grown_from": "tone-unet"
+    }  # fmt: skip
+    tuned = load_model(tmp_path / "fine.keras").model
+    assert tuned.count_params() == grown.count_params()
+    assert not np.array_equal(np.asarray(tuned(page)), np.asarray(grown(page)))  # it trained
+    with pytest.raises(UsageError, match="grow it into tone-unet-fine"):
+        train(*pages, quick(tmp_path, "x", arch="fast-unet", patch_size=32,
+                            init_from=str(small.path)), reporter)  # fmt: skip
+
+
 @pytest.mark.parametrize("loss", ["bce", "l1", "mse+ssim", "mse+edge"])
 def test_every_loss_trains(tmp_path: Path, pair_dir: Path, loss: str) -> None:
     card = train(
