@@ -41,7 +41,7 @@ class Logit(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="docclean")
 class Despeckle(keras.layers.Layer):
-    """Fills lone dark pixels: salt-and-pepper's black dots and scanner dust on light paper.
+    """Fills lone dark pixels: salt-and-pepper's black dots and one-pixel dust on light paper.
 
     A pixel is a speck when its 8 neighbours are all within ``spread`` of each other and all at
     least ``contrast`` lighter than it; it takes its darkest neighbour's value. Nothing else
