@@ -7,8 +7,9 @@ tiler needs for seamless, exact stitching.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from docclean.errors import UsageError
@@ -147,28 +148,40 @@ def _despeckled_input() -> tuple[keras.KerasTensor, keras.KerasTensor]:
     return inputs, Despeckle(name="despeckle")(inputs)
 
 
-def _fast_unet() -> keras.Model:
+FINE_BLOCKS = 3
+"""Residual blocks a ``-fine`` architecture adds on the 4x4 patches' features.
+
+Where tone-unet's error lies is the edges of strokes (60 % of its squared error on NoisyOffice VA
+is on the 13 % of pixels that are neither paper nor full ink): the gain and bias of each pixel are
+a linear read-out of its patch's 32 features, which only two residual blocks at that resolution
+shape. The blocks start as the identity, so a trained model's weights carry over exactly
+(:func:`grow`); each reaches 4 px further.
+"""
+
+
+def _fast_unet(fine_blocks: int = 0) -> keras.Model:
     """fast-unet: the body, then ``sigmoid(gain * page + bias)`` for every pixel.
 
     A threshold that adapts to the local background and contrast, applied to each pixel's own
     full-resolution value. It starts as a soft threshold at mid-gray, sigmoid(10 * noisy - 5),
     which gives useful gradients on every pixel from the first step (a zero start plateaus on
-    "everything white").
+    "everything white"). ``fine_blocks`` makes fast-unet-fine.
     """
     import keras
 
     inputs, page = _despeckled_input()
-    outputs = _pixel_curve(_fast_unet_body(page), page, gain=10.0, bias=-5.0)
-    return keras.Model(inputs, outputs, name="fast_unet")
+    outputs = _pixel_curve(_fast_unet_body(page, fine_blocks), page, gain=10.0, bias=-5.0)
+    return keras.Model(inputs, outputs, name="fast_unet_fine" if fine_blocks else "fast_unet")
 
 
-def _tone_unet() -> keras.Model:
+def _tone_unet(fine_blocks: int = 0) -> keras.Model:
     """tone-unet: the fast-unet body, then ``sigmoid(gain * logit(page) + bias)`` for every pixel.
 
     On the logit of the page the same head is a tone curve that can copy a pixel exactly (gain 1,
     bias 0), threshold it (a large gain), or anything between: clean text passes through
     unchanged, and anti-aliased stroke edges keep their gray levels. It starts as
-    ``sigmoid(2.5 * logit(noisy))``, a mild contrast stretch about mid-gray.
+    ``sigmoid(2.5 * logit(noisy))``, a mild contrast stretch about mid-gray. ``fine_blocks`` makes
+    tone-unet-fine.
     """
     import keras
 
@@ -176,36 +189,46 @@ def _tone_unet() -> keras.Model:
 
     inputs, page = _despeckled_input()
     logit = Logit(name="logit")(page)
-    outputs = _pixel_curve(_fast_unet_body(page), logit, gain=2.5, bias=0.0)
-    return keras.Model(inputs, outputs, name="tone_unet")
+    outputs = _pixel_curve(_fast_unet_body(page, fine_blocks), logit, gain=2.5, bias=0.0)
+    return keras.Model(inputs, outputs, name="tone_unet_fine" if fine_blocks else "tone_unet")
 
 
-def _fast_unet_fine() -> keras.Model:
-    """fast-unet-fine: fast-unet with three more residual blocks on the 4x4 patches' features."""
-    import keras
+_FAST_UNET = Architecture(
+    name="fast-unet",
+    summary="lone dark specks filled, then a U-Net on 4x4 patches: separable residual "
+    "blocks at 1/4, 1/8 and 1/16 resolution, 96 px receptive radius, output "
+    "sigmoid(gain * page + bias) per pixel; nothing heavy at full resolution (fast on CPUs)",
+    build=_fast_unet,
+    receptive_radius=96,  # 95 for the U-Net, 1 for the despeckle layer
+    stride=16,
+    bottleneck="mid_2_add",
+    tile_size=1472,  # A4 and US Letter at 300 dpi in 2 x 3 tiles
+    batch_size=1,
+    train_patch_size=256,
+    train_batch_size=8,
+)
+_TONE_UNET = replace(
+    _FAST_UNET,
+    name="tone-unet",
+    summary="fast-unet (lone dark specks filled, then the U-Net) with a tone-curve head: "
+    "output sigmoid(gain * logit(page) + bias) per pixel, which can copy clean pixels "
+    "exactly or threshold them; same speed",
+    build=_tone_unet,
+)
 
-    inputs, page = _despeckled_input()
-    outputs = _pixel_curve(_fast_unet_body(page, fine_blocks=3), page, gain=10.0, bias=-5.0)
-    return keras.Model(inputs, outputs, name="fast_unet_fine")
 
-
-def _tone_unet_fine() -> keras.Model:
-    """tone-unet-fine: tone-unet with three more residual blocks on the 4x4 patches' features.
-
-    Where tone-unet's error lies is the edges of strokes (60 % of its squared error on NoisyOffice VA
-    is on the 13 % of pixels that are neither paper nor full ink): the gain and bias of each pixel
-    are a linear read-out of its patch's 32 features, which only two residual blocks at that
-    resolution shape. The blocks start as the identity, so a trained tone-unet's weights carry over
-    exactly (:func:`grow`).
-    """
-    import keras
-
-    from docclean.layers import Logit
-
-    inputs, page = _despeckled_input()
-    logit = Logit(name="logit")(page)
-    outputs = _pixel_curve(_fast_unet_body(page, fine_blocks=3), logit, gain=2.5, bias=0.0)
-    return keras.Model(inputs, outputs, name="tone_unet_fine")
+def _fine(base: Architecture, build: Callable[..., keras.Model], note: str = "") -> Architecture:
+    """``base`` with :data:`FINE_BLOCKS` more blocks: a grown architecture, 4 px more reach each."""
+    radius = base.receptive_radius + 4 * FINE_BLOCKS
+    return replace(
+        base,
+        name=f"{base.name}-fine",
+        summary=f"{base.name} with three more separable residual blocks on the 4x4 "  # FINE_BLOCKS
+        f"patches' features{note}, {radius} px receptive radius; a quarter more FLOPs",
+        build=functools.partial(build, fine_blocks=FINE_BLOCKS),
+        receptive_radius=radius,
+        grows_from=base.name,
+    )
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -229,62 +252,10 @@ ARCHITECTURES: dict[str, Architecture] = {
             stride=8,
             bottleneck="enc_pool2",
         ),
-        Architecture(
-            name="fast-unet",
-            summary="lone dark specks filled, then a U-Net on 4x4 patches: separable residual "
-            "blocks at 1/4, 1/8 and 1/16 resolution, 96 px receptive radius, output "
-            "sigmoid(gain * page + bias) per pixel; nothing heavy at full resolution (fast on CPUs)",
-            build=_fast_unet,
-            receptive_radius=96,  # 95 for the U-Net, 1 for the despeckle layer
-            stride=16,
-            bottleneck="mid_2_add",
-            tile_size=1472,  # A4 and US Letter at 300 dpi in 2 x 3 tiles
-            batch_size=1,
-            train_patch_size=256,
-            train_batch_size=8,
-        ),
-        Architecture(
-            name="tone-unet",
-            summary="fast-unet (lone dark specks filled, then the U-Net) with a tone-curve head: "
-            "output sigmoid(gain * logit(page) + bias) per pixel, which can copy clean pixels "
-            "exactly or threshold them; same speed",
-            build=_tone_unet,
-            receptive_radius=96,
-            stride=16,
-            bottleneck="mid_2_add",
-            tile_size=1472,
-            batch_size=1,
-            train_patch_size=256,
-            train_batch_size=8,
-        ),
-        Architecture(
-            name="fast-unet-fine",
-            summary="fast-unet with three more separable residual blocks on the 4x4 patches' "
-            "features, 108 px receptive radius; a quarter more FLOPs",
-            build=_fast_unet_fine,
-            receptive_radius=108,
-            stride=16,
-            bottleneck="mid_2_add",
-            tile_size=1472,
-            batch_size=1,
-            train_patch_size=256,
-            train_batch_size=8,
-            grows_from="fast-unet",
-        ),
-        Architecture(
-            name="tone-unet-fine",
-            summary="tone-unet with three more separable residual blocks on the 4x4 patches' "
-            "features (sharper stroke edges), 108 px receptive radius; a quarter more FLOPs",
-            build=_tone_unet_fine,
-            receptive_radius=108,  # 95 + 3 x 4 for the U-Net, 1 for the despeckle layer
-            stride=16,
-            bottleneck="mid_2_add",
-            tile_size=1472,
-            batch_size=1,
-            train_patch_size=256,
-            train_batch_size=8,
-            grows_from="tone-unet",
-        ),
+        _FAST_UNET,
+        _TONE_UNET,
+        _fine(_FAST_UNET, _fast_unet),
+        _fine(_TONE_UNET, _tone_unet, " (sharper stroke edges)"),
     )
 }
 

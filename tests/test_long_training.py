@@ -43,9 +43,15 @@ def pair_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "noisy", root / "clean"
 
 
-def test_packed_pages_are_the_pages_docclean_reads(pair_dirs: tuple[Path, Path], tmp_path: Path):
-    packed = tmp_path / "pages.npz"
-    _bench("pack_pages.py", "pairs", str(pair_dirs[0]), str(pair_dirs[1]), str(packed))
+@pytest.fixture(scope="module")
+def packed(pair_dirs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pairs packed by bench/pack_pages.py, as train_long.py reads them."""
+    path = tmp_path_factory.mktemp("packed") / "pages.npz"
+    _bench("pack_pages.py", "pairs", str(pair_dirs[0]), str(pair_dirs[1]), str(path))
+    return path
+
+
+def test_packed_pages_are_the_pages_docclean_reads(pair_dirs: tuple[Path, Path], packed: Path):
     arrays = np.load(packed)
     pairs, _ = load_pairs(find_pairs(*pair_dirs)[0])
     assert sorted(arrays.files) == sorted(
@@ -57,10 +63,8 @@ def test_packed_pages_are_the_pages_docclean_reads(pair_dirs: tuple[Path, Path],
 
 
 def test_a_long_run_becomes_a_docclean_model_with_a_measured_card(
-    pair_dirs: tuple[Path, Path], tmp_path: Path
+    pair_dirs: tuple[Path, Path], packed: Path, tmp_path: Path
 ) -> None:
-    packed = tmp_path / "pages.npz"
-    _bench("pack_pages.py", "pairs", str(pair_dirs[0]), str(pair_dirs[1]), str(packed))
     run = tmp_path / "run.keras"
     log = _bench(
         "train_long.py", "--data", str(packed), "--val", "p3", "--arch", "tone-unet",
@@ -99,14 +103,12 @@ def test_a_long_run_becomes_a_docclean_model_with_a_measured_card(
 
 
 def test_a_long_run_grows_a_tone_unet_into_tone_unet_fine(
-    pair_dirs: tuple[Path, Path], tmp_path: Path
+    pair_dirs: tuple[Path, Path], packed: Path, tmp_path: Path
 ) -> None:
     """--arch tone-unet-fine --init a tone-unet: at learning rate 0 the run computes what it started from."""
     from docclean.architectures import get_architecture
     from docclean.modelstore import save_model
 
-    packed = tmp_path / "pages.npz"
-    _bench("pack_pages.py", "pairs", str(pair_dirs[0]), str(pair_dirs[1]), str(packed))
     start = tmp_path / "start.keras"
     save_model(get_architecture("tone-unet").build(), start, {"architecture": "tone-unet"})
     run = tmp_path / "grown.keras"
