@@ -114,19 +114,28 @@ def main() -> None:
 def _init_from(init: Path | None, arch: str) -> dict[str, str] | None:
     """The run's starting model, as ``docclean train`` records it (``grown_from`` if grown).
 
-    A shipped model is named as the version shipped before; a file without a card (a checkpoint of
-    another run) by its file name and sha256.
+    A shipped model is named as the version shipped before; another run's output by its file name
+    and that run's command; a file with neither card nor run beside it by its file name. Each with
+    its sha256.
     """
     if init is None:
         return None
     from docclean.modelstore import card_path, read_card, sha256_of
 
-    if not card_path(init).exists():
+    beside = card_path(init)
+    described = json.loads(beside.read_text()) if beside.exists() else {}
+    if "recipe" in described:  # a bench/train_long.py run's summary
+        command = " ".join(described["argv"])
+        entry = {"name": f"{init.name} (the output of: {command})", "sha256": sha256_of(init)}
+        source = described["recipe"]["arch"]
+    elif described:
+        card = read_card(init)
+        entry = {"name": f"{init.stem} (the version shipped before)", "sha256": card["sha256"]}
+        source = card["architecture"]
+    else:
         return {"name": init.name, "sha256": sha256_of(init)}
-    card = read_card(init)
-    entry = {"name": f"{init.stem} (the version shipped before)", "sha256": card["sha256"]}
-    if card["architecture"] != arch:
-        entry["grown_from"] = card["architecture"]
+    if source != arch:
+        entry["grown_from"] = source
     return entry
 
 

@@ -165,7 +165,7 @@ def main() -> None:
     import keras
 
     import docclean.layers  # noqa: F401  (registers Logit)
-    from docclean.architectures import get_architecture, grow
+    from docclean.architectures import get_architecture, grow, grows_into
     from docclean.losses import get_loss
 
     keras.utils.set_random_seed(args.seed)
@@ -194,10 +194,13 @@ def main() -> None:
     bilevel = all(is_bilevel(p.clean) for p in train)  # as docclean.train decides it
 
     arch = get_architecture(args.arch)
-    model = keras.saving.load_model(args.init, safe_mode=True) if args.init else arch.build()
+    if args.init:  # compile=False: a run's own output carries its loss, which needs no restoring
+        model = keras.saving.load_model(args.init, safe_mode=True, compile=False)
+    else:
+        model = arch.build()
     source = model.name.replace("_", "-")  # the builders name a model after its architecture
     if source != arch.name:  # --arch tone-unet-fine --init a tone-unet: grown, function kept
-        if arch.grows_from != source:
+        if not grows_into(source, arch):
             raise SystemExit(f"--arch {arch.name} cannot start from a {source} model")
         model = grow(model, arch)
     optimizer = keras.optimizers.Adam(args.lr)

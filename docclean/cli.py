@@ -111,7 +111,8 @@ def train(
         str | None,
         typer.Option(
             help="Fine-tune this model (shipped name or .keras path) on your pairs; with --arch, "
-            "grow it into that larger architecture first (tone-unet-fine from tone-unet)."
+            "grow it into that larger architecture first (tone-unet-fine or tone-unet-lin from "
+            "tone-unet)."
         ),
     ] = None,
     loss: Annotated[str, typer.Option(help="mse, bce, l1, mse+ssim or mse+edge.")] = "mse",

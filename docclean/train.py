@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 
 from docclean import __version__
-from docclean.architectures import ARCHITECTURES, flops_per_pixel, get_architecture, grow
+from docclean.architectures import (
+    ARCHITECTURES,
+    flops_per_pixel,
+    get_architecture,
+    grow,
+    grows_into,
+)
 from docclean.backend import Device, tensorflow
 from docclean.data import (
     DEFAULT_AUGMENT,
@@ -278,8 +284,8 @@ def _learning_rate(config: TrainConfig, steps_per_epoch: int) -> Any:
 def _starting_point(config: TrainConfig) -> LoadedModel | None:
     """The model to fine-tune (``--init-from``), checked against ``--arch`` when both are given.
 
-    An ``--arch`` that grows from the model's architecture (``tone-unet-fine`` from ``tone-unet``)
-    starts from the model's weights, its added layers as the identity (:func:`grow`).
+    An ``--arch`` that grows from the model's architecture (``tone-unet-fine`` or ``tone-unet-lin``
+    from ``tone-unet``) starts from the model's weights, its added layers as the identity (:func:`grow`).
     """
     if config.init_from is None:
         return None
@@ -290,8 +296,8 @@ def _starting_point(config: TrainConfig) -> LoadedModel | None:
     if config.arch is None or config.arch == source:
         return start
     arch = get_architecture(config.arch)
-    if arch.grows_from != source:
-        growable = [a.name for a in ARCHITECTURES.values() if a.grows_from == source]
+    if not grows_into(source, arch):
+        growable = [a.name for a in ARCHITECTURES.values() if grows_into(source, a)]
         hint = f" or grow it into {', '.join(growable)}" if growable else ""
         raise UsageError(
             f"--arch {config.arch} differs from {start.name}'s architecture {source}",

@@ -102,10 +102,10 @@ def test_a_long_run_becomes_a_docclean_model_with_a_measured_card(
     assert rmse(cleaned, pairs[0].clean) < rmse(pairs[0].noisy, pairs[0].clean)
 
 
-def test_a_long_run_grows_a_tone_unet_into_tone_unet_fine(
+def test_a_long_run_grows_a_tone_unet_into_tone_unet_fine_then_lin(
     pair_dirs: tuple[Path, Path], packed: Path, tmp_path: Path
 ) -> None:
-    """--arch tone-unet-fine --init a tone-unet: at learning rate 0 the run computes what it started from."""
+    """--arch tone-unet-fine --init a tone-unet, at learning rate 0, computes what it started from."""
     from docclean.architectures import get_architecture
     from docclean.modelstore import save_model
 
@@ -128,3 +128,20 @@ def test_a_long_run_grows_a_tone_unet_into_tone_unet_fine(
     grown = PageCleaner(load_model(str(output.with_suffix(".keras")))).clean(pairs[0].noisy)
     before = PageCleaner(load_model(str(start))).clean(pairs[0].noisy)
     assert np.abs(grown - before).max() < 1e-6
+
+    # a run's own output (which carries its loss) starts the next run, grown once more
+    again = tmp_path / "lin.keras"
+    _bench(
+        "train_long.py", "--data", str(packed), "--arch", "tone-unet-lin", "--init", str(run),
+        "--steps", "2", "--batch", "2", "--patch", "64", "--lr", "0", "--out", str(again),
+    )  # fmt: skip
+    _bench(
+        "card_from_run.py", str(again), str(tmp_path / "lin"), "--noisy", str(pair_dirs[0]),
+        "--clean", str(pair_dirs[1]),
+    )  # fmt: skip
+    card = json.loads((tmp_path / "lin.json").read_text())
+    assert card["architecture"] == "tone-unet-lin"
+    assert card["training"]["init_from"]["grown_from"] == "tone-unet-fine"
+    assert "--arch tone-unet-fine" in card["training"]["init_from"]["name"]  # the run it came from
+    lin = PageCleaner(load_model(str(tmp_path / "lin.keras"))).clean(pairs[0].noisy)
+    assert np.abs(lin - grown).max() < 1e-6

@@ -91,6 +91,29 @@ def test_receptive_radius_is_honest(name: str) -> None:
     assert isinstance(model, keras.Model)
 
 
+def test_tone_unet_lin_grows_from_tone_unet_fine_and_adds_slope_times_page() -> None:
+    """Grown (from tone-unet too), it computes what it grew from; its slope adds ``slope * page``."""
+    import keras
+
+    from docclean.architectures import grow
+
+    lin_arch = get_architecture("tone-unet-lin")
+    fine = random_model("tone-unet-fine").model
+    lin = grow(fine, lin_arch)
+    assert lin.count_params() == fine.count_params() + 4 * 4 * 32 + 1
+    page = np.random.default_rng(2).uniform(0.2, 0.8, (1, 64, 64, 1)).astype(np.float32)
+    assert np.array_equal(np.asarray(lin(page)), np.asarray(fine(page)))  # no specks to fill
+    base = random_model("tone-unet").model  # grows through tone-unet-fine
+    assert np.array_equal(np.asarray(grow(base, lin_arch)(page)), np.asarray(base(page)))
+
+    fresh = lin_arch.build()  # moderate logits, unlike random_model's
+    fresh.layers[-1].activation = keras.activations.linear
+    before = np.asarray(fresh(page))
+    kernel, _ = fresh.get_layer("slope").get_weights()
+    fresh.get_layer("slope").set_weights([kernel, np.array([3.0], np.float32)])
+    np.testing.assert_allclose(np.asarray(fresh(page)) - before, 3.0 * page, atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def cleaner() -> PageCleaner:
     return PageCleaner(random_model(), tile_size=48, batch_size=3)
@@ -132,7 +155,7 @@ def test_graph_is_traced_once_for_pages_of_any_size() -> None:
     assert cleaner.traces == 1
 
 
-@pytest.mark.parametrize("name", ["seed-text", "tone-unet"])  # tone-unet has a custom layer
+@pytest.mark.parametrize("name", ["seed-text", "tone-unet", "tone-unet-lin"])  # custom layers
 def test_save_and_load_give_identical_output(tmp_path: Path, name: str) -> None:
     loaded = random_model(name)
     card = save_model(loaded.model, tmp_path / "m", {"architecture": name, "description": "t"})
