@@ -138,7 +138,7 @@ def _pixel_curve(
     terms = [layers.Multiply(name="scaled")([g(features), pixels]), b(features)]
     if linear is not None:
         s = layers.Conv2DTranspose(
-            1, 4, strides=4, kernel_initializer="zeros", bias_initializer="zeros", name="slope"
+            1, 4, strides=4, kernel_initializer="zeros", bias_initializer="zeros", name=LINEAR_TERM
         )
         terms.append(layers.Multiply(name="sloped")([s(features), linear]))
     logits = layers.Add(name="logits")(terms)
@@ -209,11 +209,11 @@ def _tone_unet(fine_blocks: int = 0, linear_term: bool = False) -> keras.Model:
 LINEAR_TERM = "slope"
 """The layer that paints tone-unet-lin's third curve parameter.
 
-On NoisyOffice VA, the best curve ``sigmoid(g * logit(x) + b)`` fitted to each 4x4 patch of
-every page on its own (an oracle: the target is known) still leaves an RMSE of 0.0199; with a
-third term ``+ h * x`` it leaves 0.0157, and with ``h * x**2`` or ``h * logit(x)**2`` instead,
-0.0182 and 0.0178. Stains darken paper and ink alike (nearly a product), which a curve in the
-logit alone cannot undo for paper, stroke edges and ink at once.
+On NoisyOffice VA, the best curve ``sigmoid(g * logit(x) + b)`` fitted to each 4x4 patch on its
+own (an oracle: the target is known; ``bench/curve_oracle.py``) still leaves an RMSE of 0.0201;
+with a third term ``+ h * x`` it leaves 0.0160, with ``h * sqrt(x)``, ``h * logit(x)**2`` or
+``h * x**2`` instead 0.0168, 0.0180 and 0.0184. Stains darken paper and ink alike (nearly a
+product), which a curve in the logit alone cannot undo for paper, stroke edges and ink at once.
 """
 
 
