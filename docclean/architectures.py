@@ -323,7 +323,9 @@ def grow(model: keras.Model, arch: Architecture) -> keras.Model:
     changes it.
     """
     source = model.name.replace("_", "-")  # the builders name a model after its architecture
-    if arch.grows_from is not None and arch.grows_from != source:
+    if arch.grows_from is None or not grows_into(source, arch):
+        raise ValueError(f"a {source} model does not grow into {arch.name}")
+    if arch.grows_from != source:
         model = grow(model, get_architecture(arch.grows_from))
     grown = arch.build()
     for layer in model.layers:
