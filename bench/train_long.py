@@ -165,7 +165,7 @@ def main() -> None:
     import keras
 
     import docclean.layers  # noqa: F401  (registers Logit)
-    from docclean.architectures import get_architecture, grow, grows_into
+    from docclean.architectures import get_architecture, grow
     from docclean.losses import get_loss
 
     keras.utils.set_random_seed(args.seed)
@@ -200,9 +200,10 @@ def main() -> None:
         model = arch.build()
     source = model.name.replace("_", "-")  # the builders name a model after its architecture
     if source != arch.name:  # --arch tone-unet-fine --init a tone-unet: grown, function kept
-        if not grows_into(source, arch):
-            raise SystemExit(f"--arch {arch.name} cannot start from a {source} model")
-        model = grow(model, arch)
+        try:
+            model = grow(model, arch)
+        except ValueError as exc:  # grow checks that the model grows into --arch
+            raise SystemExit(f"--arch {arch.name}: {exc}") from None
     optimizer = keras.optimizers.Adam(args.lr)
     model.compile(optimizer=optimizer, loss=get_loss(args.loss))
 
