@@ -80,13 +80,14 @@ def test_layer_config_round_trips() -> None:
 def test_a_model_saved_before_despeckle_still_loads_and_runs_without_it(tmp_path: Path) -> None:
     import keras
 
-    from docclean.architectures import _fast_unet_body, _pixel_curve
+    from docclean.architectures import _clean, _curve_logits, _fast_unet_body
     from docclean.inference import PageCleaner
     from docclean.layers import Logit
 
     inputs = keras.Input(shape=(None, None, 1), name="noisy")  # tone-unet as first shipped
     logits = Logit(name="logit")(inputs)
-    older = keras.Model(inputs, _pixel_curve(_fast_unet_body(inputs), logits, 2.5, 0.0))
+    body = _fast_unet_body(inputs)
+    older = keras.Model(inputs, _clean(_curve_logits(body, logits, 2.5, 0.0)))
     older.save(tmp_path / "old.keras")
     card = {"architecture": "tone-unet", "receptive_radius": 95, "stride": 16}
     card["sha256"] = sha256_of(tmp_path / "old.keras")

@@ -114,6 +114,31 @@ def test_tone_unet_lin_grows_from_tone_unet_fine_and_adds_slope_times_page() -> 
     np.testing.assert_allclose(np.asarray(fresh(page)) - before, 3.0 * page, atol=1e-5)
 
 
+def test_edge_architectures_grow_exactly_and_their_correction_reaches_the_output() -> None:
+    """Grown, it computes what it grew from; its correction, once trained, reaches the output."""
+    from docclean.architectures import grow
+
+    edge_arch = get_architecture("tone-unet-edge")
+    lin = random_model("tone-unet-lin").model
+    edge = grow(lin, edge_arch)
+    page = np.random.default_rng(3).uniform(0.2, 0.8, (1, 64, 64, 1)).astype(np.float32)
+    assert np.array_equal(np.asarray(edge(page)), np.asarray(lin(page)))
+    base = random_model("tone-unet").model  # grows through tone-unet-fine and tone-unet-lin
+    assert np.array_equal(np.asarray(grow(base, edge_arch)(page)), np.asarray(base(page)))
+    binarizer = random_model("fast-unet").model
+    fast_edge = get_architecture("fast-unet-edge")
+    assert np.array_equal(np.asarray(grow(binarizer, fast_edge)(page)), np.asarray(binarizer(page)))
+
+    fresh = edge_arch.build()  # moderate logits, unlike random_model's
+    before = np.asarray(fresh(page))
+    layer = fresh.get_layer("edge_correction")  # as training would move it off zero
+    kernel, bias = layer.get_weights()
+    layer.set_weights([np.random.default_rng(4).normal(0, 0.5, kernel.shape), bias])
+    assert (np.abs(np.asarray(fresh(page)) - before) > 1e-4).mean() > 0.9
+    lin_arch = get_architecture("tone-unet-lin")  # reaches 4 px further than tone-unet-lin
+    assert edge_arch.receptive_radius == lin_arch.receptive_radius + 4
+
+
 @pytest.fixture(scope="module")
 def cleaner() -> PageCleaner:
     return PageCleaner(random_model(), tile_size=48, batch_size=3)
@@ -155,7 +180,7 @@ def test_graph_is_traced_once_for_pages_of_any_size() -> None:
     assert cleaner.traces == 1
 
 
-@pytest.mark.parametrize("name", ["seed-text", "tone-unet", "tone-unet-lin"])  # custom layers
+@pytest.mark.parametrize("name", ["seed-text", "tone-unet", "tone-unet-lin", "tone-unet-edge"])
 def test_save_and_load_give_identical_output(tmp_path: Path, name: str) -> None:
     loaded = random_model(name)
     card = save_model(loaded.model, tmp_path / "m", {"architecture": name, "description": "t"})
