@@ -111,8 +111,8 @@ def train(
         str | None,
         typer.Option(
             help="Fine-tune this model (shipped name or .keras path) on your pairs; with --arch, "
-            "grow it into that larger architecture first (tone-unet-fine or tone-unet-lin from "
-            "tone-unet)."
+            "grow it into that larger architecture first (tone-unet-fine, -lin or -edge from "
+            "tone-unet; fast-unet-edge from fast-unet)."
         ),
     ] = None,
     loss: Annotated[str, typer.Option(help="mse, bce, l1, mse+ssim or mse+edge.")] = "mse",

@@ -284,8 +284,8 @@ def _learning_rate(config: TrainConfig, steps_per_epoch: int) -> Any:
 def _starting_point(config: TrainConfig) -> LoadedModel | None:
     """The model to fine-tune (``--init-from``), checked against ``--arch`` when both are given.
 
-    An ``--arch`` that grows from the model's architecture (``tone-unet-fine`` or ``tone-unet-lin``
-    from ``tone-unet``) starts from the model's weights, its added layers as the identity (:func:`grow`).
+    An ``--arch`` that the model's architecture grows into (``tone-unet-lin`` from ``tone-unet``,
+    say) starts from the model's weights, its added layers as the identity (:func:`grow`).
     """
     if config.init_from is None:
         return None
