@@ -236,7 +236,7 @@ def _tone_unet(fine_blocks: int = 0, linear_term: bool = False, edge: bool = Fal
     unchanged, and anti-aliased stroke edges keep their gray levels. It starts as
     ``sigmoid(2.5 * logit(noisy))``, a mild contrast stretch about mid-gray. ``fine_blocks`` makes
     tone-unet-fine; ``linear_term`` adds ``slope * page`` inside the sigmoid (tone-unet-lin);
-    ``edge`` then corrects the logits at full resolution (tone-unet-edge).
+    ``edge`` then corrects every pixel's logit from its neighbourhood (tone-unet-edge).
     """
     import keras
 
@@ -247,15 +247,8 @@ def _tone_unet(fine_blocks: int = 0, linear_term: bool = False, edge: bool = Fal
     body = _fast_unet_body(page, fine_blocks)
     logits = _curve_logits(body, logit, gain=2.5, bias=0.0, linear=page if linear_term else None)
     outputs = _edge_refined(body, page, logits) if edge else _clean(logits)
-    name = (
-        "tone_unet_edge"
-        if edge
-        else "tone_unet_lin"
-        if linear_term
-        else "tone_unet_fine"
-        if fine_blocks
-        else "tone_unet"
-    )
+    grown = "_edge" if edge else "_lin" if linear_term else "_fine" if fine_blocks else ""
+    name = f"tone_unet{grown}"
     return keras.Model(inputs, outputs, name=name)
 
 

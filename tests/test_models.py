@@ -135,8 +135,6 @@ def test_edge_architectures_grow_exactly_and_their_correction_reaches_the_output
     kernel, bias = layer.get_weights()
     layer.set_weights([np.random.default_rng(4).normal(0, 0.5, kernel.shape), bias])
     assert (np.abs(np.asarray(fresh(page)) - before) > 1e-4).mean() > 0.9
-    lin_arch = get_architecture("tone-unet-lin")  # reaches 4 px further than tone-unet-lin
-    assert edge_arch.receptive_radius == lin_arch.receptive_radius + 4
 
 
 @pytest.fixture(scope="module")
