@@ -10,6 +10,11 @@ records the run's recipe, step count and history, and, when the run had validati
 whole-page scores from :func:`docclean.train.score_pages` (``clean``'s own tiled inference on this
 machine, beside no cleaning or Otsu), so a card's figure is what ``docclean evaluate`` reproduces.
 Then ``bench/install_model.py`` names it and adds its speed.
+
+A run's last weights, ``RUN-last.keras`` beside a run that kept its best checkpoint as
+``RUN.keras``, are carded from that run's summary. ``--mirror-level L`` grows the run's model into
+its ``-mirrored`` architecture (:func:`docclean.architectures._mirrored`: the average over two
+mirrored views) with decision level ``L`` (:class:`docclean.layers.Recentre`), and cards that.
 """
 
 from __future__ import annotations
@@ -30,21 +35,42 @@ def main() -> None:
     parser.add_argument("--clean", type=Path, required=True)
     parser.add_argument("--description", default="")
     parser.add_argument("--accelerator", default="1 NVIDIA H100 GPU")
+    parser.add_argument(
+        "--mirror-level",
+        type=float,
+        help="grow into the -mirrored architecture with this decision level (a binarizer's)",
+    )
     args = parser.parse_args()
 
     import keras
+    import numpy as np
 
     import docclean.layers  # noqa: F401  (registers docclean's layers)
     from docclean import train as training
-    from docclean.architectures import flops_per_pixel, get_architecture
+    from docclean.architectures import flops_per_pixel, get_architecture, grow
     from docclean.data import find_pairs, load_pairs
     from docclean.metrics import is_bilevel
     from docclean.modelstore import LoadedModel, save_model
 
-    run = json.loads(args.run.with_suffix(".json").read_text())
+    last = args.run.stem.endswith("-last")
+    summary = args.run.with_name(args.run.stem.removesuffix("-last") + ".json") if last else None
+    run = json.loads((summary or args.run.with_suffix(".json")).read_text())
     recipe = run["recipe"]
     arch = get_architecture(recipe["arch"])
     model = keras.saving.load_model(args.run, safe_mode=True, compile=False)
+    after_training = None
+    if args.mirror_level is not None:
+        trained = arch.name
+        arch = get_architecture(f"{trained}-mirrored")
+        model = grow(model, arch)
+        model.get_layer("clean").set_weights([np.float32(args.mirror_level)])
+        after_training = {
+            "grown_into": arch.name,
+            "from": trained,
+            "decision_level": args.mirror_level,
+            "note": "the trained weights unchanged; the average of the outputs on two mirrored "
+            f"views is thresholded at {args.mirror_level:g} (moved to 0.5 by the Recentre layer)",
+        }
     val_names = set(run["validation_pages"])
     paths, _ = find_pairs(args.noisy, args.clean)
     val_pairs, bad = load_pairs([p for p in paths if p.name in val_names])
@@ -80,10 +106,12 @@ def main() -> None:
             "patch_size": int(recipe["patch"]),
             "batch_size": int(recipe["batch"]),
             "steps_run": run["steps"],
-            "kept_step": best.get("step", run["steps"]) if val_pairs else run["steps"],
+            "kept_step": best.get("step", run["steps"]) if val_pairs and not last else run["steps"],
             "kept_because": (
-                f"best validation {'FM' if 'fm' in best else 'RMSE'} of the checkpoints scored "
-                f"every {recipe['eval_every']} steps"
+                "the run's last step (its validation scores, in the history, chose nothing)"
+                if last
+                else f"best validation {'FM' if 'fm' in best else 'RMSE'} of the checkpoints "
+                f"scored every {recipe['eval_every']} steps"
                 if val_pairs
                 else "last step (no validation pages)"
             ),
@@ -103,6 +131,7 @@ def main() -> None:
             "command": " ".join(["python"] + run["argv"]),
             "history": run["history"],
         },
+        **({"after_training": after_training} if after_training else {}),
         "validation": validation,
         "versions": training._versions(),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

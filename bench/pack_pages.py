@@ -64,7 +64,7 @@ def main() -> None:
         arrays["pages"] = np.stack(pages)
         print(f"{args.count} rendered pages")
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.output, **arrays)
+    np.savez_compressed(args.output, allow_pickle=False, **arrays)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ Every figure is the median of --repeats runs.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -147,8 +148,10 @@ def main() -> None:
                 "docclean_s": round(e2e, 3),
                 "docclean_rss_mb": round(e2e_rss),
                 "docclean_per_page_s": round(per_page, 3),
-                "model_s": round(timed_call(lambda p=pixels: cleaner.clean(p), args.repeats), 3),
-                "sauvola_s": round(timed_call(lambda p=pixels: sauvola(p), args.repeats), 3),
+                "model_s": round(
+                    timed_call(functools.partial(cleaner.clean, pixels), args.repeats), 3
+                ),
+                "sauvola_s": round(timed_call(functools.partial(sauvola, pixels), args.repeats), 3),
                 "unpaper_s": None,
                 "unpaper_rss_mb": None,
             }

@@ -159,6 +159,13 @@ def main() -> None:
     ap.add_argument("--synthetic-exclude", default="")
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="also keep an exponential moving average of the weights with this decay (0.999, say);"
+        " it is what is scored, kept and saved",
+    )
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
@@ -215,9 +222,15 @@ def main() -> None:
     best: dict[str, Any] = {}
     monitor, sign = ("fm", -1) if bilevel else ("rmse", 1)
     started = time.perf_counter()
-    step, losses = 0, []
+    step, losses = 0, list[float]()
+
+    averaged = [np.array(w) for w in model.get_weights()] if args.ema else []
 
     def evaluate() -> None:
+        if args.ema:
+            row_raw = score(model, val, arch.receptive_radius, arch.stride, bilevel) if val else {}
+            raw_weights = model.get_weights()
+            model.set_weights(averaged)
         row: dict[str, Any] = {
             "step": step,
             "seconds": round(time.perf_counter() - started, 1),
@@ -232,10 +245,14 @@ def main() -> None:
                     ).items()
                 }
             )
+            if args.ema:
+                row.update({f"raw_{k}": round(v, 5) for k, v in row_raw.items()})
             if not best or sign * row[monitor] < sign * best[monitor]:
                 best.clear()
                 best.update(row)
                 model.save(args.out)
+        if args.ema:
+            model.set_weights(raw_weights)
         history.append(row)
         print(json.dumps(row), flush=True)
         losses.clear()
@@ -250,10 +267,17 @@ def main() -> None:
         noisy, clean = queue.get()
         losses.append(float(model.train_on_batch(noisy, clean)))
         step += 1
+        if args.ema:
+            decay = min(args.ema, (1 + step) / (10 + step))  # short memory while few steps exist
+            for mean, weight in zip(averaged, model.get_weights(), strict=True):
+                mean *= decay
+                mean += (1 - decay) * weight
         if step % args.eval_every == 0:
             evaluate()
     if step % args.eval_every:
         evaluate()
+    if args.ema:
+        model.set_weights(averaged)
     if val:  # the best checkpoint is at --out; keep the last one beside it
         model.save(args.out.with_name(f"{args.out.stem}-last.keras"))
     else:

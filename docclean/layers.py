@@ -7,7 +7,7 @@ deserialises a model with ``safe_mode=True``.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 from keras import ops
@@ -77,3 +77,50 @@ class Despeckle(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "spread": self.spread, "contrast": self.contrast}
+
+
+@keras.saving.register_keras_serializable(package="docclean")
+class Mirror(keras.layers.Layer):
+    """Mirrors a ``(batch, rows, columns, channels)`` page left-right (``"columns"``) or
+    top-bottom (``"rows"``); applied twice it gives the page back exactly."""
+
+    AXES: ClassVar[dict[str, int]] = {"rows": 1, "columns": 2}
+
+    def __init__(self, axis: str = "columns", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if axis not in self.AXES:
+            raise ValueError(f"axis must be one of {sorted(self.AXES)}, not {axis!r}")
+        self.axis = axis
+
+    def call(self, x: Any) -> Any:
+        return ops.flip(x, axis=self.AXES[self.axis])
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
+@keras.saving.register_keras_serializable(package="docclean")
+class Recentre(keras.layers.Layer):
+    """Moves a binarizer's decision level to 0.5: ``sigmoid(logit(x) - logit(level))``.
+
+    Written as ``x (1 - l) / (x (1 - l) + (1 - x) l)``, which is the same and exact at the ends:
+    0 and 1 stay, ``level`` becomes 0.5, and order is kept, so thresholding the output at 0.5 is
+    thresholding ``x`` at ``level``. The level is one non-trainable weight, 0.5 (the identity) when
+    built; a model that binarizes best at another level carries it in its file, and every consumer
+    of the output (``clean --binarize``, ``evaluate``) applies it without knowing of it.
+    """
+
+    def build(self, input_shape: Any) -> None:
+        self.level = self.add_weight(
+            name="level", shape=(), initializer=keras.initializers.Constant(0.5), trainable=False
+        )
+
+    def call(self, x: Any) -> Any:
+        kept = x * (1.0 - self.level)
+        return kept / (kept + (1.0 - x) * self.level)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape

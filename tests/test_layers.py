@@ -1,4 +1,4 @@
-"""docclean's own Keras layers: what Despeckle fills and what it leaves, and older model files."""
+"""docclean's own Keras layers: what Despeckle fills and what it leaves, Mirror, older model files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from docclean.layers import Despeckle
+from docclean.layers import Despeckle, Mirror, Recentre
 from docclean.modelstore import load_model, sha256_of
 from docclean.synth import salt_and_pepper
 from docclean.tiling import whole_page_canvas
@@ -75,6 +75,31 @@ def test_layer_config_round_trips() -> None:
     layer = Despeckle(spread=0.1, contrast=0.5, name="d")
     again = Despeckle.from_config(layer.get_config())
     assert (again.spread, again.contrast, again.name) == (0.1, 0.5, "d")
+
+
+@pytest.mark.parametrize(
+    ("axis", "expected"), [("columns", [[2, 1], [4, 3]]), ("rows", [[3, 4], [1, 2]])]
+)
+def test_mirror_flips_one_axis_and_round_trips(axis: str, expected: list[list[int]]) -> None:
+    page = np.array([[1, 2], [3, 4]], np.float32)[np.newaxis, ..., np.newaxis]
+    layer = Mirror.from_config(Mirror(axis, name="m").get_config())
+    assert layer.axis == axis
+    assert np.array_equal(np.asarray(layer(page))[0, ..., 0], expected)
+    with pytest.raises(ValueError, match="axis"):
+        Mirror("depth")
+
+
+def test_recentre_moves_its_level_to_one_half_and_keeps_order_and_ends() -> None:
+    x = np.linspace(0, 1, 201, dtype=np.float32)[np.newaxis, :, np.newaxis, np.newaxis]
+    layer = Recentre()
+    assert np.allclose(np.asarray(layer(x)), x, atol=1e-6)  # built at 0.5: the identity
+    layer.set_weights([np.float32(0.65)])
+    y = np.asarray(layer(x)).ravel()
+    assert np.all(np.diff(y) > 0) and y[0] == 0.0 and y[-1] == 1.0
+    assert np.array_equal(y >= 0.5, x.ravel() >= 0.65 - 1e-6)
+    assert (
+        abs(float(np.asarray(layer(np.full((1, 1, 1, 1), 0.65, np.float32))).item()) - 0.5) < 1e-6
+    )
 
 
 def test_a_model_saved_before_despeckle_still_loads_and_runs_without_it(tmp_path: Path) -> None:

@@ -56,7 +56,10 @@ def test_receptive_radius_is_honest(name: str) -> None:
         model = arch.build()
     finally:
         keras.config.set_dtype_policy("float32")
-    model.layers[-1].activation = keras.activations.linear  # logits: a sigmoid would saturate
+    head = model.layers[-1]
+    if not hasattr(head, "activation"):  # a -mirrored model averages its nested base's outputs
+        head = next(layer for layer in model.layers if isinstance(layer, keras.Model)).layers[-1]
+    head.activation = keras.activations.linear  # logits: a sigmoid would saturate
     rng = np.random.default_rng(1)
     for weight in model.weights:  # positive weights over fan-in: no dead ReLUs, no saturation
         shape = weight.shape  # a depthwise kernel (h, w, c, 1) sums over h*w inputs only
@@ -137,6 +140,36 @@ def test_edge_architectures_grow_exactly_and_their_correction_reaches_the_output
     assert (np.abs(np.asarray(fresh(page)) - before) > 1e-4).mean() > 0.9
 
 
+def test_mirrored_architecture_averages_mirrored_views_of_the_model_it_grew_from() -> None:
+    from docclean.architectures import flops_per_pixel, grow
+
+    arch = get_architecture("fast-unet-fine-mirrored")
+    base = random_model("fast-unet-fine").model
+    mirrored = grow(base, arch)
+    page = np.random.default_rng(5).uniform(0.2, 0.8, (1, 64, 80, 1)).astype(np.float32)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return np.asarray(base(np.ascontiguousarray(x)))
+
+    left_right = run(page[:, :, ::-1])[:, :, ::-1]
+    top_bottom = run(page[:, ::-1])[:, ::-1]
+    assert np.abs(left_right - run(page)).max() > 1e-2  # the views differ: averaging does work
+    average = (left_right + top_bottom) / 2
+    assert np.allclose(np.asarray(mirrored(page)), average, atol=1e-6)
+    assert flops_per_pixel(mirrored) == 2 * flops_per_pixel(base)
+    fresh = arch.build()  # a soft threshold at mid-gray, where random weights saturate
+    soft = np.asarray(fresh(page))
+    level = float(np.quantile(soft, 0.3))  # a binarizer's decision level, set after training
+    fresh.get_layer("clean").set_weights([np.float32(level)])
+    decided = np.asarray(fresh(page)) >= 0.5
+    assert np.array_equal(decided, soft >= level) and 0.65 < decided.mean() < 0.75
+    binarizer = random_model("fast-unet").model  # grows through fast-unet-fine
+    through = grow(binarizer, arch)
+    flipped = np.asarray(binarizer(np.ascontiguousarray(page[:, ::-1])))[:, ::-1]
+    plain = np.asarray(binarizer(np.ascontiguousarray(page[:, :, ::-1])))[:, :, ::-1] + flipped
+    assert np.allclose(np.asarray(through(page)), plain / 2, atol=1e-6)
+
+
 @pytest.fixture(scope="module")
 def cleaner() -> PageCleaner:
     return PageCleaner(random_model(), tile_size=48, batch_size=3)
@@ -178,7 +211,9 @@ def test_graph_is_traced_once_for_pages_of_any_size() -> None:
     assert cleaner.traces == 1
 
 
-@pytest.mark.parametrize("name", ["seed-text", "tone-unet", "tone-unet-lin", "tone-unet-edge"])
+@pytest.mark.parametrize(
+    "name", ["seed-text", "tone-unet", "tone-unet-lin", "tone-unet-edge", "fast-unet-fine-mirrored"]
+)
 def test_save_and_load_give_identical_output(tmp_path: Path, name: str) -> None:
     loaded = random_model(name)
     card = save_model(loaded.model, tmp_path / "m", {"architecture": name, "description": "t"})

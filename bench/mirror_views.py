@@ -1,0 +1,75 @@
+"""What averaging a model over mirrored views gains, and at which decision level it binarizes best.
+
+Runs each model on every validation page as it is and grown into its ``-mirrored`` architecture
+(the average of its outputs on the page mirrored left-right and top-bottom,
+:data:`docclean.architectures.MIRROR_AXES`), both tiled as ``docclean clean`` tiles, then scores
+each as ``evaluate`` does: FM, pseudo-FM, PSNR and DRD for bilevel targets, thresholded at each of
+``--levels`` (the decision level a ``-mirrored`` binarizer carries, :class:`docclean.layers.Recentre`),
+or RMSE, PSNR and SSIM otherwise.
+
+    python bench/mirror_views.py --data runs/pack/dibco.npz --val '2016*' \\
+        --levels 0.5,0.55,0.6,0.65,0.7 runs/long/dB-tr-last.keras
+
+Any ``.keras`` file of a docclean architecture loads (a ``train_long.py`` checkpoint too: its
+architecture is read from the model's name); pages are packed by ``bench/pack_pages.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from train_long import load_packed, read_names
+
+from docclean.metrics import bilevel_scores, gray_scores, is_bilevel, mean_scores
+from docclean.tiling import TileConfig, default_margin, run_tiled
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("models", nargs="+", type=Path)
+    ap.add_argument("--data", type=Path, required=True, help="pages packed by pack_pages.py")
+    ap.add_argument("--val", required=True, help="page names (a,b / @file / prefix*)")
+    ap.add_argument("--levels", default="0.5", help="thresholds for bilevel targets: 0.5,0.6,...")
+    args = ap.parse_args()
+
+    import keras
+
+    import docclean.layers  # noqa: F401  (registers docclean's layers for safe_mode loading)
+    from docclean.architectures import get_architecture, grow
+    from docclean.backend import tensorflow
+
+    tensorflow()
+    pages = load_packed(args.data)
+    pairs = [pages[n] for n in read_names(args.val, sorted(pages))]
+    bilevel = all(is_bilevel(p.clean) for p in pairs)
+    levels = [float(v) for v in args.levels.split(",")] if bilevel else [0.0]
+    for path in args.models:
+        plain = keras.saving.load_model(path, compile=False, safe_mode=True)
+        arch = get_architecture(plain.name.replace("_", "-"))
+        mirrored = grow(plain, get_architecture(f"{arch.name}-mirrored"))  # at level 0.5
+        config = TileConfig(512, default_margin(arch.receptive_radius, arch.stride), 8)
+        for kind, model in (("plain", plain), ("mirrored", mirrored)):
+
+            def predict(batch: np.ndarray, model: keras.Model = model) -> np.ndarray:
+                return np.asarray(model(batch[..., None], training=False))[..., 0]
+
+            outputs = [run_tiled(p.noisy, predict, config) for p in pairs]
+            for level in levels:
+                rows = [
+                    bilevel_scores(out >= level, p.clean) if bilevel else gray_scores(out, p.clean)
+                    for out, p in zip(outputs, pairs, strict=True)
+                ]
+                figures = " ".join(f"{k} {v:.4g}" for k, v in mean_scores(rows).items())
+                at = f"\tlevel {level:g}" if bilevel else ""
+                print(f"{path.name}\t{kind}{at}\t{figures}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
