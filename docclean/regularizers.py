@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import keras
 from keras import ops
 
+from docclean.errors import UsageError
+
 if TYPE_CHECKING:
     from docclean.architectures import Architecture
 
@@ -69,6 +71,11 @@ def with_regularizer(
     """
     if kind == "none":
         return model
+    if not arch.bottleneck:
+        raise UsageError(
+            f"--regularizer {kind}: {arch.name} has no bottleneck of its own (its net is nested)",
+            f"train {arch.grows_from} with the regularizer, then grow it into {arch.name}",
+        )
     code = model.get_layer(arch.bottleneck).output
     both = keras.Model(model.input, [model.output, code], name=f"{model.name}_with_code")
     inputs = keras.Input(shape=(None, None, 1), name="noisy")

@@ -130,6 +130,28 @@ def test_a_tone_unet_grows_into_tone_unet_fine(tmp_path: Path, pair_dir: Path) -
                             init_from=str(small.path)), reporter)  # fmt: skip
 
 
+def test_fine_tuning_the_mirrored_binarizer_keeps_its_decision_level(
+    tmp_path: Path, pair_dir: Path
+) -> None:
+    """--init-from the shipped binarizer trains its nested net and leaves its level as it was."""
+    from docclean.modelstore import DEFAULT_BINARIZE_MODEL
+
+    shipped = load_model(DEFAULT_BINARIZE_MODEL)
+    level = shipped.model.get_layer("clean").get_weights()[0]
+    assert shipped.card["architecture"] == "fast-unet-mirrored" and level != 0.5
+    pages = (pair_dir / "noisy", pair_dir / "clean")
+    config = quick(tmp_path, "tuned", arch=None, patch_size=32, init_from=DEFAULT_BINARIZE_MODEL)
+    card = train(*pages, config, Reporter(quiet=True))
+    assert card["architecture"] == "fast-unet-mirrored"
+    tuned = load_model(tmp_path / "tuned.keras").model
+    assert tuned.get_layer("clean").get_weights()[0] == level
+    before, after = shipped.model.get_weights(), tuned.get_weights()
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    with pytest.raises(UsageError, match="grow it into fast-unet-mirrored"):
+        train(*pages, quick(tmp_path, "x", arch="fast-unet-mirrored", patch_size=32,
+                            regularizer="sparse"), Reporter(quiet=True))  # fmt: skip
+
+
 @pytest.mark.parametrize("loss", ["bce", "l1", "mse+ssim", "mse+edge"])
 def test_every_loss_trains(tmp_path: Path, pair_dir: Path, loss: str) -> None:
     card = train(
