@@ -1,4 +1,4 @@
-"""docclean's own Keras layers: what Despeckle fills and what it leaves, Mirror, older model files."""
+"""docclean's own Keras layers: what Despeckle fills and leaves, Mirror, Recentre, older files."""
 
 from __future__ import annotations
 
