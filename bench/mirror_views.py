@@ -20,13 +20,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
-from train_long import load_packed, read_names
+from train_long import load_packed, read_names, tiled_outputs
 
 from docclean.metrics import bilevel_scores, gray_scores, is_bilevel, mean_scores
-from docclean.tiling import TileConfig, default_margin, run_tiled
 
 
 def main() -> None:
@@ -54,13 +51,8 @@ def main() -> None:
         plain = keras.saving.load_model(path, compile=False, safe_mode=True)
         arch = get_architecture(plain.name.replace("_", "-"))
         mirrored = grow(plain, get_architecture(f"{arch.name}-mirrored"))  # at level 0.5
-        config = TileConfig(512, default_margin(arch.receptive_radius, arch.stride), 8)
         for kind, model in (("plain", plain), ("mirrored", mirrored)):
-
-            def predict(batch: np.ndarray, model: keras.Model = model) -> np.ndarray:
-                return np.asarray(model(batch[..., None], training=False))[..., 0]
-
-            outputs = [run_tiled(p.noisy, predict, config) for p in pairs]
+            outputs = tiled_outputs(model, pairs, arch.receptive_radius, arch.stride)
             for level in levels:
                 rows = [
                     bilevel_scores(out >= level, p.clean) if bilevel else gray_scores(out, p.clean)

@@ -118,10 +118,8 @@ def prefetch(make: Any, size: int, threads: int = 3, depth: int = 8) -> Queue:
     return queue
 
 
-def score(
-    model: Any, pairs: list[Pair], radius: int, stride: int, bilevel: bool
-) -> dict[str, float]:
-    """Whole-page validation scores, the pages cut into tiles as ``docclean clean`` does.
+def tiled_outputs(model: Any, pairs: list[Pair], radius: int, stride: int) -> list[np.ndarray]:
+    """The model's output on each whole page, the page cut into tiles as ``docclean clean`` does.
 
     :func:`docclean.train.score_pages` does the same through ``PageCleaner``, which needs
     TensorFlow; this calls the model directly, so it runs on any Keras backend.
@@ -131,9 +129,16 @@ def score(
     def predict(batch: np.ndarray) -> np.ndarray:
         return np.asarray(model(batch[..., None], training=False))[..., 0]
 
+    return [run_tiled(p.noisy, predict, config) for p in pairs]
+
+
+def score(
+    model: Any, pairs: list[Pair], radius: int, stride: int, bilevel: bool
+) -> dict[str, float]:
+    """Whole-page validation scores of :func:`tiled_outputs`, as ``evaluate`` scores them."""
     scorer = bilevel_scores if bilevel else gray_scores
-    rows = [scorer(run_tiled(p.noisy, predict, config), p.clean) for p in pairs]
-    return mean_scores(rows)
+    outputs = tiled_outputs(model, pairs, radius, stride)
+    return mean_scores([scorer(out, p.clean) for out, p in zip(outputs, pairs, strict=True)])
 
 
 def main() -> None:

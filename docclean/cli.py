@@ -112,7 +112,7 @@ def train(
         typer.Option(
             help="Fine-tune this model (shipped name or .keras path) on your pairs; with --arch, "
             "grow it into that larger architecture first (tone-unet-fine, -lin or -edge from "
-            "tone-unet; fast-unet-edge from fast-unet)."
+            "tone-unet; fast-unet-edge or -mirrored from fast-unet)."
         ),
     ] = None,
     loss: Annotated[str, typer.Option(help="mse, bce, l1, mse+ssim or mse+edge.")] = "mse",

@@ -12,12 +12,20 @@ from typing import Any, ClassVar
 import keras
 from keras import ops
 
+
+class _ShapeKeeping(keras.layers.Layer):
+    """A layer whose output has its input's shape (every layer here)."""
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+
 LOGIT_EPS = 1.0 / 512
 """Pixel values are clipped to [eps, 1 - eps] first, so black and white map to about -/+ 6.2."""
 
 
 @keras.saving.register_keras_serializable(package="docclean")
-class Logit(keras.layers.Layer):
+class Logit(_ShapeKeeping):
     """``log(x / (1 - x))`` of pixel values clipped to ``[eps, 1 - eps]``: the inverse of a sigmoid.
 
     A head ``sigmoid(gain * logit(x) + bias)`` then returns the pixel itself at gain 1 and bias 0,
@@ -32,15 +40,12 @@ class Logit(keras.layers.Layer):
         x = ops.clip(x, self.eps, 1.0 - self.eps)
         return ops.log(x / (1.0 - x))
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape
-
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "eps": self.eps}
 
 
 @keras.saving.register_keras_serializable(package="docclean")
-class Despeckle(keras.layers.Layer):
+class Despeckle(_ShapeKeeping):
     """Fills lone dark pixels: salt-and-pepper's black dots and one-pixel dust on light paper.
 
     A pixel is a speck when its 8 neighbours are all within ``spread`` of each other and all at
@@ -72,15 +77,12 @@ class Despeckle(keras.layers.Layer):
         speck = ops.logical_and(lightest - darkest < self.spread, darkest - x > self.contrast)
         return ops.where(speck, darkest, x)
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape
-
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "spread": self.spread, "contrast": self.contrast}
 
 
 @keras.saving.register_keras_serializable(package="docclean")
-class Mirror(keras.layers.Layer):
+class Mirror(_ShapeKeeping):
     """Mirrors a ``(batch, rows, columns, channels)`` page left-right (``"columns"``) or
     top-bottom (``"rows"``); applied twice it gives the page back exactly."""
 
@@ -95,15 +97,12 @@ class Mirror(keras.layers.Layer):
     def call(self, x: Any) -> Any:
         return ops.flip(x, axis=self.AXES[self.axis])
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape
-
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
 
 
 @keras.saving.register_keras_serializable(package="docclean")
-class Recentre(keras.layers.Layer):
+class Recentre(_ShapeKeeping):
     """Moves a binarizer's decision level to 0.5: ``sigmoid(logit(x) - logit(level))``.
 
     Written as ``x (1 - l) / (x (1 - l) + (1 - x) l)``, which is the same and exact at the ends:
@@ -121,6 +120,3 @@ class Recentre(keras.layers.Layer):
     def call(self, x: Any) -> Any:
         kept = x * (1.0 - self.level)
         return kept / (kept + (1.0 - x) * self.level)
-
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape
