@@ -117,7 +117,7 @@ def main() -> None:
             ),
             "loss": recipe["loss"],
             "regularizer": {"kind": "none", "weight": 0.0},
-            "init_from": _init_from(init, arch.name),
+            "init_from": _init_from(init, arch.name, args.output.stem),
             "optimizer": (
                 f"adam lr={recipe['lr']}, {recipe['warmup']} warm-up steps, cosine decay to 0 "
                 f"over {span}"
@@ -140,10 +140,11 @@ def main() -> None:
     print(json.dumps({"output": str(args.output.with_suffix(".keras")), "validation": validation}))
 
 
-def _init_from(init: Path | None, arch: str) -> dict[str, str] | None:
+def _init_from(init: Path | None, arch: str, output: str) -> dict[str, str] | None:
     """The run's starting model, as ``docclean train`` records it (``grown_from`` if grown).
 
-    A shipped model is named as the version shipped before; another run's output by its file name
+    A model with a card is named as the version shipped before when it has ``output``'s name, by
+    its own name otherwise; another run's output by its file name
     and that run's command; a file with neither card nor run beside it by its file name. Each with
     its sha256.
     """
@@ -159,7 +160,11 @@ def _init_from(init: Path | None, arch: str) -> dict[str, str] | None:
         source = described["recipe"]["arch"]
     elif described:
         card = read_card(init)
-        entry = {"name": f"{init.stem} (the version shipped before)", "sha256": card["sha256"]}
+        shipped_before = card["name"] == output
+        entry = {
+            "name": f"{init.stem} (the version shipped before)" if shipped_before else init.stem,
+            "sha256": card["sha256"],
+        }
         source = card["architecture"]
     else:
         return {"name": init.name, "sha256": sha256_of(init)}
