@@ -51,10 +51,10 @@ def main() -> None:
     from docclean.data import find_pairs, load_pairs
     from docclean.metrics import is_bilevel
     from docclean.modelstore import LoadedModel, save_model
+    from docclean.synth import never_seen_kinds
 
     last = args.run.stem.endswith("-last")
-    summary = args.run.with_name(args.run.stem.removesuffix("-last") + ".json") if last else None
-    run = json.loads((summary or args.run.with_suffix(".json")).read_text())
+    run = json.loads(_description_path(args.run).read_text())
     recipe = run["recipe"]
     arch = get_architecture(recipe["arch"])
     model = keras.saving.load_model(args.run, safe_mode=True, compile=False)
@@ -86,6 +86,8 @@ def main() -> None:
     validation = training.score_pages(loaded, val_pairs) if val_pairs else None
     init = Path(recipe["init"]) if recipe["init"] != "None" else None
     best = run["best"]
+    this_run = {"synthetic_pairs": run["synthetic_pairs"],
+                "synthetic_excluded_kinds": recipe["synthetic_exclude"].split(",")}  # fmt: skip
     span = f"{recipe['steps']} steps" if int(recipe["steps"]) else f"{recipe['minutes']} minutes"
     card = {
         "architecture": arch.name,
@@ -101,6 +103,7 @@ def main() -> None:
             "train_pages": run["train_pages"],
             "synthetic_pairs": run["synthetic_pairs"],
             "synthetic_excluded_kinds": [k for k in recipe["synthetic_exclude"].split(",") if k],
+            "never_seen_kinds": never_seen_kinds(this_run, _start_training(init)),
             "synthetic_share": float(recipe["synthetic_share"]) if run["synthetic_pairs"] else 0.0,
             "validation_pages": run["validation_pages"],
             "patch_size": int(recipe["patch"]),
@@ -140,19 +143,49 @@ def main() -> None:
     print(json.dumps({"output": str(args.output.with_suffix(".keras")), "validation": validation}))
 
 
+def _description_path(model: Path) -> Path:
+    """A model's card or run summary: beside it; a run's ``RUN-last.keras`` shares ``RUN.json``."""
+    beside = model.with_suffix(".json")
+    if model.stem.endswith("-last") and not beside.exists():
+        return model.with_name(model.stem.removesuffix("-last") + ".json")
+    return beside
+
+
+def _start_training(init: Path | None) -> dict | None:
+    """The ``training`` entry of the card of the model a run started from, if it has one.
+
+    A run that started from another run's output (no card) is followed through that run's recipe.
+    """
+    if init is None:
+        return None
+    from docclean.modelstore import read_card
+    from docclean.synth import never_seen_kinds
+
+    beside = _description_path(init)
+    if not beside.exists():
+        return None
+    described = json.loads(beside.read_text())
+    if "recipe" not in described:
+        return read_card(init).get("training")
+    recipe = described["recipe"]
+    start = Path(recipe["init"]) if recipe["init"] != "None" else None
+    own = {"synthetic_pairs": described["synthetic_pairs"],
+           "synthetic_excluded_kinds": recipe["synthetic_exclude"].split(",")}  # fmt: skip
+    return {"never_seen_kinds": never_seen_kinds(own, _start_training(start))}
+
+
 def _init_from(init: Path | None, arch: str, output: str) -> dict[str, str] | None:
     """The run's starting model, as ``docclean train`` records it (``grown_from`` if grown).
 
     A model with a card is named as the version shipped before when it has ``output``'s name, by
-    its own name otherwise; another run's output by its file name
-    and that run's command; a file with neither card nor run beside it by its file name. Each with
-    its sha256.
+    its own name otherwise; another run's output by its file name and that run's command; a file
+    with neither card nor run beside it by its file name. Each with its sha256.
     """
     if init is None:
         return None
-    from docclean.modelstore import card_path, read_card, sha256_of
+    from docclean.modelstore import read_card, sha256_of
 
-    beside = card_path(init)
+    beside = _description_path(init)
     described = json.loads(beside.read_text()) if beside.exists() else {}
     if "recipe" in described:  # a bench/train_long.py run's summary
         command = " ".join(described["argv"])

@@ -8,11 +8,11 @@ kind alone; each method's output is scored against the clean page with RMSE (low
 cleaning, Sauvola thresholding (scikit-image, window 25) and each model (bilevel models thresholded
 at 0.5, as `clean --binarize` does).
 
-A model's card says which kinds its training saw (`synthetic_pairs`, `synthetic_excluded_kinds`):
-one trained without `--synthetic` saw none. Its score on a kind it saw is shown in parentheses and
-left out of its mean; the "left out" column is, for each kind, the mean score of the models that
-never saw it, so models trained with complementary `--synthetic-exclude` lists together cover every
-kind. The mean row averages the kinds each column was scored on. `rotation` tilts the clean page
+A model's card says which kinds its training never saw (`never_seen_kinds`, over the models it was
+fine-tuned from; on older cards `synthetic_excluded_kinds`, or every kind without `synthetic_pairs`).
+Its score on a kind it saw is shown in parentheses and left out of its mean; the "left out" column
+is, for each kind, the mean score of the models that never saw it, so models trained with
+complementary `--synthetic-exclude` lists together cover every kind. The mean row averages the kinds each column was scored on. `rotation` tilts the clean page
 too, so "no cleaning" is exact there by construction: it is shown but not counted in the means.
 """
 
@@ -31,12 +31,9 @@ NOT_COUNTED = {"rotation"}
 
 def _unseen_kinds(card: dict) -> set[str]:
     """The degradation kinds a model's training never saw, from its card."""
-    from docclean.synth import DEGRADATIONS
+    from docclean.synth import never_seen_kinds
 
-    training = card.get("training", {})
-    if not training.get("synthetic_pairs"):
-        return set(DEGRADATIONS)
-    return set(training.get("synthetic_excluded_kinds") or ())
+    return set(never_seen_kinds(card.get("training", {})))
 
 
 def main(argv: list[str] | None = None) -> dict:

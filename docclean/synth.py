@@ -15,9 +15,10 @@ import io
 import os
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -340,6 +341,27 @@ def resolve_kinds(
 def parse_kind_list(text: str | None) -> list[str] | None:
     """A comma-separated list of kinds (None stays None)."""
     return None if text is None else [k for k in text.split(",") if k.strip()]
+
+
+def never_seen_kinds(
+    training: Mapping[str, Any], start_training: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The kinds a model's training never saw, in registry order, from its card's ``training``.
+
+    A card records them as ``never_seen_kinds``, over the whole line of models it was fine-tuned
+    from; an older card only its own run's: every kind without ``synthetic_pairs``, else its
+    ``synthetic_excluded_kinds``. With ``start_training`` (the card of the model a run started
+    from), what neither saw: a fine-tuned model has seen what its starting model saw.
+    """
+    if "never_seen_kinds" in training:
+        own = set(training["never_seen_kinds"])
+    elif training.get("synthetic_pairs"):
+        own = set(training.get("synthetic_excluded_kinds") or ())
+    else:
+        own = set(DEGRADATIONS)
+    if start_training is not None:
+        own &= set(never_seen_kinds(start_training))
+    return [k for k in DEGRADATIONS if k in own]
 
 
 def choose_kinds(rng: np.random.Generator, kinds: Sequence[str], mix: bool = True) -> list[str]:

@@ -223,6 +223,14 @@ def train(
     # and `clean --binarize` thresholds it at 0.5
     bilevel = all(is_bilevel(p.clean) for p in train_pairs)
     output_kind = "bilevel" if bilevel else "grayscale"
+    from docclean.synth import never_seen_kinds
+
+    this_run = {
+        "synthetic_pairs": config.synthetic,
+        "synthetic_excluded_kinds": config.synthetic_exclude,
+    }
+    started_from = start.card.get("training") if start is not None else None
+    never_seen = never_seen_kinds(this_run, started_from)
     card = {
         "architecture": arch.name,
         "architecture_summary": arch.summary,
@@ -237,6 +245,7 @@ def train(
             "train_pages": [p.name for p in train_pairs if not p.name.startswith("synthetic-")],
             "synthetic_pairs": config.synthetic,
             "synthetic_excluded_kinds": config.synthetic_exclude,
+            "never_seen_kinds": never_seen,
             "validation_pages": [p.name for p in val_pairs],
             "patch_size": patch_size,
             "batch_size": batch_size,

@@ -2,8 +2,9 @@
 
 The held-out twins ``office-tone-unet-tr-a``, ``-tr-b`` and ``-tr-d`` were trained on NoisyOffice
 TR and on rendered pages with synthetic damage, each with a set of kinds left out
-(``synthetic_excluded_kinds`` in their cards; ``-tr-d`` is ``-tr-a`` shown blurred pages too). On a kind its training never saw, a twin must beat
-both leaving the page alone and Sauvola thresholding (`bench/generalization.py` prints every kind).
+(``never_seen_kinds`` in their cards; ``-tr-d`` is ``-tr-a`` shown blurred pages too). On a kind
+its training never saw, a twin must beat both leaving the page alone and Sauvola thresholding
+(`bench/generalization.py` prints every kind).
 The default model saw every kind: it must leave a clean page nearly as it is and keep soft text,
 which a model trained on NoisyOffice alone erases.
 """
@@ -42,7 +43,7 @@ def test_unseen_degradations_are_cleaned_better_than_classic_methods(
     model_name: str, kind: str
 ) -> None:
     model = load_model(model_name)
-    assert kind in model.card["training"]["synthetic_excluded_kinds"]  # really never seen
+    assert kind in model.card["training"]["never_seen_kinds"]  # really never seen
     mean = _scores(model, kind)
     assert mean["model"] < 0.8 * mean["no_cleaning"], mean
     assert mean["model"] < 0.8 * mean["sauvola"], mean
@@ -52,7 +53,7 @@ def test_a_twin_that_never_saw_faded_ink_darkens_it() -> None:
     """Faded ink is lighter than leaving it alone only by a little, and lighter still for ``-tr-a``
     (0.056 against 0.055 here): ``-tr-d``, which saw blurred text, restores some of it (0.053)."""
     model = load_model("office-tone-unet-tr-d")
-    assert "faded-ink" in model.card["training"]["synthetic_excluded_kinds"]
+    assert "faded-ink" in model.card["training"]["never_seen_kinds"]
     mean = _scores(model, "faded-ink")
     assert mean["model"] < 0.97 * mean["no_cleaning"], mean
     assert mean["model"] < 0.8 * mean["sauvola"], mean

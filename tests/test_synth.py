@@ -334,3 +334,17 @@ def test_train_accepts_the_generated_folder(clean_dir: Path, tmp_path: Path) -> 
     card = train(out / "noisy", out / "clean", config, Reporter(quiet=True))
     pages = card["training"]["train_pages"] + card["training"]["validation_pages"]
     assert len(pages) == 6 and (tmp_path / "model.keras").exists()
+
+
+def test_never_seen_kinds_reads_old_and_new_cards() -> None:
+    from docclean.synth import DEGRADATIONS, never_seen_kinds
+
+    assert never_seen_kinds({"synthetic_pairs": 0}) == list(DEGRADATIONS)  # trained on real pairs
+    old = {"synthetic_pairs": 30, "synthetic_excluded_kinds": ["jpeg", "blur"]}
+    assert never_seen_kinds(old) == ["blur", "jpeg"]
+    assert never_seen_kinds({"never_seen_kinds": ["stain"], "synthetic_pairs": 0}) == ["stain"]
+    # a run started from a model: what neither saw
+    assert never_seen_kinds({"synthetic_pairs": 0}, old) == ["blur", "jpeg"]
+    assert never_seen_kinds({"synthetic_pairs": 5, "synthetic_excluded_kinds": ["jpeg"]}, old) == [
+        "jpeg"
+    ]

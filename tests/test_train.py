@@ -259,6 +259,20 @@ def test_synthetic_kinds_can_be_left_out(tmp_path: Path, pair_dir: Path, monkeyp
     with pytest.raises(UsageError, match="unknown degradation"):
         train(pair_dir / "noisy", pair_dir / "clean",
               quick(tmp_path, "x", synthetic=2, synthetic_exclude=["smudge"]), Reporter(quiet=True))  # fmt: skip
+    assert card["training"]["never_seen_kinds"] == ["fold", "blur"]  # registry order
+
+    # fine-tuned, a model has seen what its starting model saw: blur, not fold, is seen now
+    tuned = train(pair_dir / "noisy", pair_dir / "clean",
+                  quick(tmp_path, "tuned", synthetic=2, synthetic_exclude=["fold", "jpeg"],
+                        init_from=str(tmp_path / "m.keras")),
+                  Reporter(quiet=True))  # fmt: skip
+    assert tuned["training"]["synthetic_excluded_kinds"] == ["fold", "jpeg"]
+    assert tuned["training"]["never_seen_kinds"] == ["fold"]
+    # and without synthetic pairs of its own, still every kind the starting model saw
+    plain = train(pair_dir / "noisy", pair_dir / "clean",
+                  quick(tmp_path, "plain", init_from=str(tmp_path / "m.keras")),
+                  Reporter(quiet=True))  # fmt: skip
+    assert plain["training"]["never_seen_kinds"] == ["fold", "blur"]
 
 
 def test_cosine_schedule_decays_to_zero_and_plateau_holds(tmp_path: Path, pair_dir: Path) -> None:
