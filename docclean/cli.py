@@ -7,6 +7,7 @@ No image maths here. Every :class:`DocCleanError` is turned into one message and
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -418,7 +419,6 @@ def _stop_on_signals(stop: threading.Event, quiet: bool) -> Iterator[None]:
     """The first SIGINT or SIGTERM sets ``stop`` (the run ends between pages); a second one
     raises KeyboardInterrupt (the run ends at once, writes under way still finish)."""
     import signal
-    import sys
 
     try:
         fd: int | None = None if quiet else sys.stderr.fileno()
@@ -448,7 +448,6 @@ def _stop_on_signals(stop: threading.Event, quiet: bool) -> Iterator[None]:
 
 def _read_stdin_bytes() -> bytes:
     """All of stdin as bytes (a text-only stdin is encoded back)."""
-    import sys
 
     buffer = getattr(sys.stdin, "buffer", None)
     return buffer.read() if buffer is not None else sys.stdin.read().encode()
@@ -490,7 +489,6 @@ def _clean_filter(
 
     When ``stop`` is set (a signal) before the image is cleaned, nothing goes to stdout (exit 130).
     """
-    import sys
     import tempfile
 
     from docclean.errors import InputError
@@ -628,9 +626,14 @@ def list_models(
         bool, typer.Option("--json", help="Print the model cards as JSON.")
     ] = False,
 ) -> None:
-    """List the shipped models and what their cards say."""
+    """List the shipped models and what their cards say.
+
+    A table on a terminal; tab-separated lines, a header first, when piped (the last column says
+    which model is the default, and which the `--binarize` default).
+    """
     import json
 
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -645,11 +648,8 @@ def list_models(
     if json_out:
         print(json.dumps(cards, indent=2))
         return
-    table = Table(title="shipped models")
-    table.add_column("name", no_wrap=True)
-    columns = ("architecture", "parameters", "FLOPs/px", "s per A4", "output", "validation", "for")
-    for column in columns:
-        table.add_column(column)
+    columns = ("architecture", "params", "FLOPs/px", "s/A4", "output", "validation", "for")
+    rows = []
     for name, card in cards.items():
         block = card.get("reported_validation") or card.get("validation") or {}
         scores = block.get("model") or {}
@@ -660,22 +660,40 @@ def list_models(
         else:
             validation = "-"
         seconds = (card.get("speed") or {}).get("a4_per_page_s")
-        label = name
-        if name == DEFAULT_MODEL:
-            label += " (default)"
-        elif name == DEFAULT_BINARIZE_MODEL:
-            label += " (--binarize)"
-        table.add_row(
-            label,
-            card["architecture"],
-            f"{card.get('parameters', 0):,}",
-            f"{card['flops_per_pixel']:,}" if "flops_per_pixel" in card else "-",
-            f"{seconds:.2f}" if seconds is not None else "-",
-            card.get("output_kind", "grayscale"),
-            validation,
-            card.get("description", ""),
+        role = {DEFAULT_MODEL: "default", DEFAULT_BINARIZE_MODEL: "--binarize"}.get(name, "")
+        rows.append(
+            (
+                name,
+                card["architecture"],
+                f"{card.get('parameters', 0):,}",
+                f"{card['flops_per_pixel']:,}" if "flops_per_pixel" in card else "-",
+                f"{seconds:.2f}" if seconds is not None else "-",
+                card.get("output_kind", "grayscale"),
+                validation,
+                card.get("description", ""),
+                role,
+            )
         )
-    Console().print(table)
+    if not sys.stdout.isatty():
+        for row in [("name", *columns, "default for"), *rows]:
+            print("\t".join(row))
+        return
+    console = Console()
+    # what fits: every column from 150 characters, no "for" from 110, no architecture below
+    shown = [c for c in columns if console.width >= {"for": 150, "architecture": 110}.get(c, 0)]
+    table = Table(
+        title="shipped models",
+        caption=None if "for" in shown else "more with a wider terminal, or --json",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for column in ("name", *shown):
+        table.add_column(column, no_wrap=column != "for")
+    for name, *cells, role in rows:
+        label = f"{name} ({role})" if role else name
+        table.add_row(label, *(cell for c, cell in zip(columns, cells, strict=True) if c in shown))
+    console.print(table)
 
 
 @app.command()

@@ -323,3 +323,23 @@ def test_binarize_writes_bilevel_pages_that_follow_the_model(
     expected = read_image(gray / "a.png").pixels >= 0.5  # the 8-bit gray output, thresholded
     got = np.asarray(png.convert("L")) > 127
     assert np.mean(got != expected) < 0.002  # only 8-bit rounding right at the threshold differs
+
+
+def test_models_lists_every_shipped_model_as_lines_when_piped() -> None:
+    from docclean.modelstore import DEFAULT_BINARIZE_MODEL, DEFAULT_MODEL, shipped_models
+
+    result = run("models")  # CliRunner's stdout is no terminal
+    assert result.exit_code == 0, result.output
+    header, *lines = result.stdout.splitlines()
+    assert header.split("\t")[:2] == ["name", "architecture"]
+    rows = {line.split("\t")[0]: line.split("\t") for line in lines}
+    assert len(rows) == len(shipped_models())
+    assert all(len(row) == len(header.split("\t")) for row in rows.values())
+    assert rows[DEFAULT_MODEL][-1] == "default" and rows[DEFAULT_MODEL][5] == "grayscale"
+    assert rows[DEFAULT_BINARIZE_MODEL][-1] == "--binarize"
+    assert rows[DEFAULT_BINARIZE_MODEL][5] == "bilevel"
+    assert sum(1 for row in rows.values() if row[-1]) == 2
+
+    cards = json.loads(run("models", "--json").stdout)
+    assert set(cards) == set(shipped_models())
+    assert all(card["sha256"] and card["architecture"] for card in cards.values())
