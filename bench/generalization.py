@@ -12,8 +12,9 @@ A model's card says which kinds its training never saw (`never_seen_kinds`, over
 fine-tuned from; on older cards `synthetic_excluded_kinds`, or every kind without `synthetic_pairs`).
 Its score on a kind it saw is shown in parentheses and left out of its mean; the "left out" column
 is, for each kind, the mean score of the models that never saw it, so models trained with
-complementary `--synthetic-exclude` lists together cover every kind. The mean row averages the kinds each column was scored on. `rotation` tilts the clean page
-too, so "no cleaning" is exact there by construction: it is shown but not counted in the means.
+complementary `--synthetic-exclude` lists together cover every kind. The mean row averages the
+kinds each column was scored on. `rotation` tilts the clean page too, so "no cleaning" is exact
+there by construction: it is shown but not counted in the means.
 """
 
 from __future__ import annotations
