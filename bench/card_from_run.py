@@ -86,8 +86,6 @@ def main() -> None:
     validation = training.score_pages(loaded, val_pairs) if val_pairs else None
     init = Path(recipe["init"]) if recipe["init"] != "None" else None
     best = run["best"]
-    this_run = {"synthetic_pairs": run["synthetic_pairs"],
-                "synthetic_excluded_kinds": recipe["synthetic_exclude"].split(",")}  # fmt: skip
     span = f"{recipe['steps']} steps" if int(recipe["steps"]) else f"{recipe['minutes']} minutes"
     card = {
         "architecture": arch.name,
@@ -102,8 +100,8 @@ def main() -> None:
             "clean_dir": str(args.clean),
             "train_pages": run["train_pages"],
             "synthetic_pairs": run["synthetic_pairs"],
-            "synthetic_excluded_kinds": [k for k in recipe["synthetic_exclude"].split(",") if k],
-            "never_seen_kinds": never_seen_kinds(this_run, _start_training(init)),
+            "synthetic_excluded_kinds": _own_kinds(run)["synthetic_excluded_kinds"],
+            "never_seen_kinds": never_seen_kinds(_own_kinds(run), _start_training(init)),
             "synthetic_share": float(recipe["synthetic_share"]) if run["synthetic_pairs"] else 0.0,
             "validation_pages": run["validation_pages"],
             "patch_size": int(recipe["patch"]),
@@ -151,6 +149,12 @@ def _description_path(model: Path) -> Path:
     return beside
 
 
+def _own_kinds(run: dict) -> dict:
+    """A run summary's synthetic pairs and the kinds its ``--synthetic-exclude`` left out."""
+    excluded = [k for k in run["recipe"]["synthetic_exclude"].split(",") if k]
+    return {"synthetic_pairs": run["synthetic_pairs"], "synthetic_excluded_kinds": excluded}
+
+
 def _start_training(init: Path | None) -> dict | None:
     """The ``training`` entry of the card of the model a run started from, if it has one.
 
@@ -167,11 +171,9 @@ def _start_training(init: Path | None) -> dict | None:
     described = json.loads(beside.read_text())
     if "recipe" not in described:
         return read_card(init).get("training")
-    recipe = described["recipe"]
-    start = Path(recipe["init"]) if recipe["init"] != "None" else None
-    own = {"synthetic_pairs": described["synthetic_pairs"],
-           "synthetic_excluded_kinds": recipe["synthetic_exclude"].split(",")}  # fmt: skip
-    return {"never_seen_kinds": never_seen_kinds(own, _start_training(start))}
+    start = described["recipe"]["init"]
+    before = _start_training(Path(start)) if start != "None" else None
+    return {"never_seen_kinds": never_seen_kinds(_own_kinds(described), before)}
 
 
 def _init_from(init: Path | None, arch: str, output: str) -> dict[str, str] | None:

@@ -227,7 +227,8 @@ def main() -> None:
     best: dict[str, Any] = {}
     monitor, sign = ("fm", -1) if bilevel else ("rmse", 1)
     started = time.perf_counter()
-    step, losses = 0, list[float]()
+    step = 0
+    losses: list[float] = []
 
     averaged = [np.array(w) for w in model.get_weights()] if args.ema else []
 

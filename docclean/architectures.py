@@ -362,6 +362,13 @@ def _mirrored(base: Architecture) -> keras.Model:
     return keras.Model(inputs, outputs, name=f"{inner.name}_mirrored")
 
 
+def nested_base(model: keras.Model) -> keras.Model | None:
+    """The base net a ``-mirrored`` model runs on each view (one nested layer); None for others."""
+    import keras
+
+    return next((layer for layer in model.layers if isinstance(layer, keras.Model)), None)
+
+
 def _with_mirrors(base: Architecture) -> Architecture:
     """``base`` averaged over mirrored views (:func:`_mirrored`): grows from ``base`` exactly."""
     return replace(
@@ -439,17 +446,15 @@ def grow(model: keras.Model, arch: Architecture) -> keras.Model:
     adds start as the identity, so the grown model computes what ``model`` did until training
     changes it. A ``-mirrored`` architecture holds the model it grows from whole, as one layer.
     """
-    import keras
-
     source = model.name.replace("_", "-")  # the builders name a model after its architecture
     if arch.grows_from is None or not grows_into(source, arch):
         raise ValueError(f"a {source} model does not grow into {arch.name}")
     if arch.grows_from != source:
         model = grow(model, get_architecture(arch.grows_from))
     grown = arch.build()
-    nested = [layer for layer in grown.layers if isinstance(layer, keras.Model)]
-    if nested:
-        nested[0].set_weights(model.get_weights())
+    base = nested_base(grown)
+    if base is not None:
+        base.set_weights(model.get_weights())
         return grown
     for layer in model.layers:
         if layer.weights:
@@ -467,9 +472,9 @@ def flops_per_pixel(model: keras.Model, side: int = 256) -> int:
     import keras
     import numpy as np
 
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    if nested:  # a -mirrored wrapper: its base's work once per view (mirrors cost no FLOPs)
-        return flops_per_pixel(nested[0], side) * len(MIRROR_AXES)
+    base = nested_base(model)
+    if base is not None:  # a -mirrored wrapper: its base's work once per view (mirrors cost none)
+        return flops_per_pixel(base, side) * len(MIRROR_AXES)
     kinds = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.Conv2DTranspose)
     convs = [layer for layer in model.layers if isinstance(layer, kinds)]
     probe = keras.Model(model.input, [[layer.input, layer.output] for layer in convs])

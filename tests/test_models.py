@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docclean.architectures import ARCHITECTURES, get_architecture
+from docclean.architectures import ARCHITECTURES, get_architecture, nested_base
 from docclean.errors import ModelError, OutputError, UsageError
 from docclean.inference import PageCleaner
 from docclean.modelstore import (
@@ -56,9 +56,8 @@ def test_receptive_radius_is_honest(name: str) -> None:
         model = arch.build()
     finally:
         keras.config.set_dtype_policy("float32")
-    head = model.layers[-1]
-    if not hasattr(head, "activation"):  # a -mirrored model averages its nested base's outputs
-        head = next(layer for layer in model.layers if isinstance(layer, keras.Model)).layers[-1]
+    base = nested_base(model)  # a -mirrored model averages its nested base's outputs
+    head = (base or model).layers[-1]
     head.activation = keras.activations.linear  # logits: a sigmoid would saturate
     rng = np.random.default_rng(1)
     for weight in model.weights:  # positive weights over fan-in: no dead ReLUs, no saturation
