@@ -100,6 +100,8 @@ def main() -> None:
             "clean_dir": str(args.clean),
             "train_pages": run["train_pages"],
             "synthetic_pairs": run["synthetic_pairs"],
+            # of them rendered pages paired with themselves (train_long.py --synthetic-undamaged)
+            "synthetic_undamaged_pages": int(recipe.get("synthetic_undamaged", 0)),
             "synthetic_excluded_kinds": _own_kinds(run)["synthetic_excluded_kinds"],
             "never_seen_kinds": never_seen_kinds(_own_kinds(run), _start_training(init)),
             "synthetic_share": float(recipe["synthetic_share"]) if run["synthetic_pairs"] else 0.0,

@@ -69,13 +69,21 @@ def load_packed(path: Path) -> dict[str, Pair]:
     return pairs
 
 
-def synthetic_pool(path: Path, count: int, seed: int, exclude: list[str]) -> list[Pair]:
-    """``count`` dirty versions of packed rendered pages, damaged by ``docclean.synth``."""
+def synthetic_pool(
+    path: Path, count: int, seed: int, exclude: list[str], undamaged: int = 0
+) -> list[Pair]:
+    """``count`` dirty versions of packed rendered pages, damaged by ``docclean.synth``, and
+    ``undamaged`` more pages paired with themselves (the last pages of the pack first), which teach
+    a model to leave clean text as it is."""
     from docclean.synth import resolve_kinds, synthetic_pairs
 
     pages = np.load(path)["pages"].astype(np.float32) / 255
     kinds = resolve_kinds(exclude=exclude) if exclude else None
-    return synthetic_pairs(count, np.random.default_rng(seed), clean_pages=list(pages), kinds=kinds)
+    pool = synthetic_pairs(count, np.random.default_rng(seed), clean_pages=list(pages), kinds=kinds)
+    for i in range(undamaged):
+        page = pages[len(pages) - 1 - i % len(pages)]
+        pool.append(Pair(f"undamaged-{i:05d}", page, page))
+    return pool
 
 
 class MixedSampler:
@@ -162,6 +170,9 @@ def main() -> None:
     ap.add_argument("--synthetic-count", type=int, default=240)
     ap.add_argument("--synthetic-share", type=float, default=0.5)
     ap.add_argument("--synthetic-exclude", default="")
+    ap.add_argument(
+        "--synthetic-undamaged", type=int, default=0, help="rendered pages paired with themselves"
+    )
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -192,7 +203,9 @@ def main() -> None:
     val = [pages[n] for n in val_names]
     exclude = [k for k in args.synthetic_exclude.split(",") if k]
     synthetic = (
-        synthetic_pool(args.synthetic, args.synthetic_count, args.seed + 7, exclude)
+        synthetic_pool(
+            args.synthetic, args.synthetic_count, args.seed + 7, exclude, args.synthetic_undamaged
+        )
         if args.synthetic
         else []
     )

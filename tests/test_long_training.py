@@ -145,3 +145,26 @@ def test_a_long_run_grows_a_tone_unet_into_tone_unet_fine_then_lin(
     assert "--arch tone-unet-fine" in card["training"]["init_from"]["name"]  # the run it came from
     lin = PageCleaner(load_model(str(tmp_path / "lin.keras"))).clean(pairs[0].noisy)
     assert np.abs(lin - grown).max() < 1e-6
+
+
+def test_the_synthetic_pool_can_hold_undamaged_pages(tmp_path: Path) -> None:
+    """--synthetic-undamaged adds rendered pages paired with themselves to the damaged ones."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_long", BENCH / "train_long.py")
+    assert spec and spec.loader
+    train_long = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_long)
+    rng = np.random.default_rng(3)
+    pages = np.stack([(clean_page(96, 128, rng) * 255).round().astype(np.uint8) for _ in range(3)])
+    path = tmp_path / "rendered.npz"
+    np.savez(path, pages=pages)
+
+    pool = train_long.synthetic_pool(path, 4, seed=0, exclude=[], undamaged=2)
+    assert len(pool) == 6
+    for pair in pool[:4]:  # damaged: every kind changes some pixels
+        assert np.abs(pair.noisy - pair.clean).max() > 0.05
+    for pair, source in zip(pool[4:], (pages[2], pages[1]), strict=True):
+        assert pair.name.startswith("undamaged-")
+        np.testing.assert_array_equal(pair.noisy, pair.clean)
+        np.testing.assert_allclose(pair.clean, source / 255, atol=1e-6)
