@@ -12,6 +12,11 @@ which a model trained on NoisyOffice alone erases.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -94,3 +99,30 @@ def test_default_model_keeps_soft_text_and_clean_pages() -> None:
     rotated = _scores(model, "rotation")  # the target is rotated too: a clean page
     # 0.024 with DejaVu fonts, 0.035 with Pillow's bundled one; a NoisyOffice-only model 0.053, 0.046
     assert rotated["model"] < 0.04, rotated
+
+
+def _generalization_bench(tmp_path: Path, kinds: str) -> dict:
+    report = tmp_path / f"{kinds}.json"
+    bench = Path(__file__).resolve().parents[1] / "bench" / "generalization.py"
+    result = subprocess.run(
+        [sys.executable, str(bench), "--models", "office-tone-unet-tr-e,office-tone-unet-tr-f",
+         "--kinds", kinds, "--pages", "1", "--seed", "0,1", "--size", "384", "--json", str(report)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Pages (of 2)" in result.stdout
+    return {row["kind"]: row for row in json.loads(report.read_text())["rows"]}
+
+
+def test_the_bench_counts_pages_won_by_models_that_never_saw_the_kind(tmp_path: Path) -> None:
+    """`bench/generalization.py --seed 0,1` scores a page from each seed and counts, per model that
+    never saw the kind, the pages it beat both no cleaning and Sauvola on; a kind's pages do not
+    depend on which other kinds are asked for."""
+    both = _generalization_bench(tmp_path, "lighting,jpeg")
+    # -tr-e never saw uneven lighting and wins it by far (every one of the bench's 40 pages)
+    assert both["lighting"]["pages_won"] == {"office-tone-unet-tr-e": 2}
+    assert both["lighting"]["seen_by"] == ["office-tone-unet-tr-f"]
+    assert list(both["jpeg"]["pages_won"]) == ["office-tone-unet-tr-f"]  # -tr-e saw JPEG
+    assert 0 <= both["jpeg"]["pages_won"]["office-tone-unet-tr-f"] <= 2
+    alone = _generalization_bench(tmp_path, "jpeg")
+    assert alone["jpeg"] == both["jpeg"]
