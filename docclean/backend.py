@@ -22,7 +22,10 @@ def tensorflow(device: Device = "auto") -> ModuleType:
     when there is one. The first call decides placement for the life of the process.
     """
     global _configured
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # 3 also hides C++ errors TensorFlow recovers from itself, such as a graph optimizer pass
+    # that gives up on a model ("remapper failed") and runs the graph without that pass; real
+    # failures still raise Python exceptions. DOCCLEAN_TF_LOGS=1 shows everything.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if _tf_logs_wanted() else "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     with _native_stderr_silenced():
         import tensorflow as tf
@@ -43,11 +46,16 @@ def tensorflow(device: Device = "auto") -> ModuleType:
     return tf
 
 
+def _tf_logs_wanted() -> bool:
+    """Whether DOCCLEAN_TF_LOGS=1 asks to see TensorFlow's own logs."""
+    return os.environ.get("DOCCLEAN_TF_LOGS") == "1"
+
+
 @contextmanager
 def _native_stderr_silenced() -> Iterator[None]:
     """Hide what TensorFlow's C++ start-up writes straight to file descriptor 2 (CUDA probing on
     machines without a GPU, absl preambles), unless DOCCLEAN_TF_LOGS=1 asks to see it."""
-    if os.environ.get("DOCCLEAN_TF_LOGS") == "1":
+    if _tf_logs_wanted():
         yield
         return
     sys.stderr.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -303,6 +304,29 @@ def test_real_process_cleans_and_help_stays_light(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
     )
     assert light.stdout.strip().endswith("False")
+
+
+def test_tensorflow_log_lines_stay_off_stderr_unless_asked_for(scans: Path, tmp_path: Path) -> None:
+    """The shipped default's graph makes TensorFlow's optimizer log an error it recovers from
+    ("remapper failed"); users see only docclean's own lines, DOCCLEAN_TF_LOGS=1 shows the rest."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "DOCCLEAN_TF_LOGS")
+    }
+
+    def stderr_of(out: str, **extra: str) -> str:
+        command = [sys.executable, "-m", "docclean", "clean", str(scans / "a.png"), "-o", out]
+        done = subprocess.run(
+            command, capture_output=True, text=True, env={**env, **extra}, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    tf_line = re.compile(r"^[IWEF]\d{4} ", re.MULTILINE)  # absl's prefix: level, month, day
+    quiet = stderr_of(str(tmp_path / "quiet"))
+    assert not tf_line.search(quiet), quiet
+    assert "done 1, skipped 0" in quiet
+    loud = stderr_of(str(tmp_path / "loud"), DOCCLEAN_TF_LOGS="1")
+    assert tf_line.search(loud), loud
 
 
 def test_binarize_writes_bilevel_pages_that_follow_the_model(
