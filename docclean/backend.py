@@ -31,6 +31,8 @@ def tensorflow(device: Device = "auto") -> ModuleType:
         import tensorflow as tf
 
         gpus = tf.config.list_physical_devices("GPU")
+    if not _tf_logs_wanted():  # its Python warnings too: each model traced once is no "retracing"
+        tf.get_logger().setLevel("ERROR")
     if device == "gpu" and not gpus:
         raise UsageError(
             "--device gpu was asked for, but TensorFlow sees no GPU",

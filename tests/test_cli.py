@@ -308,24 +308,35 @@ def test_real_process_cleans_and_help_stays_light(
 
 def test_tensorflow_log_lines_stay_off_stderr_unless_asked_for(scans: Path, tmp_path: Path) -> None:
     """The shipped default's graph makes TensorFlow's optimizer log an error it recovers from
-    ("remapper failed"); users see only docclean's own lines, DOCCLEAN_TF_LOGS=1 shows the rest."""
+    ("remapper failed"), and scoring six models makes it warn of "retracing" (one trace each);
+    users see only docclean's own lines, DOCCLEAN_TF_LOGS=1 shows the rest."""
     env = {
         k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "DOCCLEAN_TF_LOGS")
     }
 
-    def stderr_of(out: str, **extra: str) -> str:
-        command = [sys.executable, "-m", "docclean", "clean", str(scans / "a.png"), "-o", out]
+    def stderr_of(*args: str, **extra: str) -> str:
+        command = [sys.executable, "-m", "docclean", *args]
         done = subprocess.run(
             command, capture_output=True, text=True, env={**env, **extra}, timeout=300
         )
         assert done.returncode == 0, done.stderr
         return done.stderr
 
-    tf_line = re.compile(r"^[IWEF]\d{4} ", re.MULTILINE)  # absl's prefix: level, month, day
-    quiet = stderr_of(str(tmp_path / "quiet"))
+    tf_line = re.compile(r"^([IWEF]\d{4} |WARNING:tensorflow)", re.MULTILINE)  # C++ (absl), Python
+    quiet = stderr_of("clean", str(scans / "a.png"), "-o", str(tmp_path / "quiet"))
     assert not tf_line.search(quiet), quiet
     assert "done 1, skipped 0" in quiet
-    loud = stderr_of(str(tmp_path / "loud"), DOCCLEAN_TF_LOGS="1")
+    rng = np.random.default_rng(3)
+    page = clean_page(64, 96, rng)
+    write_gray(tmp_path / "noisy" / "p.png", dirty(page, rng))
+    write_gray(tmp_path / "clean" / "p.png", page)
+    models = [f"--model=office-tone-unet-tr-{x}" for x in "abdefg"]
+    pairs = ["--noisy", str(tmp_path / "noisy"), "--clean", str(tmp_path / "clean")]
+    scored = stderr_of("evaluate", *pairs, *models, "--json")
+    assert not tf_line.search(scored), scored
+    loud = stderr_of(
+        "clean", str(scans / "a.png"), "-o", str(tmp_path / "loud"), DOCCLEAN_TF_LOGS="1"
+    )
     assert tf_line.search(loud), loud
 
 
