@@ -106,7 +106,7 @@ def train(
     ] = None,
     arch: Annotated[
         str | None,
-        typer.Option(help="Architecture (see `docclean architectures`) [default: tone-unet]."),
+        typer.Option(help="Architecture (see `docclean architectures`) \\[default: tone-unet]."),
     ] = None,
     init_from: Annotated[
         str | None,
@@ -126,7 +126,7 @@ def train(
     ] = "none",
     regularizer_weight: Annotated[
         float | None,
-        typer.Option(help="Weight of the --regularizer penalty [default: 1e-4].", min=0),
+        typer.Option(help="Weight of the --regularizer penalty \\[default: 1e-4].", min=0),
     ] = None,
     epochs: Annotated[
         int, typer.Option(help="Most epochs to run (early stopping may end sooner).")
@@ -134,19 +134,19 @@ def train(
     patch_size: Annotated[
         int | None,
         typer.Option(
-            help="Side of the square training patches, px [default: the architecture's; 256 for "
+            help="Side of the square training patches, px \\[default: the architecture's; 256 for "
             "tone-unet and fast-unet, 64 for the seed models]."
         ),
     ] = None,
     batch_size: Annotated[
         int | None,
         typer.Option(
-            help="Patches per training step [default: the architecture's; 8 for tone-unet and "
+            help="Patches per training step \\[default: the architecture's; 8 for tone-unet and "
             "fast-unet, 32 for the seed models]."
         ),
     ] = None,
     steps_per_epoch: Annotated[
-        int | None, typer.Option(help="Steps per epoch [default: about one pass over the pages].")
+        int | None, typer.Option(help="Steps per epoch \\[default: about one pass over the pages].")
     ] = None,
     learning_rate: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
     schedule: Annotated[
@@ -263,7 +263,7 @@ def clean(
     model: Annotated[
         str | None,
         typer.Option(
-            help="Shipped model name or .keras path [default: the office model; with --binarize, "
+            help="Shipped model name or .keras path \\[default: the office model; with --binarize, "
             "the historical binarization model]."
         ),
     ] = None,
@@ -288,11 +288,11 @@ def clean(
     tile_size: Annotated[
         int | None,
         typer.Option(
-            help="Tile side in px (fixed shape, traced once) [default: the model's].", min=8
+            help="Tile side in px (fixed shape, traced once) \\[default: the model's].", min=8
         ),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option(help="Tiles per model call [default: the model's].", min=1)
+        int | None, typer.Option(help="Tiles per model call \\[default: the model's].", min=1)
     ] = None,
     overwrite: Annotated[
         bool, typer.Option(help="Replace outputs that exist (default: skip).")
@@ -557,7 +557,7 @@ def evaluate(
     model: Annotated[
         list[str] | None,
         typer.Option(
-            help="Shipped model name or .keras path; repeat to compare [default: office model]."
+            help="Shipped model name or .keras path; repeat to compare \\[default: office model]."
         ),
     ] = None,
     baselines: Annotated[
@@ -575,10 +575,10 @@ def evaluate(
         Path | None, typer.Option("--csv", help="Write per-page scores as CSV (- for stdout).")
     ] = None,
     tile_size: Annotated[
-        int | None, typer.Option(help="Tile side in px [default: the model's].", min=8)
+        int | None, typer.Option(help="Tile side in px \\[default: the model's].", min=8)
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option(help="Tiles per model call [default: the model's].", min=1)
+        int | None, typer.Option(help="Tiles per model call \\[default: the model's].", min=1)
     ] = None,
     device: DeviceOption = DeviceChoice.auto,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,

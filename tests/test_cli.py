@@ -227,6 +227,19 @@ def test_exit_codes_and_messages(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("command", "default"),
+    [("clean", "[default: the model's]"), ("train", "[default: tone-unet]"),
+     ("evaluate", "[default: office model]")],
+)  # fmt: skip
+def test_help_shows_the_defaults_it_describes(command: str, default: str) -> None:
+    """Rich reads a bare [default: ...] as a markup tag and drops it: the help must escape it."""
+    wide = {"COLUMNS": "250", "TERMINAL_WIDTH": "250"}
+    result = runner.invoke(app, [command, "--help"], env=wide)
+    assert result.exit_code == 0, result.output
+    assert default in result.output
+
+
 def test_asking_for_a_missing_gpu_is_a_usage_error(tmp_path: Path, tiny_model: Path) -> None:
     import tensorflow as tf
 
