@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
 def clean_page(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
@@ -44,6 +47,15 @@ def write_gray(path: Path, pixels: np.ndarray, dpi: float | None = None) -> Path
     image = Image.fromarray(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8), mode="L")
     image.save(path, **({"dpi": (dpi, dpi)} if dpi else {}))
     return path
+
+
+def run_bench(script: str, *args: str) -> str:
+    """Run ``bench/SCRIPT`` with this Python; assert it succeeded and return its stdout."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
 
 
 @pytest.fixture(scope="session")

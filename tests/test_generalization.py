@@ -13,12 +13,11 @@ which a model trained on NoisyOffice alone erases.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_bench
 
 from docclean.baselines import sauvola
 from docclean.inference import PageCleaner
@@ -103,14 +102,11 @@ def test_default_model_keeps_soft_text_and_clean_pages() -> None:
 
 def _generalization_bench(tmp_path: Path, kinds: str) -> dict:
     report = tmp_path / f"{kinds}.json"
-    bench = Path(__file__).resolve().parents[1] / "bench" / "generalization.py"
-    result = subprocess.run(
-        [sys.executable, str(bench), "--models", "office-tone-unet-tr-e,office-tone-unet-tr-f",
-         "--kinds", kinds, "--pages", "1", "--seed", "0,1", "--size", "384", "--json", str(report)],
-        capture_output=True, text=True, timeout=600,
+    stdout = run_bench(
+        "generalization.py", "--models", "office-tone-unet-tr-e,office-tone-unet-tr-f",
+        "--kinds", kinds, "--pages", "1", "--seed", "0,1", "--size", "384", "--json", str(report),
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Pages (of 2)" in result.stdout
+    assert "Pages (of 2)" in stdout
     return {row["kind"]: row for row in json.loads(report.read_text())["rows"]}
 
 

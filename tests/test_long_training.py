@@ -8,28 +8,16 @@ figure is measured by docclean itself. The shipped models' last stage went throu
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import clean_page, dirty, write_gray
+from conftest import BENCH, clean_page, dirty, run_bench, write_gray
 
 from docclean.data import find_pairs, load_pairs
 from docclean.inference import PageCleaner
 from docclean.metrics import rmse
 from docclean.modelstore import load_model
-
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-
-
-def _bench(script: str, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +35,7 @@ def pair_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def packed(pair_dirs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The pairs packed by bench/pack_pages.py, as train_long.py reads them."""
     path = tmp_path_factory.mktemp("packed") / "pages.npz"
-    _bench("pack_pages.py", "pairs", str(pair_dirs[0]), str(pair_dirs[1]), str(path))
+    run_bench("pack_pages.py", "pairs", str(pair_dirs[0]), str(pair_dirs[1]), str(path))
     return path
 
 
@@ -66,7 +54,7 @@ def test_a_long_run_becomes_a_docclean_model_with_a_measured_card(
     pair_dirs: tuple[Path, Path], packed: Path, tmp_path: Path
 ) -> None:
     run = tmp_path / "run.keras"
-    log = _bench(
+    log = run_bench(
         "train_long.py", "--data", str(packed), "--val", "p3", "--arch", "tone-unet",
         "--steps", "30", "--eval-every", "10", "--batch", "4", "--patch", "64",
         "--lr", "3e-3", "--warmup", "5", "--out", str(run),
@@ -81,7 +69,7 @@ def test_a_long_run_becomes_a_docclean_model_with_a_measured_card(
     assert (tmp_path / "run-last.keras").exists()
 
     output = tmp_path / "model"
-    _bench(
+    run_bench(
         "card_from_run.py", str(run), str(output), "--noisy", str(pair_dirs[0]),
         "--clean", str(pair_dirs[1]), "--description", "test run",
     )  # fmt: skip
@@ -112,12 +100,12 @@ def test_a_long_run_grows_a_tone_unet_into_tone_unet_fine_then_lin(
     start = tmp_path / "start.keras"
     save_model(get_architecture("tone-unet").build(), start, {"architecture": "tone-unet"})
     run = tmp_path / "grown.keras"
-    _bench(
+    run_bench(
         "train_long.py", "--data", str(packed), "--arch", "tone-unet-fine", "--init", str(start),
         "--steps", "2", "--batch", "2", "--patch", "64", "--lr", "0", "--out", str(run),
     )  # fmt: skip
     output = tmp_path / "model"
-    _bench(
+    run_bench(
         "card_from_run.py", str(run), str(output), "--noisy", str(pair_dirs[0]),
         "--clean", str(pair_dirs[1]),
     )  # fmt: skip
@@ -131,11 +119,11 @@ def test_a_long_run_grows_a_tone_unet_into_tone_unet_fine_then_lin(
 
     # a run's own output (which carries its loss) starts the next run, grown once more
     again = tmp_path / "lin.keras"
-    _bench(
+    run_bench(
         "train_long.py", "--data", str(packed), "--arch", "tone-unet-lin", "--init", str(run),
         "--steps", "2", "--batch", "2", "--patch", "64", "--lr", "0", "--out", str(again),
     )  # fmt: skip
-    _bench(
+    run_bench(
         "card_from_run.py", str(again), str(tmp_path / "lin"), "--noisy", str(pair_dirs[0]),
         "--clean", str(pair_dirs[1]),
     )  # fmt: skip
