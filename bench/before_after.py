@@ -24,9 +24,9 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "before-after.png")
     args = parser.parse_args()
 
-    from docclean.imageio import read_image, to_uint8
-    from docclean.inference import PageCleaner
-    from docclean.modelstore import load_model
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.io.images import read_image, to_uint8
+    from docclean.models.store import load_model
 
     cleaner = PageCleaner(load_model(args.model))
     rows = []

@@ -5,16 +5,16 @@
         --description "..." [--accelerator "1 NVIDIA H100, shared by 8 runs"]
 
 The run's model (saved by any Keras backend, optimizer state included) is loaded with
-``safe_mode=True`` and written weights-only by :func:`docclean.modelstore.save_model`. The card
+``safe_mode=True`` and written weights-only by :func:`docclean.models.store.save_model`. The card
 records the run's recipe, step count and history, and, when the run had validation pages, their
-whole-page scores from :func:`docclean.train.score_pages` (``clean``'s own tiled inference on this
+whole-page scores from :func:`docclean.training.trainer.score_pages` (``clean``'s own tiled inference on this
 machine, beside no cleaning or Otsu), so a card's figure is what ``docclean evaluate`` reproduces.
 Then ``bench/install_model.py`` names it and adds its speed.
 
 A run's last weights, ``RUN-last.keras`` beside a run that kept its best checkpoint as
 ``RUN.keras``, are carded from that run's summary. ``--mirror-level L`` grows the run's model into
-its ``-mirrored`` architecture (:func:`docclean.architectures._mirrored`: the average over two
-mirrored views) with decision level ``L`` (:class:`docclean.layers.Recentre`), and cards that.
+its ``-mirrored`` architecture (:func:`docclean.models.architectures._mirrored`: the average over two
+mirrored views) with decision level ``L`` (:class:`docclean.models.layers.Recentre`), and cards that.
 """
 
 from __future__ import annotations
@@ -45,13 +45,13 @@ def main() -> None:
     import keras
     import numpy as np
 
-    import docclean.layers  # noqa: F401  (registers docclean's layers)
-    from docclean import train as training
-    from docclean.architectures import flops_per_pixel, get_architecture, grow
-    from docclean.data import find_pairs, load_pairs
-    from docclean.metrics import is_bilevel
-    from docclean.modelstore import LoadedModel, save_model
-    from docclean.synth import never_seen_kinds
+    import docclean.models.layers  # noqa: F401  (registers docclean's layers)
+    from docclean.evaluation.metrics import is_bilevel
+    from docclean.models.architectures import flops_per_pixel, get_architecture, grow
+    from docclean.models.store import LoadedModel, save_model
+    from docclean.synth.generator import never_seen_kinds
+    from docclean.training import trainer as training
+    from docclean.training.data import find_pairs, load_pairs
 
     last = args.run.stem.endswith("-last")
     run = json.loads(_description_path(args.run).read_text())
@@ -164,8 +164,8 @@ def _start_training(init: Path | None) -> dict | None:
     """
     if init is None:
         return None
-    from docclean.modelstore import read_card
-    from docclean.synth import never_seen_kinds
+    from docclean.models.store import read_card
+    from docclean.synth.generator import never_seen_kinds
 
     beside = _description_path(init)
     if not beside.exists():
@@ -187,7 +187,7 @@ def _init_from(init: Path | None, arch: str, output: str) -> dict[str, str] | No
     """
     if init is None:
         return None
-    from docclean.modelstore import read_card, sha256_of
+    from docclean.models.store import read_card, sha256_of
 
     beside = _description_path(init)
     described = json.loads(beside.read_text()) if beside.exists() else {}

@@ -27,8 +27,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    from docclean.inference import PageCleaner
-    from docclean.modelstore import load_model
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import load_model
 
     page = 0.8 + 0.2 * np.random.default_rng(0).random((3508, 2480), np.float32)
     cleaners = {name: PageCleaner(load_model(name)) for name in args.models}

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from docclean.data import find_pairs, load_pairs, read_name_list
-from docclean.layers import LOGIT_EPS
+from docclean.models.layers import LOGIT_EPS
+from docclean.training.data import find_pairs, load_pairs, read_name_list
 
 D = Path("../shared/data/noisyoffice")
 

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from docclean.data import find_pairs, load_pairs, read_name_list
+from docclean.training.data import find_pairs, load_pairs, read_name_list
 
 D = Path("../shared/data/noisyoffice")
 CLASSES = {
@@ -58,8 +58,8 @@ def main() -> None:
     ap.add_argument("--radius", type=int, default=2)
     args = ap.parse_args()
 
-    from docclean.inference import PageCleaner
-    from docclean.modelstore import load_model
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import load_model
 
     held = set(read_name_list(args.names))
     paths, _ = find_pairs(args.noisy, args.clean)

@@ -3,7 +3,7 @@
     python bench/generalization.py [--models NAME,NAME] [--kinds K,K] [--pages 4] [--size 768]
                                    [--seed 0 | --seed 0,1,2,3] [--json FILE]
 
-For each kind and seed, --pages clean pages are rendered (`docclean.synth.render_page`; the random
+For each kind and seed, --pages clean pages are rendered (`docclean.synth.generator.render_page`; the random
 generator is seeded with the seed and the kind's index among every kind, so a kind's pages are the
 same whatever --kinds asks for) and dirtied with that kind alone; each method's output is scored
 against the clean page with RMSE (lower is better): no cleaning, Sauvola thresholding
@@ -37,7 +37,7 @@ NOT_COUNTED = {"rotation"}
 
 def _unseen_kinds(card: dict) -> set[str]:
     """The degradation kinds a model's training never saw, from its card."""
-    from docclean.synth import never_seen_kinds
+    from docclean.synth.generator import never_seen_kinds
 
     return set(never_seen_kinds(card.get("training", {})))
 
@@ -54,11 +54,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 
-    from docclean.baselines import sauvola
-    from docclean.inference import PageCleaner
-    from docclean.metrics import rmse
-    from docclean.modelstore import load_model, shipped_models
-    from docclean.synth import DEGRADATIONS, make_pair, render_page, resolve_kinds
+    from docclean.evaluation.baselines import sauvola
+    from docclean.evaluation.metrics import rmse
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import load_model, shipped_models
+    from docclean.synth.generator import DEGRADATIONS, make_pair, render_page, resolve_kinds
 
     names = args.models.split(",") if args.models else sorted(shipped_models())
     cleaners = {}

@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--speed", type=Path, default=None)
     args = parser.parse_args()
 
-    from docclean.modelstore import card_path, read_card, sha256_of
+    from docclean.models.store import card_path, read_card, sha256_of
 
     card = read_card(args.source)
     if sha256_of(args.source) != card["sha256"]:

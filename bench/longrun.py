@@ -74,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from docclean.errors import DocCleanError
-    from docclean.inference import PageCleaner
-    from docclean.modelstore import load_model
-    from docclean.pipeline import CleanJob, PageRecord, discover_inputs
+    from docclean.inference.batch import CleanJob, PageRecord, discover_inputs
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import load_model
 
     try:
         loaded = load_model(args.model)

@@ -2,9 +2,9 @@
 
 Runs each model on every validation page as it is and grown into its ``-mirrored`` architecture
 (the average of its outputs on the page mirrored left-right and top-bottom,
-:data:`docclean.architectures.MIRROR_AXES`), both tiled as ``docclean clean`` tiles, then scores
+:data:`docclean.models.architectures.MIRROR_AXES`), both tiled as ``docclean clean`` tiles, then scores
 each as ``evaluate`` does: FM, pseudo-FM, PSNR and DRD for bilevel targets, thresholded at each of
-``--levels`` (the decision level a ``-mirrored`` binarizer carries, :class:`docclean.layers.Recentre`),
+``--levels`` (the decision level a ``-mirrored`` binarizer carries, :class:`docclean.models.layers.Recentre`),
 or RMSE, PSNR and SSIM otherwise.
 
     python bench/mirror_views.py --data runs/pack/dibco.npz --val '2016*' \\
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from train_long import load_packed, read_names, tiled_outputs
 
-from docclean.metrics import bilevel_scores, gray_scores, is_bilevel, mean_scores
+from docclean.evaluation.metrics import bilevel_scores, gray_scores, is_bilevel, mean_scores
 
 
 def main() -> None:
@@ -38,9 +38,9 @@ def main() -> None:
 
     import keras
 
-    import docclean.layers  # noqa: F401  (registers docclean's layers for safe_mode loading)
-    from docclean.architectures import get_architecture, grow
+    import docclean.models.layers  # noqa: F401  (registers docclean's layers for safe_mode loading)
     from docclean.backend import tensorflow
+    from docclean.models.architectures import get_architecture, grow
 
     tensorflow()
     pages = load_packed(args.data)

@@ -35,7 +35,12 @@ def _speed(card: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    from docclean.modelstore import DEFAULT_BINARIZE_MODEL, DEFAULT_MODEL, read_card, shipped_models
+    from docclean.models.store import (
+        DEFAULT_BINARIZE_MODEL,
+        DEFAULT_MODEL,
+        read_card,
+        shipped_models,
+    )
 
     cards = {name: read_card(path) for name, path in sorted(shipped_models().items())}
     print("| model | for | parameters | FLOPs/pixel | s per A4 page (model alone) | validation |")

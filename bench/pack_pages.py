@@ -7,8 +7,8 @@
 
 Pages are read as docclean reads them (grayscale float in [0, 1]) and stored as uint8, and black
 and white targets as bits (a format change only: 1/255 steps). ``rendered`` stores clean pages of
-768 x 768 px from ``docclean.synth.render_page``; train_long.py dirties them there with
-``docclean.synth``. The packed pages are data, not code: keep them out of the repository.
+768 x 768 px from ``docclean.synth.generator.render_page``; train_long.py dirties them there with
+``docclean.synth.generator``. The packed pages are data, not code: keep them out of the repository.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ def main() -> None:
     rendered.add_argument("--seed", type=int, default=12345)
     args = parser.parse_args()
 
-    from docclean.data import find_pairs, load_pairs
-    from docclean.imageio import to_uint8
-    from docclean.metrics import is_bilevel
+    from docclean.evaluation.metrics import is_bilevel
+    from docclean.io.images import to_uint8
+    from docclean.training.data import find_pairs, load_pairs
 
     arrays: dict[str, np.ndarray] = {}
     if args.what == "pairs":
@@ -57,7 +57,7 @@ def main() -> None:
                 arrays[f"clean/{pair.name}"] = to_uint8(pair.clean)
         print(f"{len(loaded)} pairs")
     else:
-        from docclean.synth import render_page
+        from docclean.synth.generator import render_page
 
         rng = np.random.default_rng(args.seed)
         pages = [to_uint8(render_page(rng, (768, 768))) for _ in range(args.count)]

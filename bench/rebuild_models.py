@@ -6,7 +6,7 @@ For an architecture that gained a weightless layer (as `despeckle` in front of `
 `fast-unet`): each model is loaded, its weights are copied into a fresh build and saved over the
 old file with its card (new sha256, receptive radius and architecture summary; a `rebuilt` entry
 records the date and --why). Validation twins (cards with a `validation` block) are then scored
-again with `docclean.train.score_pages` on the data their card names: NoisyOffice VA
+again with `docclean.training.trainer.score_pages` on the data their card names: NoisyOffice VA
 (models/noisyoffice-va.txt) under --noisyoffice, DIBCO 2016 pages staged by bench/stage_dibco.sh
 under --dibco-2016. Models trained on all data copy their twin's new figures into
 `reported_validation`. A model whose data is not given keeps its figures and is named on stderr.
@@ -26,7 +26,7 @@ COMPUTED = ("schema", "receptive_radius", "stride", "file", "size_bytes", "sha25
 
 def _validation_pairs(card: dict, noisyoffice: Path | None, dibco: Path | None) -> list | None:
     """The pairs a twin's card was validated on, or None when that data was not given."""
-    from docclean.data import find_pairs, load_pairs, read_name_list
+    from docclean.training.data import find_pairs, load_pairs, read_name_list
 
     data = card["validation"]["data"]
     if data.startswith("NoisyOffice VA") and noisyoffice:
@@ -53,10 +53,10 @@ def main() -> None:
     parser.add_argument("--dibco-2016", type=Path, default=None)
     args = parser.parse_args()
 
-    from docclean.architectures import get_architecture
-    from docclean.atomic import write_text_atomic
-    from docclean.modelstore import card_path, load_model, save_model, shipped_models
-    from docclean.train import score_pages
+    from docclean.io.atomic import write_text_atomic
+    from docclean.models.architectures import get_architecture
+    from docclean.models.store import card_path, load_model, save_model, shipped_models
+    from docclean.training.trainer import score_pages
 
     names = args.names.split(",") if args.names else sorted(shipped_models())
     today = datetime.date.today().isoformat()

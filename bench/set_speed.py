@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("speed", type=Path, help="a bench/speed.py --json report with an A4 row")
     args = parser.parse_args()
 
-    from docclean.atomic import write_text_atomic
+    from docclean.io.atomic import write_text_atomic
 
     path = MODELS / f"{args.name}.json"
     card = json.loads(path.read_text())

@@ -109,9 +109,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
 
-    from docclean.baselines import sauvola
-    from docclean.inference import PageCleaner
-    from docclean.modelstore import load_model
+    from docclean.evaluation.baselines import sauvola
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import load_model
 
     loaded = load_model(args.model)
     cleaner = PageCleaner(loaded, tile_size=args.tile_size, batch_size=args.batch_size)

@@ -34,9 +34,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from docclean.data import Pair, PatchSampler, read_name_list
-from docclean.metrics import bilevel_scores, gray_scores, is_bilevel, mean_scores
-from docclean.tiling import TileConfig, default_margin, run_tiled
+from docclean.evaluation.metrics import bilevel_scores, gray_scores, is_bilevel, mean_scores
+from docclean.inference.tiling import TileConfig, default_margin, run_tiled
+from docclean.training.data import Pair, PatchSampler, read_name_list
 
 
 def read_names(spec: str, available: list[str]) -> list[str]:
@@ -72,10 +72,10 @@ def load_packed(path: Path) -> dict[str, Pair]:
 def synthetic_pool(
     path: Path, count: int, seed: int, exclude: list[str], undamaged: int = 0
 ) -> list[Pair]:
-    """``count`` dirty versions of packed rendered pages, damaged by ``docclean.synth``, and
+    """``count`` dirty versions of packed rendered pages, damaged by ``docclean.synth.generator``, and
     ``undamaged`` more pages paired with themselves (the last pages of the pack first), which teach
     a model to leave clean text as it is."""
-    from docclean.synth import resolve_kinds, synthetic_pairs
+    from docclean.synth.generator import resolve_kinds, synthetic_pairs
 
     pages = np.load(path)["pages"].astype(np.float32) / 255
     kinds = resolve_kinds(exclude=exclude) if exclude else None
@@ -129,7 +129,7 @@ def prefetch(make: Any, size: int, threads: int = 3, depth: int = 8) -> Queue:
 def tiled_outputs(model: Any, pairs: list[Pair], radius: int, stride: int) -> list[np.ndarray]:
     """The model's output on each whole page, the page cut into tiles as ``docclean clean`` does.
 
-    :func:`docclean.train.score_pages` does the same through ``PageCleaner``, which needs
+    :func:`docclean.training.trainer.score_pages` does the same through ``PageCleaner``, which needs
     TensorFlow; this calls the model directly, so it runs on any Keras backend.
     """
     config = TileConfig(tile_size=512, margin=default_margin(radius, stride), batch_size=8)
@@ -187,9 +187,9 @@ def main() -> None:
 
     import keras
 
-    import docclean.layers  # noqa: F401  (registers Logit)
-    from docclean.architectures import get_architecture, grow
-    from docclean.losses import get_loss
+    import docclean.models.layers  # noqa: F401  (registers Logit)
+    from docclean.models.architectures import get_architecture, grow
+    from docclean.training.losses import get_loss
 
     keras.utils.set_random_seed(args.seed)
     pages = load_packed(args.data)
@@ -216,7 +216,7 @@ def main() -> None:
         ),
         args.batch,
     )
-    bilevel = all(is_bilevel(p.clean) for p in train)  # as docclean.train decides it
+    bilevel = all(is_bilevel(p.clean) for p in train)  # as docclean.training.trainer decides it
 
     arch = get_architecture(args.arch)
     if args.init:  # compile=False: a run's own output carries its loss, which needs no restoring

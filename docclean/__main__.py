@@ -1,5 +1,5 @@
 """``python -m docclean``."""
 
-from docclean.cli import main
+from docclean.cli.main import main
 
 main()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from docclean.atomic import atomic_path, current_umask, write_text_atomic
+from docclean.io.atomic import atomic_path, current_umask, write_text_atomic
 
 
 def test_success_replaces_the_target_with_ordinary_permissions(tmp_path: Path) -> None:

@@ -16,9 +16,9 @@ from PIL import Image
 from test_formats import PDF_PAGES, make_pdf, pdf_page_sizes
 from typer.testing import CliRunner
 
-from docclean.cli import app
+from docclean.cli.main import app
 from docclean.errors import ExitCode
-from docclean.imageio import read_pages, to_uint8
+from docclean.io.images import read_pages, to_uint8
 
 runner = CliRunner()
 

@@ -15,9 +15,9 @@ from conftest import clean_page, dirty, write_gray
 from PIL import Image
 from typer.testing import CliRunner
 
-from docclean.cli import app
+from docclean.cli.main import app
 from docclean.errors import ExitCode
-from docclean.imageio import read_image, read_pages
+from docclean.io.images import read_image, read_pages
 
 runner = CliRunner()
 
@@ -312,7 +312,7 @@ def test_real_process_cleans_and_help_stays_light(
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "done"
     assert (tmp_path / "o" / "a.png").is_file()
-    probe = "import sys, docclean.cli; docclean.cli.app(['--help'], standalone_mode=False); print('tensorflow' in sys.modules)"
+    probe = "import sys, docclean.cli.main; docclean.cli.main.app(['--help'], standalone_mode=False); print('tensorflow' in sys.modules)"
     light = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
     )
@@ -374,7 +374,7 @@ def test_binarize_writes_bilevel_pages_that_follow_the_model(
 
 
 def test_models_lists_every_shipped_model_as_lines_when_piped() -> None:
-    from docclean.modelstore import DEFAULT_BINARIZE_MODEL, DEFAULT_MODEL, shipped_models
+    from docclean.models.store import DEFAULT_BINARIZE_MODEL, DEFAULT_MODEL, shipped_models
 
     result = run("models")  # CliRunner's stdout is no terminal
     assert result.exit_code == 0, result.output

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import write_gray
 
-from docclean.data import (
+from docclean.errors import DataError, UsageError
+from docclean.training.data import (
     Pair,
     PairPaths,
     PatchSampler,
@@ -20,7 +21,6 @@ from docclean.data import (
     report_problems,
     split_validation,
 )
-from docclean.errors import DataError, UsageError
 
 
 def make_tree(

@@ -14,10 +14,11 @@ from conftest import clean_page, dirty, write_gray
 from PIL import Image, ImageDraw, ImageFont
 from typer.testing import CliRunner
 
-from docclean import baselines, metrics
-from docclean.cli import app
-from docclean.evaluate import CSV_COLUMNS, EvalOptions, evaluate_pairs
-from docclean.progress import Reporter
+from docclean.cli.main import app
+from docclean.cli.progress import Reporter
+from docclean.evaluation import baselines as baselines
+from docclean.evaluation import metrics
+from docclean.evaluation.report import CSV_COLUMNS, EvalOptions, evaluate_pairs
 
 runner = CliRunner()
 
@@ -132,7 +133,7 @@ def text_page(text: str) -> np.ndarray:
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
 def test_ocr_character_error_rate_against_a_text_file(tmp_path: Path) -> None:
-    from docclean.data import PairPaths
+    from docclean.training.data import PairPaths
 
     page = text_page("Clean pages read better")
     write_gray(tmp_path / "clean" / "p.png", page)
@@ -152,8 +153,8 @@ def test_ocr_character_error_rate_against_a_text_file(tmp_path: Path) -> None:
 def test_missing_tesseract_is_a_note_not_a_crash(
     pair_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from docclean import ocr
-    from docclean.data import find_pairs
+    from docclean.evaluation import ocr as ocr
+    from docclean.training.data import find_pairs
 
     monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
     pairs, _ = find_pairs(pair_dir / "noisy", pair_dir / "clean")

@@ -14,10 +14,10 @@ from conftest import clean_page, dirty, write_gray
 from PIL import Image
 from typer.testing import CliRunner
 
-from docclean import imageio
-from docclean.cli import app
+from docclean.cli.main import app
 from docclean.errors import ExitCode, InputError
-from docclean.imageio import count_pages, read_image, read_pages, to_uint8, write_pages
+from docclean.io import images as imageio
+from docclean.io.images import count_pages, read_image, read_pages, to_uint8, write_pages
 
 runner = CliRunner()
 

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from conftest import run_bench
 
-from docclean.baselines import sauvola
-from docclean.inference import PageCleaner
-from docclean.metrics import rmse
-from docclean.modelstore import DEFAULT_MODEL, LoadedModel, load_model
-from docclean.synth import make_pair, render_page, resolve_kinds
+from docclean.evaluation.baselines import sauvola
+from docclean.evaluation.metrics import rmse
+from docclean.inference.cleaner import PageCleaner
+from docclean.models.store import DEFAULT_MODEL, LoadedModel, load_model
+from docclean.synth.generator import make_pair, render_page, resolve_kinds
 
 
 def _scores(

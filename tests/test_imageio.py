@@ -1,4 +1,4 @@
-"""Tests for docclean.imageio: decoding modes, DPI, multi-page TIFF, bad inputs, atomic writes."""
+"""Tests for docclean.io.images: decoding modes, DPI, multi-page TIFF, bad inputs, atomic writes."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageFile, TiffImagePlugin
 
-from docclean import imageio
 from docclean.errors import InputError, OutputError
-from docclean.imageio import (
+from docclean.io import images as imageio
+from docclean.io.images import (
     IMAGE_SUFFIXES,
     MAX_PIXELS,
     PageImage,

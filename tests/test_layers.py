@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from docclean.layers import Despeckle, Mirror, Recentre
-from docclean.modelstore import load_model, sha256_of
-from docclean.synth import salt_and_pepper
-from docclean.tiling import whole_page_canvas
+from docclean.inference.tiling import whole_page_canvas
+from docclean.models.layers import Despeckle, Mirror, Recentre
+from docclean.models.store import load_model, sha256_of
+from docclean.synth.generator import salt_and_pepper
 
 
 def despeckle(page: np.ndarray) -> np.ndarray:
@@ -105,9 +105,9 @@ def test_recentre_moves_its_level_to_one_half_and_keeps_order_and_ends() -> None
 def test_a_model_saved_before_despeckle_still_loads_and_runs_without_it(tmp_path: Path) -> None:
     import keras
 
-    from docclean.architectures import _clean, _curve_logits, _fast_unet_body
-    from docclean.inference import PageCleaner
-    from docclean.layers import Logit
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.architectures import _clean, _curve_logits, _fast_unet_body
+    from docclean.models.layers import Logit
 
     inputs = keras.Input(shape=(None, None, 1), name="noisy")  # tone-unet as first shipped
     logits = Logit(name="logit")(inputs)

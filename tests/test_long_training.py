@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from conftest import BENCH, clean_page, dirty, run_bench, write_gray
 
-from docclean.data import find_pairs, load_pairs
-from docclean.inference import PageCleaner
-from docclean.metrics import rmse
-from docclean.modelstore import load_model
+from docclean.evaluation.metrics import rmse
+from docclean.inference.cleaner import PageCleaner
+from docclean.models.store import load_model
+from docclean.training.data import find_pairs, load_pairs
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +94,8 @@ def test_a_long_run_grows_a_tone_unet_into_tone_unet_fine_then_lin(
     pair_dirs: tuple[Path, Path], packed: Path, tmp_path: Path
 ) -> None:
     """--arch tone-unet-fine --init a tone-unet, at learning rate 0, computes what it started from."""
-    from docclean.architectures import get_architecture
-    from docclean.modelstore import save_model
+    from docclean.models.architectures import get_architecture
+    from docclean.models.store import save_model
 
     start = tmp_path / "start.keras"
     save_model(get_architecture("tone-unet").build(), start, {"architecture": "tone-unet"})

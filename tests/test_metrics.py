@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from docclean import metrics
+from docclean.evaluation import metrics as metrics
 
 W, B = 1.0, 0.0  # white paper, black ink
 

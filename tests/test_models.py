@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docclean.architectures import ARCHITECTURES, get_architecture, nested_base
 from docclean.errors import ModelError, OutputError, UsageError
-from docclean.inference import PageCleaner
-from docclean.modelstore import (
+from docclean.inference.cleaner import PageCleaner
+from docclean.inference.tiling import whole_page_canvas
+from docclean.models.architectures import ARCHITECTURES, get_architecture, nested_base
+from docclean.models.store import (
     DEFAULT_BINARIZE_MODEL,
     DEFAULT_MODEL,
     LoadedModel,
@@ -24,7 +25,6 @@ from docclean.modelstore import (
     sha256_of,
     shipped_models,
 )
-from docclean.tiling import whole_page_canvas
 
 
 def random_model(name: str = "seed-text", seed: int = 0) -> LoadedModel:
@@ -97,7 +97,7 @@ def test_tone_unet_lin_grows_from_tone_unet_fine_and_adds_slope_times_page() -> 
     """Grown (from tone-unet too), it computes what it grew from; its slope adds ``slope * page``."""
     import keras
 
-    from docclean.architectures import grow
+    from docclean.models.architectures import grow
 
     lin_arch = get_architecture("tone-unet-lin")
     fine = random_model("tone-unet-fine").model
@@ -118,7 +118,7 @@ def test_tone_unet_lin_grows_from_tone_unet_fine_and_adds_slope_times_page() -> 
 
 def test_edge_architectures_grow_exactly_and_their_correction_reaches_the_output() -> None:
     """Grown, it computes what it grew from; its correction, once trained, reaches the output."""
-    from docclean.architectures import grow
+    from docclean.models.architectures import grow
 
     edge_arch = get_architecture("tone-unet-edge")
     lin = random_model("tone-unet-lin").model
@@ -140,7 +140,7 @@ def test_edge_architectures_grow_exactly_and_their_correction_reaches_the_output
 
 
 def test_mirrored_architecture_averages_mirrored_views_of_the_model_it_grew_from() -> None:
-    from docclean.architectures import flops_per_pixel, grow
+    from docclean.models.architectures import flops_per_pixel, grow
 
     arch = get_architecture("fast-unet-fine-mirrored")
     base = random_model("fast-unet-fine").model
@@ -330,7 +330,7 @@ def test_shipped_default_models_load_with_complete_cards(tmp_path: Path, name: s
 
 
 def test_flops_per_pixel_counts_every_convolution() -> None:
-    from docclean.architectures import flops_per_pixel
+    from docclean.models.architectures import flops_per_pixel
 
     # seed-text: 3x3x1->64 at full size, 3x3x64->64 at half size, 3x3x64->1 at full size (+ biases)
     macs = (9 * 64 + 64) + (9 * 64 * 64 + 64) / 4 + (9 * 64 + 1)
@@ -340,7 +340,7 @@ def test_flops_per_pixel_counts_every_convolution() -> None:
 
 
 def test_small_pages_use_the_small_tile_and_stay_exact() -> None:
-    from docclean.inference import SMALL_TILE
+    from docclean.inference.cleaner import SMALL_TILE
 
     loaded = random_model("fast-unet")
     cleaner = PageCleaner(loaded)  # the architecture's 1472 px tile, and the small one

@@ -32,10 +32,9 @@ from PIL import Image, TiffImagePlugin
 from test_formats import encrypt, make_pdf
 from typer.testing import CliRunner
 
-from docclean.cli import app
+from docclean.cli.main import app
 from docclean.errors import ExitCode
-from docclean.imageio import read_pages, to_uint8, write_pages
-from docclean.pipeline import (
+from docclean.inference.batch import (
     KIND_SUFFIXES,
     CleanJob,
     InputFile,
@@ -44,6 +43,7 @@ from docclean.pipeline import (
     discover_inputs,
     output_path,
 )
+from docclean.io.images import read_pages, to_uint8, write_pages
 
 runner = CliRunner()
 RNG = np.random.default_rng(2024)
@@ -346,7 +346,7 @@ def test_decompression_bombs_are_refused_before_allocating(tmp_path: Path) -> No
 import json, resource, time, tracemalloc
 from pathlib import Path
 from docclean.errors import InputError
-from docclean.imageio import count_pages, read_image, read_pages
+from docclean.io.images import count_pages, read_image, read_pages
 paths = sorted(Path({str(tmp_path)!r}).iterdir())
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tracemalloc.start()
@@ -393,7 +393,7 @@ def test_unwritable_output_folder_fails_once_up_front(tmp_path: Path, tiny_model
     script = f"""
 from pathlib import Path
 from docclean.errors import OutputError
-from docclean.pipeline import CleanJob, discover_inputs
+from docclean.inference.batch import CleanJob, discover_inputs
 job = CleanJob(list(discover_inputs([Path({str(tmp_path / "in")!r})])), Path({str(tmp_path / "ro")!r}),
                clean_page=lambda page: page)
 try:
@@ -517,18 +517,18 @@ def test_signal_before_cleaning_starts_exits_130_with_a_summary(
     tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SIGTERM while the model loads: nothing cleaned, summary printed, exit 130."""
-    import docclean.cli
+    import docclean.cli.main
 
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signal handlers can only be installed from the main thread")
     write_gray(tmp_path / "in" / "a.png", gray(20, 20) / 255)
-    real = docclean.cli._page_cleaner
+    real = docclean.cli.main._page_cleaner
 
     def slow_start(*args: object) -> object:
         os.kill(os.getpid(), signal.SIGTERM)  # handled by clean's handler: sets its stop flag
         return real(*args)
 
-    monkeypatch.setattr(docclean.cli, "_page_cleaner", slow_start)
+    monkeypatch.setattr(docclean.cli.main, "_page_cleaner", slow_start)
     handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     result = runner.invoke(
         app,
@@ -587,14 +587,14 @@ def test_no_option_ever_changes_an_input(tmp_path: Path, tiny_model: Path) -> No
 def _save_random_model(path: Path) -> Path:
     from test_models import random_model
 
-    from docclean.modelstore import save_model
+    from docclean.models.store import save_model
 
     save_model(random_model().model, path, {"architecture": "seed-text"})
     return path.with_suffix(".keras")
 
 
 def _fix_card(model: Path, **changes: object) -> None:
-    from docclean.modelstore import read_card, sha256_of
+    from docclean.models.store import read_card, sha256_of
 
     card = read_card(model)
     card.update({"sha256": sha256_of(model), **changes})
@@ -652,7 +652,7 @@ def test_untrusted_models_exit_3_with_one_line(tmp_path: Path, damage: str) -> N
 def test_lambda_layer_is_refused_without_running_its_code(tmp_path: Path) -> None:
     import keras
 
-    from docclean.architectures import get_architecture
+    from docclean.models.architectures import get_architecture
 
     marker = tmp_path / "code-ran"
     trap = f"lambda x: (open({str(marker)!r}, 'w').write('ran'), x)[1]"
@@ -663,7 +663,7 @@ def test_lambda_layer_is_refused_without_running_its_code(tmp_path: Path) -> Non
     keras.Model(inputs, outputs).save(model)
     marker.unlink()  # building the model ran the trap once; from here on it must not
     arch = get_architecture("seed-text")
-    from docclean.modelstore import sha256_of
+    from docclean.models.store import sha256_of
 
     card = {
         "architecture": "seed-text",

@@ -9,8 +9,8 @@ import pytest
 from conftest import SHARED_DATA
 from typer.testing import CliRunner
 
-from docclean.cli import app
-from docclean.modelstore import DEFAULT_BINARIZE_MODEL, DEFAULT_MODEL, card_path, shipped_models
+from docclean.cli.main import app
+from docclean.models.store import DEFAULT_BINARIZE_MODEL, DEFAULT_MODEL, card_path, shipped_models
 
 NOISYOFFICE = SHARED_DATA / "noisyoffice"
 DIBCO = SHARED_DATA / "dibco"

@@ -10,11 +10,11 @@ import pytest
 from conftest import clean_page, write_gray
 from typer.testing import CliRunner
 
-from docclean import synth
-from docclean.cli import app
-from docclean.data import Pair
+from docclean.cli.main import app
 from docclean.errors import ExitCode, UsageError
-from docclean.imageio import read_image
+from docclean.io.images import read_image
+from docclean.synth import generator as synth
+from docclean.training.data import Pair
 
 runner = CliRunner()
 SEEDS = range(8)
@@ -317,8 +317,8 @@ def test_synth_refuses_a_full_output_folder_and_reports_bad_files(
 
 @pytest.mark.slow
 def test_train_accepts_the_generated_folder(clean_dir: Path, tmp_path: Path) -> None:
-    from docclean.progress import Reporter
-    from docclean.train import TrainConfig, train
+    from docclean.cli.progress import Reporter
+    from docclean.training.trainer import TrainConfig, train
 
     out = tmp_path / "synthetic"
     args = ["synth", str(clean_dir), "-o", str(out), "--per-page", "2", "--render", "1"]
@@ -337,7 +337,7 @@ def test_train_accepts_the_generated_folder(clean_dir: Path, tmp_path: Path) -> 
 
 
 def test_never_seen_kinds_reads_old_and_new_cards() -> None:
-    from docclean.synth import DEGRADATIONS, never_seen_kinds
+    from docclean.synth.generator import DEGRADATIONS, never_seen_kinds
 
     assert never_seen_kinds({"synthetic_pairs": 0}) == list(DEGRADATIONS)  # trained on real pairs
     old = {"synthetic_pairs": 30, "synthetic_excluded_kinds": ["jpeg", "blur"]}

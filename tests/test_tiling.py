@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docclean.errors import UsageError
-from docclean.tiling import (
+from docclean.inference.tiling import (
     TileConfig,
     default_margin,
     reflect_indices,

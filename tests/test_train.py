@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from docclean.cli.progress import Reporter
 from docclean.errors import OutputError, UsageError
-from docclean.modelstore import load_model, sha256_of
-from docclean.progress import Reporter
-from docclean.train import TrainConfig, train
+from docclean.models.store import load_model, sha256_of
+from docclean.training.trainer import TrainConfig, train
 
 
 def test_training_lowers_the_loss_and_writes_a_card(tiny_model: Path) -> None:
@@ -45,7 +45,7 @@ def test_patch_size_must_suit_the_architecture(tmp_path: Path, pair_dir: Path) -
 
 def test_defaults_come_from_the_architecture(tmp_path: Path, pair_dir: Path) -> None:
     """Without --arch, tone-unet (patches of 256, stride 16); seed-text keeps its own defaults."""
-    from docclean.architectures import get_architecture
+    from docclean.models.architectures import get_architecture
 
     assert get_architecture("tone-unet").train_patch_size == 256
     assert get_architecture("seed-text").train_patch_size == 64
@@ -105,7 +105,7 @@ def test_fine_tuning_starts_from_the_given_model(
 
 def test_a_tone_unet_grows_into_tone_unet_fine(tmp_path: Path, pair_dir: Path) -> None:
     """--arch tone-unet-fine --init-from a tone-unet: the same function at first, then trained."""
-    from docclean.architectures import get_architecture, grow
+    from docclean.models.architectures import get_architecture, grow
 
     reporter = Reporter(quiet=True)
     pages = (pair_dir / "noisy", pair_dir / "clean")
@@ -134,7 +134,7 @@ def test_fine_tuning_the_mirrored_binarizer_keeps_its_decision_level(
     tmp_path: Path, pair_dir: Path
 ) -> None:
     """--init-from the shipped binarizer trains its nested net and leaves its level as it was."""
-    from docclean.modelstore import DEFAULT_BINARIZE_MODEL
+    from docclean.models.store import DEFAULT_BINARIZE_MODEL
 
     shipped = load_model(DEFAULT_BINARIZE_MODEL)
     level = shipped.model.get_layer("clean").get_weights()[0]
@@ -220,7 +220,7 @@ def test_regularizers_shape_the_bottleneck_and_leave_no_trace(
 
 
 def test_penalty_values() -> None:
-    from docclean.regularizers import BottleneckPenalty
+    from docclean.models.regularizers import BottleneckPenalty
 
     output = np.zeros((1, 4, 4, 1), np.float32)
     code = np.full((1, 2, 2, 3), -2.0, np.float32)
@@ -241,7 +241,7 @@ def test_unknown_regularizer_is_refused(tmp_path: Path, pair_dir: Path) -> None:
 
 
 def test_synthetic_kinds_can_be_left_out(tmp_path: Path, pair_dir: Path, monkeypatch) -> None:
-    import docclean.synth as synth
+    import docclean.synth.generator as synth
 
     seen: list[list[str]] = []
     real = synth.synthetic_pairs

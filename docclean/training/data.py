@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from docclean.errors import DataError, DocCleanError, UsageError
-from docclean.imageio import is_image_path, read_image
+from docclean.io.images import is_image_path, read_image
 
 MAX_LISTED_PROBLEMS = 20
 
@@ -255,7 +255,7 @@ class PatchSampler:
 
 def grid_patches(pairs: Sequence[Pair], patch_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Every page cut into a grid of ``patch_size`` squares (edges reflected): a fixed validation set."""
-    from docclean.tiling import TileConfig, iter_batches
+    from docclean.inference.tiling import TileConfig, iter_batches
 
     config = TileConfig(tile_size=patch_size, margin=0, batch_size=1)
     noisy: list[np.ndarray] = []

@@ -12,15 +12,19 @@ from typing import Any
 import numpy as np
 
 from docclean import __version__
-from docclean.architectures import (
+from docclean.backend import Device, tensorflow
+from docclean.cli.progress import Reporter
+from docclean.errors import DataError, OutputError, UsageError
+from docclean.evaluation.metrics import gray_scores, is_bilevel, mean_scores
+from docclean.models.architectures import (
     ARCHITECTURES,
     flops_per_pixel,
     get_architecture,
     grow,
     grows_into,
 )
-from docclean.backend import Device, tensorflow
-from docclean.data import (
+from docclean.models.store import LoadedModel, card_path, save_model
+from docclean.training.data import (
     DEFAULT_AUGMENT,
     Pair,
     PatchSampler,
@@ -32,14 +36,10 @@ from docclean.data import (
     split_validation,
     steps_for_one_pass,
 )
-from docclean.errors import DataError, OutputError, UsageError
-from docclean.metrics import gray_scores, is_bilevel, mean_scores
-from docclean.modelstore import LoadedModel, card_path, save_model
-from docclean.progress import Reporter
 
 DEFAULT_ARCH = "tone-unet"
 SYNTHETIC_SIZE = (768, 768)  # rendered pages for --synthetic: (height, width) px
-# --regularizer choices and their default --regularizer-weight (docclean.regularizers applies them)
+# --regularizer choices and their default --regularizer-weight (docclean.models.regularizers applies them)
 REGULARIZER_WEIGHTS = {"none": 0.0, "sparse": 1e-4, "contractive": 1e-4}
 SCHEDULES = {
     "plateau": "halve the learning rate when validation stalls for half of --patience epochs",
@@ -69,7 +69,7 @@ class TrainConfig:
     patience: int = 6
     seed: int = 0
     augment: list[str] = field(default_factory=lambda: list(DEFAULT_AUGMENT))
-    """Names from :data:`docclean.data.AUGMENTATIONS`; empty for none."""
+    """Names from :data:`docclean.training.data.AUGMENTATIONS`; empty for none."""
     val_names: list[str] | None = None
     val_fraction: float = 0.1
     synthetic: int = 0
@@ -81,7 +81,7 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
-        from docclean.losses import LOSSES
+        from docclean.training.losses import LOSSES
 
         if self.loss not in LOSSES:
             raise UsageError(f"unknown loss {self.loss!r}", f"choose one of: {', '.join(LOSSES)}")
@@ -106,7 +106,7 @@ class TrainConfig:
         if self.synthetic < 0:
             raise UsageError("--synthetic must be 0 or more")
         if self.synthetic_exclude:
-            from docclean.synth import resolve_kinds
+            from docclean.synth.generator import resolve_kinds
 
             resolve_kinds(exclude=self.synthetic_exclude)  # names known, some kind left
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
@@ -143,7 +143,7 @@ def train(
     if not train_pairs:
         raise DataError("none of the training pairs could be read")
     if config.synthetic:
-        from docclean.synth import resolve_kinds, synthetic_pairs
+        from docclean.synth.generator import resolve_kinds, synthetic_pairs
 
         reporter.info(f"making {config.synthetic} synthetic pair(s) from rendered text pages")
         rng = np.random.default_rng(config.seed)
@@ -158,8 +158,8 @@ def train(
     tf = tensorflow(config.device)
     import keras
 
-    from docclean.losses import get_loss
-    from docclean.regularizers import with_regularizer
+    from docclean.models.regularizers import with_regularizer
+    from docclean.training.losses import get_loss
 
     keras.utils.set_random_seed(config.seed)
     model = start.model if start else arch.build()
@@ -223,7 +223,7 @@ def train(
     # and `clean --binarize` thresholds it at 0.5
     bilevel = all(is_bilevel(p.clean) for p in train_pairs)
     output_kind = "bilevel" if bilevel else "grayscale"
-    from docclean.synth import never_seen_kinds
+    from docclean.synth.generator import never_seen_kinds
 
     this_run = {
         "synthetic_pairs": config.synthetic,
@@ -298,7 +298,7 @@ def _starting_point(config: TrainConfig) -> LoadedModel | None:
     """
     if config.init_from is None:
         return None
-    from docclean.modelstore import load_model
+    from docclean.models.store import load_model
 
     start = load_model(config.init_from)
     source = start.card["architecture"]
@@ -332,9 +332,9 @@ def score_pages(loaded: LoadedModel, pairs: list[Pair]) -> dict[str, Any]:
     Grayscale targets: RMSE/PSNR/SSIM, beside no cleaning. Bilevel targets (all pure black and
     white): FM, pseudo-FM, PSNR and DRD of the output thresholded at 0.5, beside Otsu.
     """
-    from docclean import baselines
-    from docclean.inference import PageCleaner
-    from docclean.metrics import bilevel_scores
+    from docclean.evaluation import baselines as baselines
+    from docclean.evaluation.metrics import bilevel_scores
+    from docclean.inference.cleaner import PageCleaner
 
     cleaner = PageCleaner(loaded)
     bilevel = all(is_bilevel(p.clean) for p in pairs)

@@ -21,7 +21,7 @@ from keras import ops
 from docclean.errors import UsageError
 
 if TYPE_CHECKING:
-    from docclean.architectures import Architecture
+    from docclean.models.architectures import Architecture
 
 CONTRACTIVE_SIGMA = 0.01  # input perturbation for the Jacobian estimate (pixel values in [0, 1])
 
@@ -67,7 +67,7 @@ def with_regularizer(
 ) -> keras.Model:
     """``model`` itself for ``kind == "none"``, else a training wrapper that adds the penalty.
 
-    ``kind`` and ``weight`` are checked by :class:`docclean.train.TrainConfig`.
+    ``kind`` and ``weight`` are checked by :class:`docclean.training.trainer.TrainConfig`.
     """
     if kind == "none":
         return model

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 
 from docclean.errors import DocCleanError
-from docclean.imageio import to_uint8
+from docclean.io.images import to_uint8
 
 
 def tesseract_available() -> bool:

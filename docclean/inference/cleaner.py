@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from docclean.architectures import ARCHITECTURES
 from docclean.backend import Device, tensorflow
-from docclean.modelstore import LoadedModel
-from docclean.tiling import TileConfig, default_margin, run_tiled
+from docclean.inference.tiling import TileConfig, default_margin, run_tiled
+from docclean.models.architectures import ARCHITECTURES
+from docclean.models.store import LoadedModel
 
 DEFAULT_TILE_SIZE = 256
 DEFAULT_BATCH_SIZE = 8
@@ -22,7 +22,7 @@ BINARIZE_THRESHOLD = 0.5
 class PageCleaner:
     """Cleans whole pages with one model through graphs traced once per tile shape.
 
-    Tile and batch size default to the architecture's (see :mod:`docclean.architectures`); then a
+    Tile and batch size default to the architecture's (see :mod:`docclean.models.architectures`); then a
     page that a :data:`SMALL_TILE` layout covers with less work (a small scan, say) uses that second,
     equally fixed shape instead, so at most two graphs are ever traced. An explicit ``tile_size``
     is the only shape used. With ``binarize`` the cleaned page is thresholded into a bool page

@@ -16,9 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docclean.architectures import ARCHITECTURES, Architecture, get_architecture
-from docclean.atomic import atomic_path, write_text_atomic
 from docclean.errors import ModelError, OutputError
+from docclean.io.atomic import atomic_path, write_text_atomic
+from docclean.models.architectures import ARCHITECTURES, Architecture, get_architecture
 
 if TYPE_CHECKING:
     import keras
@@ -52,7 +52,7 @@ def shipped_models_dir() -> Path:
     packaged = Path(str(resources.files("docclean"))) / "_shipped_models"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "models"
+    return Path(__file__).resolve().parents[2] / "models"
 
 
 def shipped_models() -> dict[str, Path]:
@@ -133,7 +133,7 @@ def load_model(name_or_path: str | Path | None = None) -> LoadedModel:
     tensorflow()
     import keras
 
-    import docclean.layers  # noqa: F401  (registers docclean's layers for safe_mode loading)
+    import docclean.models.layers  # noqa: F401  (registers docclean's layers for safe_mode loading)
 
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a Keras model archive (truncated or damaged)")

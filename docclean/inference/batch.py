@@ -24,8 +24,8 @@ from typing import Any, Literal
 import numpy as np
 
 from docclean.errors import DocCleanError, InputError, OutputError, UsageError
-from docclean.imageio import PageImage, count_pages, is_image_path, read_pages, write_pages
-from docclean.pdf import is_pdf_path
+from docclean.io.images import PageImage, count_pages, is_image_path, read_pages, write_pages
+from docclean.io.pdf import is_pdf_path
 
 OutputFormat = Literal["same", "png", "tiff", "pdf"]
 OutputKind = Literal["png", "tiff", "pdf"]

@@ -21,12 +21,13 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from docclean import baselines, metrics
-from docclean.data import PairPaths
+from docclean.cli.progress import Reporter
 from docclean.errors import DocCleanError
-from docclean.imageio import read_image
-from docclean.inference import PageCleaner
-from docclean.progress import Reporter
+from docclean.evaluation import baselines as baselines
+from docclean.evaluation import metrics
+from docclean.inference.cleaner import PageCleaner
+from docclean.io.images import read_image
+from docclean.training.data import PairPaths
 
 REPORT_SCHEMA = 1
 GRAY_METRICS = ("rmse", "rmse_pooled", "psnr", "ssim")
@@ -65,7 +66,7 @@ def evaluate_pairs(
             methods[name] = method
     ocr = options.ocr
     if ocr:
-        from docclean.ocr import tesseract_available
+        from docclean.evaluation.ocr import tesseract_available
 
         if not tesseract_available():
             notes.append(
@@ -129,7 +130,7 @@ def _score_pair(
         seconds[name] = round(time.perf_counter() - started, 4)
         scores[name] = {k: round(v, 5) for k, v in score(output, target).items()}
         if reference is not None:
-            from docclean.ocr import ocr_text
+            from docclean.evaluation.ocr import ocr_text
 
             scores[name]["cer"] = round(
                 metrics.character_error_rate(ocr_text(output), reference), 5
@@ -150,7 +151,7 @@ def _reference_text(target_path: Path, target: np.ndarray) -> str:
     text_file = target_path.with_suffix(".txt")
     if text_file.is_file():
         return text_file.read_text(encoding="utf-8", errors="replace")
-    from docclean.ocr import ocr_text
+    from docclean.evaluation.ocr import ocr_text
 
     return ocr_text(target)
 
@@ -289,7 +290,7 @@ def draw_contact_sheet(
     """noisy | cleaned | target | 1 - |error| for each page, captioned with its figures; PNG."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from docclean.imageio import to_uint8, write_pages
+    from docclean.io.images import to_uint8, write_pages
 
     gap, caption_h, header_h = 8, 22, 24
     width = 4 * SHEET_WIDTH + 5 * gap

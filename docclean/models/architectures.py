@@ -188,11 +188,11 @@ def _despeckled_input() -> tuple[keras.KerasTensor, keras.KerasTensor]:
     """The model's input, and the page with lone dark specks filled, which the rest works on.
 
     A fixed prior, not learnt: nothing else in these nets removes a single dark pixel on light
-    paper, which looks to them like the dot of an i (see :class:`docclean.layers.Despeckle`).
+    paper, which looks to them like the dot of an i (see :class:`docclean.models.layers.Despeckle`).
     """
     import keras
 
-    from docclean.layers import Despeckle
+    from docclean.models.layers import Despeckle
 
     inputs = keras.Input(shape=(None, None, 1), name="noisy")
     return inputs, Despeckle(name="despeckle")(inputs)
@@ -240,7 +240,7 @@ def _tone_unet(fine_blocks: int = 0, linear_term: bool = False, edge: bool = Fal
     """
     import keras
 
-    from docclean.layers import Logit
+    from docclean.models.layers import Logit
 
     inputs, page = _despeckled_input()
     logit = Logit(name="logit")(page)
@@ -344,12 +344,12 @@ def _mirrored(base: Architecture) -> keras.Model:
     The same weights serve every view (``base``'s model is one nested layer), so the model costs
     one pass per view and nothing more. A tile whose side is a multiple of ``base``'s stride keeps
     its pooling grid when mirrored, so the tiler's exact stitching holds. The average then goes
-    through :class:`~docclean.layers.Recentre`, the identity until a binarizer's decision level is
+    through :class:`~docclean.models.layers.Recentre`, the identity until a binarizer's decision level is
     set in it.
     """
     import keras
 
-    from docclean.layers import Mirror, Recentre
+    from docclean.models.layers import Mirror, Recentre
 
     inner = base.build()
     inputs = keras.Input(shape=(None, None, 1), name="noisy")

@@ -1,6 +1,6 @@
 """docclean's own Keras layers: serializable, registered under the ``docclean`` package.
 
-Importing this module registers them, which :func:`docclean.modelstore.load_model` does before it
+Importing this module registers them, which :func:`docclean.models.store.load_model` does before it
 deserialises a model with ``safe_mode=True``.
 """
 

@@ -18,8 +18,8 @@ from typing import Annotated, Any
 import typer
 
 from docclean import __version__
+from docclean.cli.progress import Reporter
 from docclean.errors import DataError, DocCleanError, ExitCode, UsageError
-from docclean.progress import Reporter
 
 
 @contextmanager
@@ -199,10 +199,10 @@ def train(
     """Train a model on paired noisy/clean pages (matched by file name)."""
     import json
 
-    from docclean.data import pair_dirs, parse_augment, read_name_list
-    from docclean.synth import parse_kind_list
-    from docclean.train import TrainConfig
-    from docclean.train import train as run_training
+    from docclean.synth.generator import parse_kind_list
+    from docclean.training.data import pair_dirs, parse_augment, read_name_list
+    from docclean.training.trainer import TrainConfig
+    from docclean.training.trainer import train as run_training
 
     reporter = Reporter()
     with errors_to_exit_codes(reporter):
@@ -326,7 +326,7 @@ def clean(
     """
     import json
 
-    from docclean.pipeline import CleanJob, PageRecord, discover_inputs
+    from docclean.inference.batch import CleanJob, PageRecord, discover_inputs
 
     reporter = Reporter(quiet=quiet)
     stop = threading.Event()
@@ -455,7 +455,7 @@ def _read_stdin_bytes() -> bytes:
 
 def _clean_specs(inputs: list[Path], files_from: Path | None, null: bool) -> list[Path]:
     """Input paths for `clean`: arguments, ``-`` (a path list on stdin) and --files-from."""
-    from docclean.pipeline import parse_path_list
+    from docclean.inference.batch import parse_path_list
 
     dashes = sum(str(spec) == "-" for spec in inputs) + (str(files_from) == "-")
     if dashes > 1:
@@ -492,8 +492,8 @@ def _clean_filter(
     import tempfile
 
     from docclean.errors import InputError
-    from docclean.imageio import sniff_suffix
-    from docclean.pipeline import CleanJob, InputFile, PageRecord
+    from docclean.inference.batch import CleanJob, InputFile, PageRecord
+    from docclean.io.images import sniff_suffix
 
     if len(inputs) != 1 or files_from is not None or listing:
         raise UsageError(
@@ -586,8 +586,8 @@ def evaluate(
     """Score models beside "no cleaning" and classic baselines on paired pages."""
     import json
 
-    from docclean.data import find_pairs, read_name_list, report_problems
-    from docclean.evaluate import EvalOptions, evaluate_pairs, render_table, report_csv
+    from docclean.evaluation.report import EvalOptions, evaluate_pairs, render_table, report_csv
+    from docclean.training.data import find_pairs, read_name_list, report_problems
 
     reporter = Reporter()
     with errors_to_exit_codes(reporter):
@@ -609,7 +609,7 @@ def evaluate(
             if str(csv_out) == "-":
                 print(text, end="")
             else:
-                from docclean.atomic import write_text_atomic
+                from docclean.io.atomic import write_text_atomic
 
                 write_text_atomic(csv_out, text)
     if json_out:
@@ -637,7 +637,7 @@ def list_models(
     from rich.console import Console
     from rich.table import Table
 
-    from docclean.modelstore import (
+    from docclean.models.store import (
         DEFAULT_BINARIZE_MODEL,
         DEFAULT_MODEL,
         read_card,
@@ -699,7 +699,7 @@ def list_models(
 @app.command()
 def architectures() -> None:
     """List the architectures `docclean train --arch` accepts."""
-    from docclean.architectures import ARCHITECTURES
+    from docclean.models.architectures import ARCHITECTURES
 
     for arch in ARCHITECTURES.values():
         print(f"{arch.name}\t{arch.summary}")
@@ -713,8 +713,8 @@ def _page_cleaner(
     binarize: bool = False,
 ) -> Any:
     from docclean.backend import tensorflow
-    from docclean.inference import PageCleaner
-    from docclean.modelstore import DEFAULT_BINARIZE_MODEL, load_model
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import DEFAULT_BINARIZE_MODEL, load_model
 
     tensorflow(device.value)
     if model is None and binarize:
@@ -736,7 +736,7 @@ def device_in_use() -> str:
 
 def _list_kinds(value: bool) -> None:
     if value:
-        from docclean.synth import describe_kinds
+        from docclean.synth.generator import describe_kinds
 
         for name, summary in describe_kinds().items():
             print(f"{name}\t{summary}")
@@ -795,7 +795,7 @@ def synth(
 
     `docclean train OUT` then trains on them directly.
     """
-    from docclean.synth import (
+    from docclean.synth.generator import (
         SynthOptions,
         parse_kind_list,
         parse_size,

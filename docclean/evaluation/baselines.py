@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from docclean.errors import DocCleanError
-from docclean.imageio import to_uint8
+from docclean.io.images import to_uint8
 
 Method = Callable[[np.ndarray], np.ndarray]
 

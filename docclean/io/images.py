@@ -2,7 +2,7 @@
 
 Every unreadable input becomes :class:`~docclean.errors.InputError` (naming the file and
 a short cause); every failed write becomes :class:`~docclean.errors.OutputError`. PDF pages are
-rendered and written by :mod:`docclean.pdf`.
+rendered and written by :mod:`docclean.io.pdf`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import IO, Any
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
-from docclean.atomic import atomic_path
 from docclean.errors import InputError, OutputError
-from docclean.pdf import DEFAULT_DPI, count_pdf_pages, is_pdf_path, iter_pdf_pages, pdf_bytes
+from docclean.io.atomic import atomic_path
+from docclean.io.pdf import DEFAULT_DPI, count_pdf_pages, is_pdf_path, iter_pdf_pages, pdf_bytes
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -278,7 +278,7 @@ def _iter_pages(path: Path, first_only: bool = False) -> Generator[PageImage, No
 
 
 def _iter_pdf(path: Path, dpi: float | None) -> Generator[PageImage, None, None]:
-    """PDF pages as PageImages (see :func:`docclean.pdf.iter_pdf_pages`)."""
+    """PDF pages as PageImages (see :func:`docclean.io.pdf.iter_pdf_pages`)."""
     _check_file(path)
     for index, (pixels, page_dpi) in enumerate(iter_pdf_pages(path, dpi, MAX_PIXELS)):
         yield PageImage(

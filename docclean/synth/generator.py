@@ -24,10 +24,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from docclean.data import Pair
+from docclean.cli.progress import Reporter
 from docclean.errors import DataError, DocCleanError, OutputError, UsageError
-from docclean.imageio import is_image_path, read_pages, to_uint8, write_pages
-from docclean.progress import Reporter
+from docclean.io.images import is_image_path, read_pages, to_uint8, write_pages
+from docclean.training.data import Pair
 
 Degradation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -723,7 +723,7 @@ def synthetic_pairs(
     Each is a dirty version of ``clean_pages`` in turn (page ``i % len(clean_pages)``), or of a
     freshly rendered page of ``size`` = (height, width) when none are given. ``kinds`` restricts the
     degradations (default all; see :func:`resolve_kinds`). Mix the result with real pairs before
-    building a :class:`~docclean.data.PatchSampler`. Memory: 8 bytes a pixel a pair, so 17 MB for
+    building a :class:`~docclean.training.data.PatchSampler`. Memory: 8 bytes a pixel a pair, so 17 MB for
     each rendered A4 page at 150 dpi; pass a smaller ``size`` for many pairs.
     """
     chosen = resolve_kinds(kinds)
@@ -797,7 +797,7 @@ def synthesize(
     """Write ``options.per_page`` dirty variants of each clean page (from ``clean_dir``, searched
     recursively, and ``options.render`` rendered ones) as ``out/noisy/NAME-K.png`` with the clean
     target ``out/clean/NAME-K.png``. An unreadable page is reported and skipped."""
-    from docclean.pipeline import discover_inputs
+    from docclean.inference.batch import discover_inputs
 
     if options.per_page < 1 or options.render < 0:
         raise UsageError("--per-page must be at least 1 and --render at least 0")
