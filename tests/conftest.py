@@ -73,7 +73,7 @@ def pair_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(pair_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seed-text model trained for a few steps with `docclean train`'s library call."""
-    from docclean.cli.progress import Reporter
+    from docclean.progress import Reporter
     from docclean.training.trainer import TrainConfig, train
 
     out = tmp_path_factory.mktemp("models") / "tiny"

@@ -15,10 +15,10 @@ from PIL import Image, ImageDraw, ImageFont
 from typer.testing import CliRunner
 
 from docclean.cli.main import app
-from docclean.cli.progress import Reporter
 from docclean.evaluation import baselines as baselines
 from docclean.evaluation import metrics
 from docclean.evaluation.report import CSV_COLUMNS, EvalOptions, evaluate_pairs
+from docclean.progress import Reporter
 
 runner = CliRunner()
 

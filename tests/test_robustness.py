@@ -517,18 +517,18 @@ def test_signal_before_cleaning_starts_exits_130_with_a_summary(
     tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SIGTERM while the model loads: nothing cleaned, summary printed, exit 130."""
-    import docclean.cli.main
+    import docclean.cli.clean
 
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signal handlers can only be installed from the main thread")
     write_gray(tmp_path / "in" / "a.png", gray(20, 20) / 255)
-    real = docclean.cli.main._page_cleaner
+    real = docclean.cli.clean._page_cleaner
 
     def slow_start(*args: object) -> object:
         os.kill(os.getpid(), signal.SIGTERM)  # handled by clean's handler: sets its stop flag
         return real(*args)
 
-    monkeypatch.setattr(docclean.cli.main, "_page_cleaner", slow_start)
+    monkeypatch.setattr(docclean.cli.clean, "_page_cleaner", slow_start)
     handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     result = runner.invoke(
         app,

@@ -317,7 +317,7 @@ def test_synth_refuses_a_full_output_folder_and_reports_bad_files(
 
 @pytest.mark.slow
 def test_train_accepts_the_generated_folder(clean_dir: Path, tmp_path: Path) -> None:
-    from docclean.cli.progress import Reporter
+    from docclean.progress import Reporter
     from docclean.training.trainer import TrainConfig, train
 
     out = tmp_path / "synthetic"

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from docclean.cli.progress import Reporter
 from docclean.errors import OutputError, UsageError
 from docclean.models.store import load_model, sha256_of
+from docclean.progress import Reporter
 from docclean.training.trainer import TrainConfig, train
 
 

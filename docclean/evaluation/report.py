@@ -21,12 +21,12 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from docclean.cli.progress import Reporter
 from docclean.errors import DocCleanError
 from docclean.evaluation import baselines as baselines
 from docclean.evaluation import metrics
 from docclean.inference.cleaner import PageCleaner
 from docclean.io.images import read_image
+from docclean.progress import Reporter
 from docclean.training.data import PairPaths
 
 REPORT_SCHEMA = 1

@@ -24,9 +24,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from docclean.cli.progress import Reporter
 from docclean.errors import DataError, DocCleanError, OutputError, UsageError
 from docclean.io.images import is_image_path, read_pages, to_uint8, write_pages
+from docclean.progress import Reporter
 from docclean.training.data import Pair
 
 Degradation = Callable[[np.ndarray, np.random.Generator], np.ndarray]

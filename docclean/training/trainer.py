@@ -13,7 +13,6 @@ import numpy as np
 
 from docclean import __version__
 from docclean.backend import Device, tensorflow
-from docclean.cli.progress import Reporter
 from docclean.errors import DataError, OutputError, UsageError
 from docclean.evaluation.metrics import gray_scores, is_bilevel, mean_scores
 from docclean.models.architectures import (
@@ -24,6 +23,7 @@ from docclean.models.architectures import (
     grows_into,
 )
 from docclean.models.store import LoadedModel, card_path, save_model
+from docclean.progress import Reporter
 from docclean.training.data import (
     DEFAULT_AUGMENT,
     Pair,

@@ -1,0 +1,86 @@
+"""What every command shares: the error boundary, signal handling, device option, model loading."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from docclean.errors import DocCleanError, ExitCode
+from docclean.progress import Reporter
+
+
+@contextmanager
+def errors_to_exit_codes(reporter: Reporter) -> Iterator[None]:
+    """The one place where library errors become a message on stderr and an exit code."""
+    try:
+        yield
+    except DocCleanError as exc:
+        reporter.error(str(exc))
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        reporter.error("interrupted")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+@contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C, so a killed batch run stops between files like an interrupted one."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. under a test runner's thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class DeviceChoice(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    gpu = "gpu"
+
+
+DeviceOption = Annotated[
+    DeviceChoice,
+    typer.Option(help="auto: a GPU when TensorFlow sees one; cpu; gpu (fails without one)."),
+]
+
+
+def _page_cleaner(
+    model: str | None,
+    tile_size: int | None,
+    batch_size: int | None,
+    device: DeviceChoice,
+    binarize: bool = False,
+) -> Any:
+    from docclean.backend import tensorflow
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import DEFAULT_BINARIZE_MODEL, load_model
+
+    tensorflow(device.value)
+    if model is None and binarize:
+        model = DEFAULT_BINARIZE_MODEL
+    return PageCleaner(
+        load_model(model),
+        tile_size=tile_size,
+        batch_size=batch_size,
+        device=device.value,
+        binarize=binarize,
+    )
+
+
+def device_in_use() -> str:
+    from docclean.backend import device_in_use as in_use
+
+    return in_use()
