@@ -14,6 +14,7 @@ from docclean.cli.main import app
 from docclean.errors import ExitCode, UsageError
 from docclean.io.images import read_image
 from docclean.synth import generator as synth
+from docclean.synth import render
 from docclean.training.data import Pair
 
 runner = CliRunner()
@@ -194,7 +195,7 @@ def test_render_page_draws_text_deterministically() -> None:
 
 
 def test_render_page_falls_back_to_pillows_font(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(synth, "find_fonts", list)
+    monkeypatch.setattr(render, "find_fonts", list)
     for seed in range(3):
         rendered = synth.render_page(np.random.default_rng(seed), (200, 160))
         assert (rendered < 0.5).mean() > 0.01
@@ -260,7 +261,7 @@ def test_synth_is_byte_identical_for_a_seed(clean_dir: Path, tmp_path: Path) -> 
 def test_synth_renders_pages_with_the_fallback_font(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(synth, "find_fonts", list)
+    monkeypatch.setattr(render, "find_fonts", list)
     out = tmp_path / "out"
     result = runner.invoke(
         app, ["synth", "-o", str(out), "--render", "2", "--size", "128x96", "--seed", "1"]

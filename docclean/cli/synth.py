@@ -78,10 +78,10 @@ def synth(
     from docclean.synth.generator import (
         SynthOptions,
         parse_kind_list,
-        parse_size,
         resolve_kinds,
         synthesize,
     )
+    from docclean.synth.render import parse_size
 
     reporter = Reporter(quiet=quiet)
     with errors_to_exit_codes(reporter), interrupt_on_sigterm():
