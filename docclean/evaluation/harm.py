@@ -1,0 +1,538 @@
+"""Do-no-harm checks: a cleaner must give back clean pages, and good light scans of them, unharmed.
+
+Specimen pages are rendered with real TrueType fonts at an exact point-to-pixel scale
+(``pt * dpi / 72``): bold headings of 24-48 pt, body text of 9-12 pt regular and bold, small print of
+6-7 pt, lines full of punctuation, a table with ruled lines and horizontal rules of 1-3 px. Each
+page also comes as a *good light scan*: light paper, dark ink, a slight blur, mild noise and a gentle
+illumination gradient, all from a seed. A cleaner's output on either is compared with the pure page:
+
+- **ink lost**: the fraction of the pure page's ink pixels (< 0.5) that come back light (>= 0.5);
+- **ink added**: the fraction of its paper pixels (>= 0.5) that come back dark;
+- **RMSE** against the pure page;
+- **components lost**: connected ink components of the pure page (a dot, a comma, a rule) of which
+  more than half the pixels come back light.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+Cleaner = Callable[[np.ndarray], np.ndarray]
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+Box = tuple[int, int, int, int]
+"""(top, left, bottom, right) in pixels, bottom and right exclusive."""
+
+DPIS: tuple[int, ...] = (150, 300, 600)
+A4_MM: tuple[float, float] = (297.0, 210.0)  # (height, width)
+INK_LEVEL = 0.5
+"""Pixels darker than this are ink, on the pure page and on a cleaned one."""
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT_FILES = {
+    ("sans", False): "DejaVuSans.ttf",
+    ("sans", True): "DejaVuSans-Bold.ttf",
+    ("serif", False): "DejaVuSerif.ttf",
+    ("serif", True): "DejaVuSerif-Bold.ttf",
+}
+MIN_COMPONENT = 3
+"""Ink components of fewer pixels (specks of a glyph's anti-aliased edge) are not counted."""
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a cleaner must meet on specimen pages (issue "First, do no harm")."""
+
+    ink_lost_worst: float = 0.01
+    """Ink lost on the worst page, pure or light scan."""
+    pure_rmse: float = 0.010
+    """RMSE of a cleaned pure page against itself, worst page."""
+    scan_rmse: float = 0.040
+    """RMSE of a cleaned light scan against its pure page, pooled over the pages."""
+
+
+TARGETS = Targets()
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+@cache
+def load_font(family: str, bold: bool, size_px: float) -> Font:
+    """DejaVu ``family`` (sans or serif) at ``size_px``; Pillow's bundled font when it is missing."""
+    path = FONT_DIR / FONT_FILES[(family, bold)]
+    try:
+        return ImageFont.truetype(str(path), size_px)
+    except OSError:
+        return ImageFont.load_default(size=max(1.0, size_px))
+
+
+def points_to_pixels(points: float, dpi: float) -> float:
+    """The exact pixel size of ``points`` at ``dpi`` (a point is 1/72 inch)."""
+    return points * dpi / 72.0
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a specimen page, sizes in points."""
+
+    kind: str  # heading | text | rules | table
+    points: float = 10.0
+    family: str = "sans"
+    bold: bool = False
+    text: str = ""
+    lines: int = 1
+    rules_px: tuple[int, ...] = ()
+
+
+BODY = (
+    "The quarterly figures show a steady rise in orders from the northern region, while returns "
+    "fell to their lowest level since records began. Staff costs were held flat; freight and "
+    "energy rose by 4.5 % and 7.25 % respectively. Minutes of the meeting of 12 March are attached "
+    "for approval, with the amended budget (see table 2) and the auditor's notes on inventory."
+)
+PUNCTUATION = (
+    "Dots. commas, semi;colons: \"quotes\" 'single' (round) [square] {curly} a-b c--d e/f "
+    "i.e. e.g. No. 1,234.56; 7:30 p.m.! Why? 50% & co. @ #3 * ~ ... ,,, ;;; ::: !!! ???"
+)
+SMALL_PRINT = (
+    "Terms: payment is due within 30 days of the invoice date; late payments incur interest at "
+    "1.5% per month. E. & O.E. All prices exclude VAT. Goods remain our property until paid."
+)
+FULL_LAYOUT: tuple[Block, ...] = (
+    Block("heading", 48, "sans", True, "Annual Report 2026"),
+    Block("text", 12, "serif", False, BODY, lines=4),
+    Block("heading", 36, "serif", True, "Section 1. Results"),
+    Block("text", 10, "sans", False, BODY, lines=4),
+    Block("text", 11, "sans", True, BODY, lines=2),
+    Block("text", 10, "sans", False, PUNCTUATION, lines=2),
+    Block("rules", rules_px=(1, 2, 3)),
+    Block("heading", 24, "sans", True, "Summary of findings"),
+    Block("text", 9, "serif", True, BODY, lines=2),
+    Block("text", 9, "serif", False, BODY, lines=3),
+    Block("table", 10, "sans", False),
+    Block("text", 7, "sans", False, SMALL_PRINT, lines=2),
+    Block("text", 6, "serif", False, SMALL_PRINT, lines=2),
+    Block("text", 7, "serif", False, PUNCTUATION, lines=1),
+    Block("heading", 30, "sans", True, "Appendix: Notes"),
+    Block("text", 12, "sans", True, BODY, lines=2),
+    Block("rules", rules_px=(3, 1)),
+)
+COMPACT_LAYOUT: tuple[Block, ...] = (
+    Block("heading", 36, "sans", True, "Ink, Bold"),
+    Block("rules", rules_px=(2,)),
+    Block("text", 9, "sans", False, PUNCTUATION, lines=1),
+    Block("text", 10, "serif", False, BODY, lines=1),
+    Block("text", 7, "sans", False, SMALL_PRINT, lines=1),
+)
+TABLE_ROWS = (
+    ("Item", "Qty", "Unit", "Total"),
+    ("Paper, A4", "12", "4.50", "54.00"),
+    ("Toner (black)", "3", "61.20", "183.60"),
+    ("Staples; 5,000", "2", "2.15", "4.30"),
+    ("Total", "", "", "241.90"),
+)
+
+
+@dataclass
+class _Pen:
+    """Where the next block goes, and what has been drawn."""
+
+    draw: ImageDraw.ImageDraw
+    dpi: float
+    left: int
+    right: int
+    top: float
+    bottom: int
+    headings: list[Box] = field(default_factory=list)
+
+    def px(self, points: float) -> float:
+        return points_to_pixels(points, self.dpi)
+
+
+def _words_that_fit(words: list[str], font: Font, draw: ImageDraw.ImageDraw, width: int) -> int:
+    """How many of ``words`` fit on one line of ``width`` px (at least one)."""
+    count = 1
+    while count < len(words) and draw.textlength(" ".join(words[: count + 1]), font=font) <= width:
+        count += 1
+    return count
+
+
+def _draw_block(pen: _Pen, block: Block, offset: int) -> bool:
+    """Draw ``block`` at the pen; False (and nothing drawn) when it does not fit."""
+    width = pen.right - pen.left
+    if block.kind == "rules":
+        gap = max(pen.px(6), 6.0)
+        need = gap * len(block.rules_px)
+        if pen.top + need > pen.bottom:
+            return False
+        for thickness in block.rules_px:
+            y = round(pen.top + gap / 2)
+            pen.draw.rectangle((pen.left, y, pen.right - 1, y + thickness - 1), fill=0)
+            pen.top += gap
+        return True
+    size = pen.px(block.points)
+    font = load_font(block.family, block.bold, size)
+    heading = block.kind == "heading"
+    line_height = size * (1.15 if heading else 1.3)
+    if block.kind == "table":
+        return _draw_table(pen, font, line_height)
+    if pen.top + line_height * block.lines > pen.bottom:
+        return False
+    words = block.text.split()
+    if not heading:  # paragraphs start at a different word on each page
+        start = offset % len(words)
+        words = words[start:] + words[:start]
+    for _ in range(block.lines):
+        if heading:
+            text = " ".join(words)
+            while len(text) > 1 and pen.draw.textlength(text, font=font) > width:
+                text = text.rsplit(" ", 1)[0] if " " in text else text[:-1]
+        else:
+            count = _words_that_fit(words, font, pen.draw, width)
+            text = " ".join(words[:count])
+            words = words[count:] + words[:count]
+        y = round(pen.top)
+        pen.draw.text((pen.left, y), text, font=font, fill=0)
+        if heading:
+            x0, y0, x1, y1 = (round(v) for v in pen.draw.textbbox((pen.left, y), text, font=font))
+            pen.headings.append((y0, x0, y1, x1))
+        pen.top += line_height
+    pen.top += size * 0.3
+    return True
+
+
+def _draw_table(pen: _Pen, font: Font, line_height: float) -> bool:
+    """A ruled table: 1 px inner rules, a 2 px frame."""
+    rows = len(TABLE_ROWS)
+    height = line_height * rows + 4
+    if pen.top + height > pen.bottom:
+        return False
+    width = pen.right - pen.left
+    columns = [0.0, 0.45, 0.62, 0.80, 1.0]
+    xs = [round(pen.left + c * width) for c in columns]
+    top = round(pen.top)
+    ys = [round(top + i * line_height) for i in range(rows + 1)]
+    pad = round(line_height * 0.12)
+    for r, row in enumerate(TABLE_ROWS):
+        for c, cell in enumerate(row):
+            if cell:
+                pen.draw.text((xs[c] + 2 * pad + 2, ys[r] + pad + 1), cell, font=font, fill=0)
+    for i, y in enumerate(ys):
+        thick = 2 if i in (0, rows) else 1
+        pen.draw.rectangle((xs[0], y, xs[-1] - 1, y + thick - 1), fill=0)
+    for i, x in enumerate(xs):
+        thick = 2 if i in (0, len(xs) - 1) else 1
+        pen.draw.rectangle(
+            (x - (thick if i else 0), ys[0], x - 1 + (0 if i else thick), ys[-1] + 1), fill=0
+        )
+    pen.top += height + pen.px(6)
+    return True
+
+
+@dataclass(frozen=True)
+class SpecimenPage:
+    """A pure rendered page (float32, 1 = paper, 0 = ink) and where its headings are."""
+
+    pixels: np.ndarray
+    dpi: int
+    headings: tuple[Box, ...]
+
+
+def render_specimen(
+    height: int,
+    width: int,
+    dpi: int,
+    layout: Sequence[Block] = FULL_LAYOUT,
+    seed: int = 0,
+    margin_in: float = 0.75,
+) -> SpecimenPage:
+    """A clean page of ``height`` x ``width`` px at ``dpi`` filled with ``layout``'s blocks in turn.
+
+    The blocks repeat until the page is full; ``seed`` picks the block to start with and where
+    each paragraph starts in its text, so pages of different seeds differ.
+    """
+    image = Image.new("L", (width, height), 255)
+    margin = min(round(margin_in * dpi), width // 10, height // 10)
+    pen = _Pen(ImageDraw.Draw(image), dpi, margin, width - margin, margin, height - margin)
+    index = seed % len(layout)
+    misses = 0
+    while misses < len(layout):
+        drawn = _draw_block(pen, layout[index % len(layout)], seed * 7 + index)
+        misses = 0 if drawn else misses + 1
+        index += 1
+    pixels = np.asarray(image, dtype=np.float32) / 255.0
+    return SpecimenPage(pixels, dpi, tuple(pen.headings))
+
+
+def light_scan(pure: np.ndarray, dpi: float, seed: int = 0) -> np.ndarray:
+    """A good light scan of ``pure``: paper 0.92-0.96, ink 0.10-0.20, blur of sigma 0.5 px at 300 dpi
+    (scaled with dpi), gaussian noise of sigma 0.01 and an illumination gradient of up to 4 %."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    paper, ink = rng.uniform(0.92, 0.96), rng.uniform(0.10, 0.20)
+    page = (ink + (paper - ink) * pure).astype(np.float32)
+    page = ndimage.gaussian_filter(page, sigma=0.5 * dpi / 300.0)
+    h, w = page.shape
+    angle = rng.uniform(0, 2 * math.pi)
+    ramp = (
+        math.cos(angle) * np.linspace(-0.5, 0.5, w, dtype=np.float32)[np.newaxis, :]
+        + math.sin(angle) * np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, np.newaxis]
+    )
+    page *= 1.0 - rng.uniform(0.02, 0.04) * (ramp + 0.5)
+    page += rng.standard_normal(page.shape, dtype=np.float32) * np.float32(0.01)
+    return np.clip(page, 0.0, 1.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Specimen:
+    """One page to clean (``page``) and the pure page it must come back as (``pure``)."""
+
+    name: str
+    dpi: int
+    kind: str  # "pure" or "light_scan"
+    page: np.ndarray
+    pure: np.ndarray
+    headings: tuple[Box, ...]
+
+
+def a4_pixels(dpi: int) -> tuple[int, int]:
+    """(height, width) of an A4 page at ``dpi``, as scanners size it (2480 x 3508 at 300 dpi)."""
+    return round(A4_MM[0] / 25.4 * dpi), int(A4_MM[1] / 25.4 * dpi)
+
+
+def specimens(
+    dpis: Iterable[int] = DPIS,
+    size: tuple[int, int] | None = None,
+    seeds: Iterable[int] = (0,),
+    layout: Sequence[Block] = FULL_LAYOUT,
+    kinds: Sequence[str] = ("pure", "light_scan"),
+) -> Iterator[Specimen]:
+    """Specimen pages, rendered one at a time: for each dpi and seed the pure page, then its light
+    scan. ``size`` (height, width) in px, or an A4 page at each dpi when None."""
+    seeds = list(seeds)
+    for dpi in dpis:
+        height, width = size if size is not None else a4_pixels(dpi)
+        margin_in = 0.75 if size is None else 0.05
+        for seed in seeds:
+            page = render_specimen(height, width, dpi, layout, seed, margin_in)
+            name = f"{dpi}dpi-{width}x{height}-s{seed}"
+            for kind in kinds:
+                pixels = page.pixels if kind == "pure" else light_scan(page.pixels, dpi, seed)
+                yield Specimen(f"{name}-{kind}", dpi, kind, pixels, page.pixels, page.headings)
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+def ink_components(pure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of the pure page's 8-connected ink components and each label's pixel count."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(pure < INK_LEVEL, structure=np.ones((3, 3), bool))
+    return labels, np.bincount(labels.ravel(), minlength=count + 1)
+
+
+def harm_scores(
+    cleaned: np.ndarray,
+    pure: np.ndarray,
+    components: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Ink lost, ink added, RMSE and components lost of ``cleaned`` against the pure page.
+
+    ``components`` is :func:`ink_components` of ``pure`` when already known.
+    """
+    cleaned = np.asarray(cleaned, dtype=np.float32)
+    if cleaned.shape != pure.shape:
+        raise ValueError(f"cleaned page is {cleaned.shape}, the pure page {pure.shape}")
+    ink = pure < INK_LEVEL
+    light = cleaned >= INK_LEVEL
+    ink_pixels = int(np.count_nonzero(ink))
+    paper_pixels = ink.size - ink_pixels
+    lost = ink & light
+    labels, sizes = components if components is not None else ink_components(pure)
+    lost_per = np.bincount(labels[lost], minlength=sizes.size)
+    counted = sizes[1:] >= MIN_COMPONENT
+    diff = cleaned.astype(np.float64) - pure
+    return {
+        "ink_lost": float(np.count_nonzero(lost)) / max(ink_pixels, 1),
+        "ink_added": float(np.count_nonzero(~ink & ~light)) / max(paper_pixels, 1),
+        "rmse": float(np.sqrt(np.mean(diff * diff))),
+        "components": int(np.count_nonzero(counted)),
+        "components_lost": int(np.count_nonzero(counted & (2 * lost_per[1:] > sizes[1:]))),
+    }
+
+
+def box_ink_lost(cleaned: np.ndarray, pure: np.ndarray, box: Box) -> float:
+    """Ink lost inside ``box``."""
+    top, left, bottom, right = box
+    ink = pure[top:bottom, left:right] < INK_LEVEL
+    light = cleaned[top:bottom, left:right] >= INK_LEVEL
+    return float(np.count_nonzero(ink & light)) / max(int(np.count_nonzero(ink)), 1)
+
+
+# --- running cleaners -----------------------------------------------------------------------
+
+
+@dataclass
+class WorstHeading:
+    """The heading a method damaged most: its page, box, ink lost and before/after crops."""
+
+    page: str
+    box: Box
+    ink_lost: float
+    before: np.ndarray
+    after: np.ndarray
+
+
+def harm_report(
+    methods: Mapping[str, Cleaner],
+    pages: Iterable[Specimen],
+    targets: Targets = TARGETS,
+    keep_crops: bool = False,
+    on_page: Callable[[Specimen], None] | None = None,
+) -> dict[str, Any]:
+    """Run every method on every specimen page and score it against the pure page.
+
+    Returns ``{"pages": [...], "summary": {method: [row per dpi and kind]}, "verdict": {method:
+    {...}}, "targets": {...}}``; with ``keep_crops`` also ``"worst_heading": {method:
+    WorstHeading}`` (not JSON). Pages are rendered and dropped one at a time.
+    """
+    rows: list[dict[str, Any]] = []
+    worst: dict[str, WorstHeading] = {}
+    for specimen in pages:
+        if on_page is not None:
+            on_page(specimen)
+        components = ink_components(specimen.pure)
+        row: dict[str, Any] = {
+            "name": specimen.name,
+            "dpi": specimen.dpi,
+            "kind": specimen.kind,
+            "height": int(specimen.pure.shape[0]),
+            "width": int(specimen.pure.shape[1]),
+            "scores": {},
+        }
+        for method, clean in methods.items():
+            cleaned = np.asarray(clean(specimen.page), dtype=np.float32)
+            scores: dict[str, Any] = harm_scores(cleaned, specimen.pure, components)
+            heading = max(
+                ((box_ink_lost(cleaned, specimen.pure, b), b) for b in specimen.headings),
+                default=None,
+            )
+            if heading is not None:
+                scores["worst_heading_ink_lost"] = heading[0]
+                if keep_crops and (method not in worst or heading[0] > worst[method].ink_lost):
+                    top, left, bottom, right = _padded(heading[1], specimen.pure.shape)
+                    worst[method] = WorstHeading(
+                        specimen.name,
+                        heading[1],
+                        heading[0],
+                        specimen.page[top:bottom, left:right].copy(),
+                        cleaned[top:bottom, left:right].copy(),
+                    )
+            row["scores"][method] = scores
+        rows.append(row)
+    report: dict[str, Any] = {
+        "targets": {
+            "ink_lost_worst": targets.ink_lost_worst,
+            "pure_rmse": targets.pure_rmse,
+            "scan_rmse": targets.scan_rmse,
+        },
+        "pages": rows,
+        "summary": {m: summarize(rows, m) for m in methods},
+        "verdict": {m: verdict(rows, m, targets) for m in methods},
+    }
+    if keep_crops:
+        report["worst_heading"] = worst
+    return report
+
+
+def _padded(box: Box, shape: tuple[int, ...], pad: int = 8) -> Box:
+    top, left, bottom, right = box
+    return (
+        max(0, top - pad),
+        max(0, left - pad),
+        min(shape[0], bottom + pad),
+        min(shape[1], right + pad),
+    )
+
+
+def summarize(rows: list[dict[str, Any]], method: str) -> list[dict[str, Any]]:
+    """One row per (dpi, kind): worst ink lost and added, components lost, RMSE pooled over pages."""
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["dpi"], row["kind"]), []).append(row)
+    out = []
+    for (dpi, kind), group in groups.items():
+        scores = [r["scores"][method] for r in group]
+        pixels = np.array([r["width"] * r["height"] for r in group], dtype=np.float64)
+        squared = np.array([s["rmse"] ** 2 for s in scores])
+        out.append(
+            {
+                "dpi": dpi,
+                "kind": kind,
+                "pages": len(group),
+                "ink_lost_worst": max(s["ink_lost"] for s in scores),
+                "ink_added_worst": max(s["ink_added"] for s in scores),
+                "components_lost": sum(s["components_lost"] for s in scores),
+                "components": sum(s["components"] for s in scores),
+                "rmse": math.sqrt(float((pixels * squared).sum() / pixels.sum())),
+                "rmse_worst": max(s["rmse"] for s in scores),
+                "heading_ink_lost_worst": max(
+                    (s.get("worst_heading_ink_lost", 0.0) for s in scores), default=0.0
+                ),
+            }
+        )
+    return out
+
+
+def verdict(rows: list[dict[str, Any]], method: str, targets: Targets = TARGETS) -> dict[str, Any]:
+    """The method's figures against ``targets``: worst ink lost over all pages, worst pure-page
+    RMSE, pooled light-scan RMSE, components lost; ``passes`` when all targets hold."""
+    scores = [r["scores"][method] for r in rows]
+    pure = [r["scores"][method] for r in rows if r["kind"] == "pure"]
+    scans = [r for r in rows if r["kind"] != "pure"]
+    ink_lost = max((s["ink_lost"] for s in scores), default=0.0)
+    pure_rmse = max((s["rmse"] for s in pure), default=0.0)
+    if scans:
+        pixels = np.array([r["width"] * r["height"] for r in scans], dtype=np.float64)
+        squared = np.array([r["scores"][method]["rmse"] ** 2 for r in scans])
+        scan_rmse = math.sqrt(float((pixels * squared).sum() / pixels.sum()))
+    else:
+        scan_rmse = 0.0
+    lost = sum(s["components_lost"] for s in scores)
+    return {
+        "ink_lost_worst": ink_lost,
+        "pure_rmse_worst": pure_rmse,
+        "scan_rmse_pooled": scan_rmse,
+        "components_lost": lost,
+        "passes": bool(
+            ink_lost <= targets.ink_lost_worst
+            and pure_rmse <= targets.pure_rmse
+            and scan_rmse <= targets.scan_rmse
+            and lost == 0
+        ),
+    }
+
+
+def check_harm(
+    cleaner: Cleaner, pages: Iterable[Specimen], targets: Targets = TARGETS
+) -> dict[str, Any]:
+    """Run one cleaner (page -> page) over specimen pages: per-page scores, summary and verdict."""
+    report = harm_report({"cleaner": cleaner}, pages, targets)
+    return {
+        "pages": [
+            {**{k: v for k, v in r.items() if k != "scores"}, **r["scores"]["cleaner"]}
+            for r in report["pages"]
+        ],
+        "summary": report["summary"]["cleaner"],
+        "verdict": report["verdict"]["cleaner"],
+        "targets": report["targets"],
+    }
