@@ -56,6 +56,10 @@ class OutputError(DocCleanError):
     exit_code = ExitCode.OUTPUT
 
 
+class OutputExistsError(OutputError):
+    """An output appeared after it was planned (another process); it was not replaced."""
+
+
 class ModelError(DocCleanError):
     """A model cannot be found, loaded, trusted or run."""
 

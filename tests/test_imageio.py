@@ -566,3 +566,78 @@ def test_sniff_suffix_knows_pdf_and_refuses_text() -> None:
     assert imageio.sniff_suffix(b"%PDF-1.7\n...") == ".pdf"
     assert imageio.sniff_suffix(b"scans/a.png\nscans/b.png\n") is None
     assert imageio.sniff_suffix(b"") is None
+
+
+# --- odd modes, long names, outputs that appear meanwhile ----------------------------------
+
+_RAMP = np.linspace(0, 1, 64, dtype=np.float32)[None].repeat(4, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "image"),
+    [
+        ("float-0-1.tif", Image.fromarray(_RAMP)),
+        ("float-0-255.tif", Image.fromarray(_RAMP * 255)),
+        ("int32-0-255.tif", Image.fromarray(np.round(_RAMP * 255).astype(np.int32))),
+        ("int32-0-65535.tif", Image.fromarray(np.round(_RAMP * 65535).astype(np.int32))),
+        ("uint16.tif", Image.fromarray(np.round(_RAMP * 65535).astype(np.uint16))),
+        ("uint16.png", Image.fromarray(np.round(_RAMP * 65535).astype(np.uint16))),
+        ("la.png", Image.fromarray(np.round(_RAMP * 255).astype(np.uint8)).convert("LA")),
+        ("cmyk.tif", Image.fromarray(np.round(_RAMP * 255).astype(np.uint8)).convert("CMYK")),
+        ("bilevel.tif", Image.fromarray(_RAMP > 0.5)),
+    ],
+)
+def test_odd_modes_decode_by_their_real_range(
+    tmp_path: Path, name: str, image: Image.Image
+) -> None:
+    """A 32-bit float TIFF of 0..255 data is the page, not a white sheet; 32-bit ints alike."""
+    image.save(tmp_path / name)
+    (page,) = read_pages(tmp_path / name)
+    expected = (_RAMP > 0.5).astype(np.float32) if name.startswith("bilevel") else _RAMP
+    np.testing.assert_allclose(page.pixels, expected, atol=1.5 / 255)
+
+
+@pytest.mark.parametrize(
+    ("values", "cause"),
+    [
+        (np.full((4, 6), np.nan, np.float32), "NaN or infinite"),
+        (np.array([[0.5, np.inf]], np.float32), "NaN or infinite"),
+        (np.full((4, 6), 1000.0, np.float32), "from 1000 to 1000, neither 0..1 nor 0..255"),
+        (np.full((4, 6), -7.0, np.float32), "from -7 to -7, neither 0..1 nor 0..255"),
+    ],
+    ids=["nan", "inf", "constant-1000", "constant-negative"],
+)
+def test_damaged_float_pages_are_input_errors(
+    tmp_path: Path, values: np.ndarray, cause: str
+) -> None:
+    path = tmp_path / "float.tif"
+    Image.fromarray(values).save(path)
+    with pytest.raises(InputError, match=str(path)) as info:
+        list(read_pages(path))
+    assert cause in str(info.value)
+
+
+def test_a_249_byte_name_is_written(tmp_path: Path) -> None:
+    """The temporary name beside the target must fit NAME_MAX (255) too."""
+    page = _gray()
+    for name in ("a" * 245 + ".png", "é" * 122 + "b.tif"):
+        assert len(os.fsencode(name)) == 249
+        write_pages(tmp_path / name, [page], None, name[-3:])
+        np.testing.assert_array_equal(read_image(tmp_path / name).pixels, _exact(page))
+    assert _no_parts(tmp_path)
+
+
+def test_an_output_that_appears_meanwhile_is_never_replaced(tmp_path: Path) -> None:
+    from docclean.errors import OutputExistsError
+    from docclean.io.atomic import TargetExistsError, atomic_path
+
+    target = tmp_path / "page.png"
+    with pytest.raises(TargetExistsError), atomic_path(target, overwrite=False) as tmp:
+        tmp.write_bytes(b"ours")
+        target.write_bytes(b"theirs")  # another process, between planning and placing
+    assert target.read_bytes() == b"theirs" and _no_parts(tmp_path)
+    with pytest.raises(OutputExistsError, match="appeared while it was being written"):
+        write_pages(target, [_gray()], None, "png", overwrite=False)
+    assert target.read_bytes() == b"theirs" and _no_parts(tmp_path)
+    write_pages(target, [_gray()], None, "png")  # overwrite=True (the default) replaces
+    assert target.read_bytes().startswith(b"\x89PNG")

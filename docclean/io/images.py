@@ -13,7 +13,7 @@ import os
 import struct
 import threading
 import zlib
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -21,8 +21,8 @@ from typing import IO, Any
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
-from docclean.errors import InputError, OutputError
-from docclean.io.atomic import atomic_path
+from docclean.errors import InputError, OutputError, OutputExistsError
+from docclean.io.atomic import TargetExistsError, atomic_path
 from docclean.io.pdf import DEFAULT_DPI, count_pdf_pages, is_pdf_path, iter_pdf_pages, pdf_bytes
 
 __all__ = [
@@ -259,13 +259,15 @@ def _decode_page(path: Path, image: ImageFile.ImageFile, index: int, total: int)
     return PageImage(pixels=pixels, dpi=dpi, index=index)
 
 
-def _iter_pages(path: Path, first_only: bool = False) -> Generator[PageImage, None, None]:
-    """Decode pages one at a time, holding the file open between them."""
+def _iter_pages(
+    path: Path, first_only: bool = False, start: int = 0
+) -> Generator[PageImage, None, None]:
+    """Decode pages one at a time from page ``start`` on, holding the file open between them."""
     with _pillow_guard():
         image = _open(path)
     with image:
         total = 1 if first_only else _frame_count(path, image)
-        for index in range(total):
+        for index in range(start, total):
             with _pillow_guard():
                 if index:
                     try:
@@ -277,17 +279,19 @@ def _iter_pages(path: Path, first_only: bool = False) -> Generator[PageImage, No
             yield result
 
 
-def _iter_pdf(path: Path, dpi: float | None) -> Generator[PageImage, None, None]:
+def _iter_pdf(path: Path, dpi: float | None, start: int = 0) -> Generator[PageImage, None, None]:
     """PDF pages as PageImages (see :func:`docclean.io.pdf.iter_pdf_pages`)."""
     _check_file(path)
-    for index, (pixels, page_dpi) in enumerate(iter_pdf_pages(path, dpi, MAX_PIXELS)):
+    pages = iter_pdf_pages(path, dpi, MAX_PIXELS, start)
+    for index, (pixels, page_dpi) in enumerate(pages, start=start):
         yield PageImage(
             pixels=pixels.astype(np.float32) / np.float32(255), dpi=page_dpi, index=index
         )
 
 
-def read_pages(path: Path, pdf_dpi: float | None = None) -> Iterator[PageImage]:
-    """Yield every page of ``path`` lazily (multi-page TIFF: all frames; PDF: all pages; in order).
+def read_pages(path: Path, pdf_dpi: float | None = None, start: int = 0) -> Iterator[PageImage]:
+    """Yield every page of ``path`` lazily (multi-page TIFF: all frames; PDF: all pages; in order),
+    from the 0-based page ``start`` on (the pages before it are not decoded).
 
     The file is probed (exists, non-empty, an image, not too large) before this returns,
     so those errors raise here; damage inside the pixel data raises during iteration.
@@ -295,7 +299,9 @@ def read_pages(path: Path, pdf_dpi: float | None = None) -> Iterator[PageImage]:
     """
     path = Path(path)
     count_pages(path)
-    return _iter_pdf(path, pdf_dpi) if is_pdf_path(path) else _iter_pages(path)
+    if is_pdf_path(path):
+        return _iter_pdf(path, pdf_dpi, start)
+    return _iter_pages(path, start=start)
 
 
 def read_image(path: Path) -> PageImage:
@@ -336,7 +342,12 @@ def _over_white(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def _int_scale(image: Image.Image, values: np.ndarray) -> tuple[np.ndarray, float]:
-    """Values and full-scale of a mode "I" image (declared TIFF bit depth, else by range)."""
+    """Values and full-scale of a mode "I" image.
+
+    A declared TIFF depth of 1 to 16 bits is used as is; 32-bit (or undeclared) data is scaled
+    by its real range: values up to 255 as 8-bit, up to 65535 as 16-bit, else the full 32 bits
+    (a scanner's 0..255 page stored as 32-bit integers is not a black page).
+    """
     tags = getattr(image, "tag_v2", None)
     bits: int | None = None
     signed = False
@@ -346,23 +357,38 @@ def _int_scale(image: Image.Image, values: np.ndarray) -> tuple[np.ndarray, floa
             bits = int(bps[0] if isinstance(bps, tuple) else bps) if bps is not None else None
             fmt = tags.get(339)
             signed = int(fmt[0] if isinstance(fmt, tuple) else fmt) == 2 if fmt else False
-    if bits is None or not 1 <= bits <= 32:
-        if values.size == 0 or (values.min() >= 0 and values.max() <= 65535):
-            bits = 16
-        else:
-            bits, signed = 32, True
+    if bits is not None and 1 <= bits <= 16:
+        return values, float(2 ** (bits - 1) - 1 if signed else 2**bits - 1)
+    if values.size == 0 or (values.min() >= 0 and values.max() <= 65535):
+        return values, 255.0 if values.size and values.max() <= 255 and bits == 32 else 65535.0
     if bits == 32 and not signed:
         return values.view(np.uint32), float(2**32 - 1)
-    if signed:
-        return values, float(2 ** (bits - 1) - 1)
-    return values, float(2**bits - 1)
+    return values, float(2**31 - 1)
+
+
+def _float_scaled(values: np.ndarray) -> np.ndarray:
+    """Mode "F" pixels in [0, 1]: data in 0..1 taken as is (a little over- or undershoot clipped),
+    data reaching above 2 taken as 0..255; NaN, infinity or any other range is refused."""
+    if values.size == 0:
+        return values.astype(np.float32)
+    if not np.isfinite(values).all():
+        raise _UnsupportedModeError("has NaN or infinite pixel values (a damaged float image)")
+    low, high = float(values.min()), float(values.max())
+    scale = 255.0 if high > 2.0 else 1.0
+    if low < -scale or high > 1.01 * 255:
+        raise _UnsupportedModeError(
+            f"has float pixel values from {low:g} to {high:g}, neither 0..1 nor 0..255"
+        )
+    out = values.astype(np.float32) / np.float32(scale)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def to_float_gray(image: Image.Image) -> np.ndarray:
     """Convert a Pillow image of any common mode to float32 HxW gray in [0, 1].
 
     Transparency is composited over white; colour uses ITU-R 601 luma computed in float;
-    16-bit gray keeps its precision (divided by 65535). Mode "F" is taken as [0, 1].
+    16-bit gray keeps its precision (divided by 65535). Mode "F" is taken as 0..1 or 0..255 by
+    its range; NaN, infinity or another range raise (an InputError when read from a file).
     """
     mode = image.mode
     if mode == "1":
@@ -376,8 +402,7 @@ def to_float_gray(image: Image.Image) -> np.ndarray:
         out = values.astype(np.float64) / scale
         return np.clip(out, 0.0, 1.0).astype(np.float32)
     if mode == "F":
-        out = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=1.0, posinf=1.0, neginf=0.0)
-        return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+        return _float_scaled(np.asarray(image, dtype=np.float32))
     if mode == "LA":
         arr = np.asarray(image)
         gray = arr[..., 0].astype(np.float32) / np.float32(255)
@@ -443,17 +468,18 @@ def _valid_dpi(path: Path, dpi: tuple[float, float] | None) -> tuple[float, floa
 def _save_pil(
     fh: IO[bytes],
     pil_format: str,
-    images: list[Image.Image],
+    images: Iterable[Image.Image],
     dpis: list[tuple[float, float] | None],
 ) -> None:
-    """Encode ``images`` into ``fh`` (PNG: one page; TIFF: one or more; PDF via img2pdf)."""
+    """Encode ``images`` into ``fh`` one at a time (PNG: one page; TIFF: one or more; PDF via
+    img2pdf, which holds the compressed pages, never the decoded ones)."""
     if pil_format == "PDF":
         fh.write(pdf_bytes(images, [d or (DEFAULT_DPI, DEFAULT_DPI) for d in dpis]))
         return
 
     if pil_format == "PNG":
         dpi_option = {} if dpis[0] is None else {"dpi": dpis[0]}
-        images[0].save(fh, format="PNG", compress_level=PNG_COMPRESS_LEVEL, **dpi_option)
+        next(iter(images)).save(fh, format="PNG", compress_level=PNG_COMPRESS_LEVEL, **dpi_option)
         return
     with TiffImagePlugin.AppendingTiffWriter(fh) as tiff:  # pages one by one, each its settings
         for image, dpi in zip(images, dpis, strict=True):
@@ -469,6 +495,7 @@ def write_pages(
     dpi: tuple[float, float] | None,
     fmt: str,
     page_dpis: Sequence[tuple[float, float] | None] | None = None,
+    overwrite: bool = True,
 ) -> None:
     """Write pages as ``fmt`` ("png": one page; "tiff" and "pdf": one or more) atomically.
 
@@ -477,7 +504,9 @@ def write_pages(
     DPI, else every page gets ``dpi``; a PDF page without DPI is taken as 300 dpi, and its size
     in points is its pixel size times 72 / DPI. Data goes to a hidden ``.<name>.*.part`` file
     in the target directory, is fsynced and then renamed over ``path``; on failure the temporary
-    file is removed and OutputError raised.
+    file is removed and OutputError raised. ``pages`` may be a lazy sequence: each page is
+    fetched and encoded in turn. Without ``overwrite`` an existing ``path`` is never replaced:
+    OutputExistsError is raised (an output that appeared while this one was written).
     """
     path = Path(path)
     pil_format = _WRITE_FORMATS.get(fmt.lower())
@@ -497,11 +526,22 @@ def write_pages(
     dpis = [
         _valid_dpi(path, d) for d in (page_dpis if page_dpis is not None else [dpi] * len(pages))
     ]
-    images = [_page_image(path, page, n) for n, page in enumerate(pages, start=1)]
+    images = (_page_image(path, pages[n], n + 1) for n in range(len(pages)))
 
     try:
-        with atomic_path(path) as tmp, open(tmp, "w+b") as fh:  # w+: the TIFF writer reads back
+        with (
+            atomic_path(path, overwrite=overwrite) as tmp,
+            open(tmp, "w+b") as fh,  # w+: the TIFF writer reads back
+            _pillow_guard(),  # img2pdf opens pages with Pillow: our limit, not Pillow's
+        ):
             _save_pil(fh, pil_format, images, dpis)
+    except OutputError:
+        raise
+    except TargetExistsError as exc:
+        raise OutputExistsError(
+            f"{path} appeared while it was being written; left as it is",
+            "use --overwrite to replace outputs",
+        ) from exc
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {_os_cause(exc)}") from exc
     except Exception as exc:  # encoder errors

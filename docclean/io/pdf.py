@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import math
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,14 @@ from PIL import Image
 
 from docclean.errors import InputError
 
-__all__ = ["DEFAULT_DPI", "count_pdf_pages", "is_pdf_path", "iter_pdf_pages", "pdf_bytes"]
+__all__ = [
+    "DEFAULT_DPI",
+    "check_pdf_render_size",
+    "count_pdf_pages",
+    "is_pdf_path",
+    "iter_pdf_pages",
+    "pdf_bytes",
+]
 
 DEFAULT_DPI: float = 300.0
 _POINTS_PER_INCH = 72.0
@@ -69,6 +76,45 @@ def count_pdf_pages(path: Path) -> int:
     if count == 0:
         raise InputError(path, "PDF has no pages")
     return count
+
+
+def check_pdf_render_size(path: Path, dpi: float | None, max_pixels: int) -> int:
+    """The page count of a PDF, after checking that every page renders within ``max_pixels``.
+
+    Pages render at ``dpi`` when given, else at their largest image's DPI, else DEFAULT_DPI; a
+    page above the limit is an InputError naming it (only its size is read, nothing rendered).
+    Without ``dpi``, pages above the limit are refused too: their output could not be written
+    at the resolution they hold.
+    """
+    with _pdfium_lock:
+        doc = _open(path)
+        try:
+            total = len(doc)
+            if total == 0:
+                raise InputError(path, "PDF has no pages")
+            for index in range(total):
+                page = doc[index]
+                try:
+                    width_pt, height_pt = page.get_size()
+                    page_dpi = (dpi, dpi) if dpi else _image_dpi(page) or (DEFAULT_DPI,) * 2
+                finally:
+                    page.close()
+                width = round(width_pt * page_dpi[0] / _POINTS_PER_INCH)
+                height = round(height_pt * page_dpi[1] / _POINTS_PER_INCH)
+                if width * height > max_pixels:
+                    raise InputError(
+                        path,
+                        f"page {index + 1} of {total} would render at {width}x{height} pixels "
+                        f"({page_dpi[0]:g} dpi), more than the limit of {max_pixels}",
+                        "give a lower --dpi",
+                    )
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(path, f"unreadable PDF ({exc})") from exc
+        finally:
+            doc.close()
+    return total
 
 
 def _image_dpi(page: Any) -> tuple[float, float] | None:
@@ -172,9 +218,9 @@ def _block_means(pixels: np.ndarray, block: int = 8) -> np.ndarray:
 
 
 def iter_pdf_pages(
-    path: Path, dpi: float | None, max_pixels: int
+    path: Path, dpi: float | None, max_pixels: int, start: int = 0
 ) -> Generator[tuple[np.ndarray, tuple[float, float]], None, None]:
-    """Yield each page as (uint8 gray pixels, DPI) in order.
+    """Yield each page from the 0-based ``start`` on as (uint8 gray pixels, DPI), in order.
 
     Pages render at ``dpi`` when given, else at their largest image's DPI, else DEFAULT_DPI.
     """
@@ -184,7 +230,7 @@ def iter_pdf_pages(
     try:
         if total == 0:
             raise InputError(path, "PDF has no pages")
-        for index in range(total):
+        for index in range(start, total):
             with _pdfium_lock:
                 try:
                     page = doc[index]
@@ -217,27 +263,32 @@ def _page_data(page: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def pdf_bytes(pages: Sequence[Image.Image], dpis: Sequence[tuple[float, float]]) -> bytes:
-    """A PDF with one page per image, each ``pixels * 72 / dpi`` points in size."""
+def pdf_bytes(pages: Iterable[Image.Image], dpis: Sequence[tuple[float, float]]) -> bytes:
+    """A PDF with one page per image, each ``pixels * 72 / dpi`` points in size.
+
+    Pages are taken one at a time and only their compressed data is kept.
+    """
     import img2pdf
 
-    points = [
-        (page.width * _POINTS_PER_INCH / dpi[0], page.height * _POINTS_PER_INCH / dpi[1])
-        for page, dpi in zip(pages, dpis, strict=True)
-    ]
-    for number, (width_pt, height_pt) in enumerate(points, start=1):
+    points: list[tuple[float, float]] = []
+    data: list[bytes] = []
+    for number, (page, dpi) in enumerate(zip(pages, dpis, strict=True), start=1):
+        width_pt = page.width * _POINTS_PER_INCH / dpi[0]
+        height_pt = page.height * _POINTS_PER_INCH / dpi[1]
         if min(width_pt, height_pt) < _MIN_POINTS:
             raise ValueError(
                 f"page {number} would be {width_pt:.2f} x {height_pt:.2f} pt, and PDF pages "
                 f"must be at least {_MIN_POINTS:g} pt (give a lower --dpi)"
             )
+        points.append((width_pt, height_pt))
+        data.append(_page_data(page))
     sizes = iter(points)
 
     def layout(width_px: int, height_px: int, ndpi: object) -> tuple[float, float, float, float]:
         width_pt, height_pt = next(sizes)  # img2pdf lays pages out in order, one call each
         return width_pt, height_pt, width_pt, height_pt
 
-    data = img2pdf.convert([_page_data(page) for page in pages], layout_fun=layout, nodate=True)
-    if not isinstance(data, bytes):  # pragma: no cover - convert returns bytes without a stream
+    out = img2pdf.convert(data, layout_fun=layout, nodate=True)
+    if not isinstance(out, bytes):  # pragma: no cover - convert returns bytes without a stream
         raise TypeError("img2pdf returned no data")
-    return data
+    return out
