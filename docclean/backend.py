@@ -36,7 +36,8 @@ def tensorflow(device: Device = "auto") -> ModuleType:
     if device == "gpu" and not gpus:
         raise UsageError(
             "--device gpu was asked for, but TensorFlow sees no GPU",
-            "install the GPU build with `pip install 'docclean[gpu]'` and check `nvidia-smi`, "
+            "install TensorFlow's GPU build with `pip install 'tensorflow[and-cuda]'` (or "
+            "`pip install '.[gpu]'` in a docclean checkout) and check `nvidia-smi`, "
             "or use --device auto",
         )
     if _configured is None:

@@ -13,6 +13,26 @@ from docclean.errors import DocCleanError, ExitCode
 from docclean.progress import Reporter
 
 
+def _flags_show_no_type() -> None:
+    """Typer 0.29's rich help prints a type beside every option, flags included (``--json <bool>``,
+    even ``--help <bool>``), although a flag takes no value and its plain help leaves it out. Give
+    the rich help the same rule, once for every command: no type for flags and counters."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "flags_left_out", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag or self.count else shown(self, ctx)
+
+    display_type_rich.flags_left_out = True  # type: ignore[attr-defined]
+    setattr(TyperOption, "display_type_rich", display_type_rich)  # noqa: B010
+
+
+_flags_show_no_type()
+
+
 @contextmanager
 def errors_to_exit_codes(reporter: Reporter) -> Iterator[None]:
     """The one place where library errors become a message on stderr and an exit code."""
