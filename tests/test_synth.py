@@ -32,7 +32,10 @@ def apply(name: str, page: np.ndarray, seed: int) -> np.ndarray:
 
 
 def test_registry_is_consistent() -> None:
-    assert set(synth.CHANCE) == set(synth.DEGRADATIONS)
+    assert set(synth.CHANCE) == set(synth.DEGRADATIONS) == set(synth.ORDER)
+    assert set(synth.HISTORICAL_CHANCE) <= set(synth.DEGRADATIONS) >= set(synth.ALONE)
+    original = "faded-ink bleed-through stain fold wrinkles rotation lighting edge-shadow blur"
+    assert list(synth.DEGRADATIONS)[:12] == [*original.split(), "noise", "salt-pepper", "jpeg"]
     assert set(synth.DEGRADATIONS) >= synth.GEOMETRIC
     assert all(summary for summary in synth.describe_kinds().values())
 
@@ -46,7 +49,8 @@ def test_every_kind_changes_the_page_and_keeps_float32_in_range(
         out = apply(name, page, seed)
         assert out.dtype == np.float32 and out.shape == page.shape
         assert out.min() >= 0.0 and out.max() <= 1.0
-        assert not np.array_equal(out, page)
+        assert np.array_equal(out, page) == (name == "undamaged")
+        assert np.array_equal(out, apply(name, page, seed))  # the same seed, the same page
     assert np.array_equal(page, before)  # pure: the input is left alone
 
 

@@ -25,7 +25,7 @@ from PIL import Image
 from docclean.errors import DataError, DocCleanError, OutputError, UsageError
 from docclean.io.images import is_image_path, read_pages, to_uint8, write_pages
 from docclean.progress import Reporter
-from docclean.synth.render import RENDER_DPI, RENDER_SIZE, render_page
+from docclean.synth.render import RENDER_DPI, RENDER_SIZE, DpiScale, render_page
 from docclean.training.data import Pair
 
 Degradation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -275,7 +275,302 @@ def jpeg(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return np.asarray(decoded.convert("L"), dtype=np.float32) / np.float32(255)
 
 
-# The registry, in the order make_pair applies the kinds; names are what --kinds takes.
+# --- kinds for real pages: good scans, phone photos, dense noise, historical documents ------
+
+
+def undamaged(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Undamaged: the clean page paired with itself, so a model learns to leave good pages alone."""
+    return _finish(page.copy())
+
+
+def light_scan(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A good light scan: mild paper tone, slightly soft, faint noise; its target is the pure page."""
+    paper, black = rng.uniform(0.88, 0.98), rng.uniform(0.0, 0.08)
+    out: np.ndarray = black + (paper - black) * page
+    if rng.random() < 0.6:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 0.8))
+    tone = 1.0 - rng.uniform(0.0, 0.04) * _smooth_field(page.shape, rng, 3)
+    out = out * tone + rng.uniform(0.003, 0.015) * rng.standard_normal(page.shape, np.float32)
+    if rng.random() < 0.3:
+        out = jpeg_at(out, int(rng.integers(80, 96)))
+    return _finish(out)
+
+
+def _blurred(mask: np.ndarray, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(mask, (0, 0), sigma) if sigma > 0 else mask
+
+
+def _from_edge(points: np.ndarray, shape: tuple[int, int], edge: int) -> np.ndarray:
+    """Points ``(u, v)`` (u along an edge from 0 to 1, v inwards from it, 1 = the far edge) as
+    ``(x, y)`` pixels of a page of ``shape``, for edge 0 top, 1 bottom, 2 left, 3 right."""
+    h, w = shape
+    u, v = points[:, 0], points[:, 1]
+    x, y = {
+        0: (u * w, v * h),
+        1: (u * w, h - v * h),
+        2: (v * w, u * h),
+    }.get(edge, (w - v * w, u * h))
+    return np.round(np.stack([x, y], axis=1)).astype(np.int32)
+
+
+def _point(xy: np.ndarray) -> tuple[int, int]:
+    return round(float(xy[0])), round(float(xy[1]))
+
+
+def shadow_shape(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A hand's or a phone's hard shadow coming in from one edge: 1 inside, 0 outside, float32.
+
+    It reaches at most 65 % of the way across, so the far side of the page stays lit.
+    """
+    h, w = shape
+    mask: np.ndarray = np.zeros(shape, np.uint8)
+    edge = int(rng.integers(4))
+    extent = h if edge < 2 else w  # across the shadow's edge
+    length = w if edge < 2 else h  # along it
+    scale = min(h, w)
+    base = rng.uniform(0.15, 0.85)
+    reach = rng.uniform(0.25, 0.65)
+    if rng.random() < 0.5:  # a hand: arm, palm and fingers
+        inward = {0: (0.0, 1.0), 1: (0.0, -1.0), 2: (1.0, 0.0)}.get(edge, (-1.0, 0.0))
+        turn = rng.normal(0.0, 0.35)
+        ahead = np.array(
+            [
+                inward[0] * np.cos(turn) - inward[1] * np.sin(turn),
+                inward[0] * np.sin(turn) + inward[1] * np.cos(turn),
+            ]
+        )
+        start = _from_edge(np.array([[base, -0.2]]), shape, edge)[0].astype(np.float64)
+        palm_at = start + ahead * (0.2 * extent + reach * 0.55 * extent) / max(
+            abs(ahead).max(), 0.5
+        )
+        arm = max(1, round(scale * rng.uniform(0.1, 0.16)))
+        cv2.line(mask, _point(start), _point(palm_at), 1, arm, cv2.LINE_AA)
+        angle = float(np.degrees(np.arctan2(ahead[1], ahead[0])))
+        axes = (round(scale * rng.uniform(0.09, 0.13)), round(scale * rng.uniform(0.1, 0.14)))
+        cv2.ellipse(mask, _point(palm_at), (max(1, axes[0]), max(1, axes[1])), angle, 0, 360, 1, -1)
+        fingers = int(rng.choice([1, 2, 4, 4, 5]))
+        spread = rng.uniform(0.5, 1.1)
+        for k in range(fingers):
+            bend = (k - (fingers - 1) / 2) * spread / max(fingers - 1, 1) + rng.normal(0, 0.06)
+            way = np.array(
+                [
+                    ahead[0] * np.cos(bend) - ahead[1] * np.sin(bend),
+                    ahead[0] * np.sin(bend) + ahead[1] * np.cos(bend),
+                ]
+            )
+            tip = palm_at + way * scale * (rng.uniform(0.1, 0.16) + rng.uniform(0.1, 0.2))
+            width = max(1, round(scale * rng.uniform(0.035, 0.05)))
+            cv2.line(mask, _point(palm_at), _point(tip), 1, width, cv2.LINE_AA)
+    else:  # a phone held over the page, and the hand holding it
+        half_u = rng.uniform(0.12, 0.3) * extent / length
+        tilt = rng.normal(0.0, 0.08)
+        body = np.array(
+            [
+                [base - half_u, -0.1],
+                [base + half_u, -0.1],
+                [base + half_u + tilt, reach],
+                [base - half_u + tilt, reach],
+            ]
+        )
+        cv2.fillPoly(mask, [_from_edge(body, shape, edge)], 1, cv2.LINE_AA)
+        corner = max(1, round(scale * rng.uniform(0.01, 0.04)))
+        mask = cv2.morphologyEx(
+            mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (corner,) * 2)
+        )
+    return mask.astype(np.float32)
+
+
+def _shadow(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The shade of a hard shadow: 1 in the light, 1 - (30 to 70 %) inside, a 10-60 px penumbra."""
+    shape = shadow_shape(page.shape, rng)
+    penumbra = rng.uniform(10.0, 60.0)  # px from 10 % to 90 % of the edge
+    depth = rng.uniform(0.34, 0.7) * (0.9 + 0.1 * _smooth_field(page.shape, rng, 3))
+    return 1.0 - depth * np.clip(_blurred(shape, penumbra / 2.56), 0.0, 1.0)
+
+
+def hard_shadow(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A hand or phone shadow: a shape from one edge darkened by 30-70 %, with a 10-60 px penumbra."""
+    return _finish(page * _shadow(page, rng))
+
+
+def _curl_shade(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = page.shape
+    yy, xx = _grid(page.shape)
+    edge = int(rng.integers(4))
+    across, along, extent = {
+        0: (yy, xx / max(w, 1), h),
+        1: (h - 1 - yy, xx / max(w, 1), h),
+        2: (xx, yy / max(h, 1), w),
+    }.get(edge, (w - 1 - xx, yy / max(h, 1), w))
+    bow = extent * rng.uniform(-0.03, 0.03) * (2 * along - 1) ** 2  # the curl bends the line
+    gutter = extent * rng.uniform(0.0, 0.08)
+    width = extent * rng.uniform(0.03, 0.15)
+    distance = np.maximum(across - gutter - bow, 0.0)
+    strength = rng.uniform(0.4, 0.85)
+    falloff = rng.uniform(1.0, 2.0)
+    shade = 1.0 - strength * np.exp(-((distance / width) ** falloff))
+    return shade.astype(np.float32)
+
+
+def curl_shadow(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Page-curl shadow: a dark gutter or lifted edge, fading over a gradient along a bowed line."""
+    return _finish(page * _curl_shade(page, rng))
+
+
+def phone_photo(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A phone photo under a lamp: gray light falling off across the page, a hand or phone shadow,
+    sometimes a curled edge."""
+    h, w = page.shape
+    yy, xx = _grid(page.shape)
+    cy, cx = rng.uniform(-0.3, 1.3) * h, rng.uniform(-0.3, 1.3) * w
+    radius = np.hypot((yy - cy) / max(h, 1), (xx - cx) / max(w, 1))
+    light = rng.uniform(0.75, 1.0) * (1.0 - rng.uniform(0.1, 0.4) * np.clip(radius / 1.5, 0, 1))
+    light = light * (1.0 - rng.uniform(0.0, 0.15) * _smooth_field(page.shape, rng, 3))
+    black = rng.uniform(0.03, 0.2)
+    out = (black + (1.0 - black) * page) * light * _shadow(page, rng)
+    if rng.random() < 0.4:
+        out = out * _curl_shade(page, rng)
+    return _finish(out)
+
+
+def heavy_salt_and_pepper(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Dense salt-and-pepper: 0.5-4 % of the pixels in dark and light specks of 1-3 px."""
+    h, w = page.shape
+    out = page.copy()
+    density = rng.uniform(0.005, 0.04)
+    sizes = np.array([1, 2, 3])
+    weights = rng.dirichlet([2.0, 1.5, 1.0])
+    count = round(density * h * w / float((weights * sizes**2).sum()))
+    side = rng.choice(sizes, size=count, p=weights)
+    ys = rng.integers(0, h, size=count)
+    xs = rng.integers(0, w, size=count)
+    dark = rng.random(count) < rng.uniform(0.3, 0.8)
+    values = np.where(dark, rng.uniform(0.0, 0.3, count), rng.uniform(0.85, 1.0, count))
+    values = values.astype(np.float32)
+    for s in (1, 2, 3):
+        pick = side == s
+        for dy in range(s):
+            for dx in range(s):
+                y = np.minimum(ys[pick] + dy, h - 1)
+                x = np.minimum(xs[pick] + dx, w - 1)
+                out[y, x] = values[pick]
+    return _finish(out)
+
+
+def sensor_noise(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sensor noise: photon (Poisson-like, stronger on light paper) plus read noise, sometimes
+    with faint row banding and the grain of demosaicing."""
+    gain = rng.uniform(0.0005, 0.004)
+    read = rng.uniform(0.002, 0.012)
+    sigma = np.sqrt(gain * np.clip(page, 0.0, 1.0) + read * read)
+    noise: np.ndarray = rng.standard_normal(page.shape, np.float32)
+    if rng.random() < 0.4:
+        grain = cv2.GaussianBlur(noise, (0, 0), 0.7)
+        noise = grain / max(float(grain.std()), 1e-6)
+    out = page + sigma * noise
+    if rng.random() < 0.3:
+        rows = rng.standard_normal((page.shape[0], 1)).astype(np.float32)
+        out = out + rng.uniform(0.002, 0.01) * rows
+    return _finish(out)
+
+
+def jpeg_at(page: np.ndarray, quality: int) -> np.ndarray:
+    """``page`` encoded as JPEG at ``quality`` and decoded."""
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(page)).save(buffer, format="JPEG", quality=quality)
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        return np.asarray(decoded.convert("L"), dtype=np.float32) / np.float32(255)
+
+
+def _spots(
+    shape: tuple[int, int], rng: np.random.Generator, count: int, radius: tuple[float, float]
+) -> np.ndarray:
+    """Soft irregular spots (foxing): density in [0, 1]."""
+    h, w = shape
+    spots = np.zeros(shape, np.float32)
+    for _ in range(count):
+        r = rng.uniform(*radius)
+        center = (int(rng.integers(0, max(w, 1))), int(rng.integers(0, max(h, 1))))
+        axes = (max(1, round(r * rng.uniform(0.6, 1.4))), max(1, round(r * rng.uniform(0.6, 1.4))))
+        angle = float(rng.uniform(0, 180))
+        cv2.ellipse(
+            spots, center, axes, angle, 0, 360, float(rng.uniform(0.3, 1.0)), -1, cv2.LINE_AA
+        )
+    return np.clip(_blurred(spots, radius[0] * 0.5), 0.0, 1.0)
+
+
+def aged_paper(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Aged paper: yellowed or brown tone, mottling, faint fibres, foxing spots, darker edges."""
+    h, w = page.shape
+    side = max(min(h, w), 1)
+    tone = rng.uniform(0.5, 0.9)
+    cells = int(rng.integers(3, 12))
+    mottle = rng.uniform(0.04, 0.18) * (_smooth_field(page.shape, rng, cells) - 0.5)
+    mottle += rng.uniform(0.0, 0.06) * (_smooth_field(page.shape, rng, cells * 5) - 0.5)
+    fibres: np.ndarray = rng.standard_normal(page.shape, np.float32)
+    if rng.random() < 0.5:  # laid or fibrous paper: grain along one direction
+        length = int(rng.integers(5, 25)) | 1
+        fibres = cv2.blur(fibres, (length, 1) if rng.random() < 0.5 else (1, length))
+    fibres = cv2.GaussianBlur(fibres, (0, 0), rng.uniform(1.0, 2.5))
+    fibres = fibres / max(float(fibres.std()), 1e-6) * rng.uniform(0.004, 0.015)
+    count = int(rng.poisson(rng.uniform(0.0, 25.0) * h * w / 1e6 + 0.5))
+    foxing = _spots(page.shape, rng, count, (side * 0.002 + 1, side * 0.025 + 2))
+    yy, xx = _grid(page.shape)
+    border = np.minimum(np.minimum(yy, h - 1 - yy), np.minimum(xx, w - 1 - xx)) / side
+    edges = rng.uniform(0.0, 0.25) * np.exp(-border / rng.uniform(0.02, 0.1))
+    paper = tone * (1.0 + mottle + fibres) * (1.0 - rng.uniform(0.15, 0.5) * foxing)
+    return _finish(page * paper * (1.0 - edges))
+
+
+def iron_gall_ink(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Iron-gall or faded brown ink: strokes from dark to pale, darker and lighter from word to
+    word, with a faint halo where the ink has eaten into the paper."""
+    ink = 1.0 - page  # how much of each pixel is ink
+    level = rng.uniform(0.1, 0.55)  # the ink's lightness where it is darkest
+    spread = rng.uniform(0.1, 0.35)
+    cells = max(2, round(max(page.shape) / rng.uniform(30, 120)))
+    lightness = level + spread * _smooth_field(page.shape, rng, cells)
+    lightness += 0.06 * (_smooth_field(page.shape, rng, cells * 4) - 0.5)
+    halo = rng.uniform(0.0, 0.08) * np.clip(_blurred(ink, rng.uniform(1.0, 3.0)) * 3.0, 0.0, 1.0)
+    out = (1.0 - ink * (1.0 - np.clip(lightness, 0.0, 0.95))) * (1.0 - halo * (1.0 - ink))
+    return _finish(out)
+
+
+def _stroke_width(page: np.ndarray) -> float:
+    """The typical width of the page's ink strokes in px (0 when there is no ink)."""
+    ink = (page < 0.5).astype(np.uint8)
+    area = int(ink.sum())
+    if area == 0:
+        return 0.0
+    edges = int((ink[1:] != ink[:-1]).sum() + (ink[:, 1:] != ink[:, :-1]).sum())
+    return 2.0 * area / max(edges, 1)
+
+
+def verso_bleed(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Verso bleed-through: the mirrored, blurred handwriting of the back of the leaf, strong in
+    places, as in old manuscripts."""
+    h, w = page.shape
+    stroke = _stroke_width(page)  # the back's hand is about as large as the front's
+    dpi = (
+        float(np.clip(stroke / 0.1 * 72 / 19 * rng.uniform(0.8, 1.25), 50, 1200))
+        if stroke
+        else None
+    )
+    back = render_page(rng, (h, w), dpi, manuscript=True)
+    if (back < 0.5).mean() < 0.005:  # the window fell on a margin: the whole back, small
+        back = render_page(rng, (h, w), None, manuscript=True)
+    if (back < 0.5).mean() < 0.005:  # a page too small to write on: this page's own ink
+        back = page
+    dy, dx = int(rng.integers(-h // 10, h // 10 + 1)), int(rng.integers(-w // 10, w // 10 + 1))
+    ink = _blurred(1.0 - _shifted(back, dy, dx)[:, ::-1], rng.uniform(0.8, 3.5))
+    strength = rng.uniform(0.15, 0.5) * (0.4 + 0.6 * _smooth_field(page.shape, rng, 3))
+    return _finish(page * (1.0 - strength * ink))
+
+
+# The registry: names are what --kinds takes. The first twelve are the original kinds, in the
+# order they have always had; kinds added later come after them, so a kind's place in the list
+# (which seeds some benchmarks) never changes. make_pair applies kinds in ORDER.
 DEGRADATIONS: dict[str, Degradation] = {
     "faded-ink": faded_ink,
     "bleed-through": bleed_through,
@@ -289,7 +584,43 @@ DEGRADATIONS: dict[str, Degradation] = {
     "noise": gaussian_noise,
     "salt-pepper": salt_and_pepper,
     "jpeg": jpeg,
+    "undamaged": undamaged,
+    "light-scan": light_scan,
+    "hard-shadow": hard_shadow,
+    "curl-shadow": curl_shadow,
+    "phone-photo": phone_photo,
+    "heavy-salt-pepper": heavy_salt_and_pepper,
+    "sensor-noise": sensor_noise,
+    "aged-paper": aged_paper,
+    "iron-gall-ink": iron_gall_ink,
+    "verso-bleed": verso_bleed,
 }
+# The order make_pair applies kinds in: the ink, then the paper, the page's placement on the
+# scanner, the light, the optics and the sensor, and last the file.
+ORDER: tuple[str, ...] = (
+    "iron-gall-ink",
+    "faded-ink",
+    "verso-bleed",
+    "bleed-through",
+    "aged-paper",
+    "stain",
+    "fold",
+    "wrinkles",
+    "rotation",
+    "lighting",
+    "edge-shadow",
+    "curl-shadow",
+    "hard-shadow",
+    "phone-photo",
+    "light-scan",
+    "blur",
+    "noise",
+    "sensor-noise",
+    "salt-pepper",
+    "heavy-salt-pepper",
+    "jpeg",
+    "undamaged",
+)
 # How often each kind is drawn for a page when kinds are mixed.
 CHANCE: dict[str, float] = {
     "faded-ink": 0.25,
@@ -304,9 +635,41 @@ CHANCE: dict[str, float] = {
     "noise": 0.7,
     "salt-pepper": 0.25,
     "jpeg": 0.3,
+    "undamaged": 0.08,
+    "light-scan": 0.1,
+    "hard-shadow": 0.2,
+    "curl-shadow": 0.15,
+    "phone-photo": 0.12,
+    "heavy-salt-pepper": 0.12,
+    "sensor-noise": 0.3,
+    "aged-paper": 0.1,
+    "iron-gall-ink": 0.1,
+    "verso-bleed": 0.08,
 }
 # Kinds that move pixels: the clean target gets the same transform.
 GEOMETRIC: frozenset[str] = frozenset({"rotation"})
+# Kinds a mixed page gets alone when drawn (a good page stays good).
+ALONE: tuple[str, ...] = ("undamaged", "light-scan")
+# The kinds of a historical pair and how often each is drawn (the ink and the paper always).
+HISTORICAL_CHANCE: dict[str, float] = {
+    "iron-gall-ink": 1.0,
+    "aged-paper": 1.0,
+    "faded-ink": 0.3,
+    "verso-bleed": 0.6,
+    "bleed-through": 0.15,
+    "stain": 0.3,
+    "fold": 0.15,
+    "wrinkles": 0.2,
+    "rotation": 0.3,
+    "lighting": 0.3,
+    "edge-shadow": 0.15,
+    "curl-shadow": 0.1,
+    "blur": 0.4,
+    "noise": 0.3,
+    "sensor-noise": 0.3,
+    "salt-pepper": 0.1,
+    "jpeg": 0.2,
+}
 
 
 def describe_kinds() -> dict[str, str]:
@@ -362,10 +725,18 @@ def never_seen_kinds(
 def choose_kinds(rng: np.random.Generator, kinds: Sequence[str], mix: bool = True) -> list[str]:
     """The kinds for one page: all of ``kinds``, or with ``mix`` each by its :data:`CHANCE`.
 
-    A mixed page always gets at least one kind that changes its pixels' values (not only geometry).
+    A mixed page always gets at least one kind that changes its pixels' values (not only geometry),
+    or one of the :data:`ALONE` kinds by itself (an undamaged page, a good light scan).
     """
     if not mix:
         return list(kinds)
+    alone = [k for k in kinds if k in ALONE]
+    for kind in alone:
+        if rng.random() < CHANCE[kind]:
+            return [kind]
+    kinds = [k for k in kinds if k not in ALONE]
+    if not kinds:
+        return [alone[int(rng.integers(len(alone)))]]
     draws = {k: rng.random() < CHANCE[k] for k in kinds}
     photometric = [k for k in kinds if k not in GEOMETRIC]
     if photometric and not any(draws[k] for k in photometric):
@@ -373,20 +744,14 @@ def choose_kinds(rng: np.random.Generator, kinds: Sequence[str], mix: bool = Tru
     return [k for k in kinds if draws[k]]
 
 
-def make_pair(
-    page: np.ndarray,
-    rng: np.random.Generator,
-    kinds: Sequence[str] | None = None,
-    mix: bool = True,
+def apply_kinds(
+    page: np.ndarray, rng: np.random.Generator, kinds: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A ``(noisy, clean)`` pair from a clean page: the chosen degradations in registry order.
-
-    The clean target is the page with only the geometric kinds applied, each with the same random
-    draws as the noisy page, so the two stay pixel-aligned. Both are float32 in [0, 1].
-    """
+    """``(noisy, clean)``: ``kinds`` applied to ``page`` in :data:`ORDER`, the geometric ones to
+    the clean target too with the same random draws, so the two stay pixel-aligned."""
     clean = _finish(np.asarray(page, dtype=np.float32))
     noisy = clean.copy()
-    for name in choose_kinds(rng, resolve_kinds(kinds), mix):
+    for name in sorted(kinds, key=ORDER.index):
         degrade = DEGRADATIONS[name]
         if name in GEOMETRIC:
             seed = int(rng.integers(2**63))
@@ -395,6 +760,40 @@ def make_pair(
         else:
             noisy = degrade(noisy, rng)
     return _finish(noisy), clean
+
+
+def make_pair(
+    page: np.ndarray,
+    rng: np.random.Generator,
+    kinds: Sequence[str] | None = None,
+    mix: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A ``(noisy, clean)`` pair from a clean page: the chosen degradations (:func:`choose_kinds`)
+    in :data:`ORDER`.
+
+    The clean target is the page with only the geometric kinds applied, each with the same random
+    draws as the noisy page, so the two stay pixel-aligned. Both are float32 in [0, 1].
+    """
+    return apply_kinds(page, rng, choose_kinds(rng, resolve_kinds(kinds), mix))
+
+
+def historical_pair(
+    page: np.ndarray, rng: np.random.Generator, kinds: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A binarization pair: ``page`` aged like a manuscript, and its bilevel target (text 0,
+    background 1, after the same geometric kinds).
+
+    Iron-gall ink and aged paper always (unless left out of ``kinds``), the other kinds of
+    :data:`HISTORICAL_CHANCE` (verso bleed-through, stains, folds, blur, noise, ...) each by its
+    chance there.
+    """
+    allowed = [k for k in resolve_kinds(kinds) if k in HISTORICAL_CHANCE]
+    chosen = [k for k in allowed if rng.random() < HISTORICAL_CHANCE[k]]
+    photometric = [k for k in allowed if k not in GEOMETRIC]
+    if photometric and not set(chosen) - GEOMETRIC:
+        chosen.append(photometric[int(rng.integers(len(photometric)))])
+    noisy, clean = apply_kinds(page, rng, chosen)
+    return noisy, np.where(clean < 0.5, 0.0, 1.0).astype(np.float32)
 
 
 # --- pairs in memory and on disk ------------------------------------------------------------
@@ -407,20 +806,32 @@ def synthetic_pairs(
     kinds: Sequence[str] | None = None,
     size: tuple[int, int] = RENDER_SIZE,
     mix: bool = True,
+    dpi: DpiScale | None = None,
+    historical: bool = False,
 ) -> list[Pair]:
     """``n`` synthetic training pairs in memory, named ``synthetic-00000`` and on.
 
     Each is a dirty version of ``clean_pages`` in turn (page ``i % len(clean_pages)``), or of a
-    freshly rendered page of ``size`` = (height, width) when none are given. ``kinds`` restricts the
-    degradations (default all; see :func:`resolve_kinds`). Mix the result with real pairs before
-    building a :class:`~docclean.training.data.PatchSampler`. Memory: 8 bytes a pixel a pair, so 17 MB for
-    each rendered A4 page at 150 dpi; pass a smaller ``size`` for many pairs.
+    freshly rendered page of ``size`` = (height, width) when none are given: with ``dpi``, a window
+    of that size on a page set at a resolution drawn from ``dpi`` (type at its real size, so 600-dpi
+    pages cost no more than 150-dpi ones); without, a whole page of that size. ``kinds`` restricts
+    the degradations (default all; see :func:`resolve_kinds`). ``historical``: binarization pairs
+    (:func:`historical_pair`), rendered pages mostly handwriting-like. Mix the result with real
+    pairs before building a :class:`~docclean.training.data.PatchSampler`. Memory: 8 bytes a pixel
+    a pair, so 17 MB for each rendered A4 page at 150 dpi; pass a smaller ``size`` for many pairs.
     """
     chosen = resolve_kinds(kinds)
     pairs: list[Pair] = []
     for i in range(n):
-        page = clean_pages[i % len(clean_pages)] if clean_pages else render_page(rng, size)
-        noisy, clean = make_pair(page, rng, chosen, mix)
+        if clean_pages:
+            page = clean_pages[i % len(clean_pages)]
+        else:
+            manuscript = historical and rng.random() < 0.7
+            page = render_page(rng, size, dpi.draw(rng) if dpi else None, manuscript)
+        if historical:
+            noisy, clean = historical_pair(page, rng, chosen)
+        else:
+            noisy, clean = make_pair(page, rng, chosen, mix)
         pairs.append(Pair(f"synthetic-{i:05d}", noisy, clean))
     return pairs
 
