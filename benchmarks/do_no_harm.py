@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crop", type=Path, help="PNG: before | after of the worst heading")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "gpu"])
     parser.add_argument("--json", action="store_true", help="Print the report as JSON")
+    parser.add_argument("--json-file", type=Path, help="Also write the JSON report to this file")
     args = parser.parse_args(argv)
 
     from docclean.backend import tensorflow
@@ -56,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         loaded = load_model(spec)
         cleaner = PageCleaner(loaded, device=args.device)
         methods[loaded.name] = cleaner.clean
-        models[loaded.name] = {"path": str(loaded.path), "sha256": loaded.card.get("sha256")}
+        card = loaded.card  # a dict, or a typed ModelCard
+        sha256 = card.get("sha256") if isinstance(card, dict) else getattr(card, "sha256", None)
+        models[loaded.name] = {"path": str(loaded.path), "sha256": sha256}
     methods["otsu"] = baselines.otsu
     methods["sauvola"] = baselines.sauvola
     first_model = next(iter(models))
@@ -85,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                 "box": list(worst.box),
                 "ink_lost": worst.ink_lost,
             }
+    if args.json_file is not None:
+        args.json_file.write_text(json.dumps(report, indent=2) + "\n")
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -111,12 +116,17 @@ def _pages(dpis: list[int], count: int, half: bool) -> Any:
             )
 
 
+CROP_WIDTH = 900
+"""Widest panel of the --crop PNG, px (the heading's left part at full resolution)."""
+
+
 def _write_crop(path: Path, worst: harm.WorstHeading) -> None:
-    """before | after side by side, 12 px of mid-gray between."""
+    """before | after side by side, 12 px of mid-gray between, each at most CROP_WIDTH px wide."""
     from PIL import Image
 
-    gap = np.full((worst.before.shape[0], 12), 0.5, np.float32)
-    strip = np.concatenate([worst.before, gap, worst.after], axis=1)
+    before, after = worst.before[:, :CROP_WIDTH], worst.after[:, :CROP_WIDTH]
+    gap = np.full((before.shape[0], 12), 0.5, np.float32)
+    strip = np.concatenate([before, gap, after], axis=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.round(np.clip(strip, 0, 1) * 255).astype(np.uint8), mode="L").save(path)
 
