@@ -1,0 +1,444 @@
+"""Fold figures: a recipe trained and scored once per fold, or a model scored on every fold.
+
+    python benchmarks/folds.py --task binarization --recipe "--arch fast-unet --loss bce" [--epochs 3]
+                               [--steps 200] [--folds dibco-2009,bickley] [--json]
+    python benchmarks/folds.py --task binarization --model dibco-fast-unet [--json]
+    python benchmarks/folds.py --task office --baselines-only
+
+Folds, from ../shared/data (``--data``):
+  - binarization: each DIBCO year (dibco/20XX) and each extra set (more-binarization/bickley,
+    phibd, msi) left out in turn: train on all the others, score on the one left out;
+  - office: NoisyOffice both ways, TR->VA and VA->TR (noisyoffice/manifest.csv gives the split).
+
+``--recipe`` trains one model per fold with ``docclean train`` (the recipe's flags appended; ``--steps``
+and ``--epochs`` override them for short runs) on the fold's training pages, staged as symlinks
+under runs/folds/NAME/FOLD/, and scores it with ``docclean evaluate --json`` on the held-out pages.
+``--model`` only scores an existing model on every fold's held-out pages: a validation figure only
+on pages the model never saw (its card's training pages are checked and a warning printed).
+Beside each model, every fold gets "no cleaning", Otsu and Sauvola. Bilevel targets are scored
+with FM, p-FM, PSNR and DRD; gray ones with RMSE, PSNR and SSIM. The mean is over folds (each fold
+counts once, whatever its size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import math
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+RUNS = REPO / "runs" / "folds"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+EXTRA_SETS = ("bickley", "phibd", "msi")
+BILEVEL_METRICS = ("fm", "pfm", "psnr", "drd")
+GRAY_METRICS = ("rmse", "psnr", "ssim")
+BASELINES = ("otsu", "sauvola")
+
+
+@dataclass(frozen=True)
+class PagePair:
+    """One noisy page and its target; ``group`` is the set or split it belongs to."""
+
+    name: str
+    noisy: Path
+    clean: Path
+    group: str
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Train on ``train``, score on ``test`` (no page in both)."""
+
+    name: str
+    task: str
+    train: tuple[PagePair, ...]
+    test: tuple[PagePair, ...]
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def _paired_folder(noisy_dir: Path, clean_dir: Path, group: str) -> list[PagePair]:
+    """Pairs of same-named images (suffix aside) in two folders; unpaired files are left out."""
+    if not noisy_dir.is_dir() or not clean_dir.is_dir():
+        return []
+
+    def images(folder: Path) -> dict[str, Path]:
+        return {
+            p.stem: p
+            for p in sorted(folder.iterdir())
+            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+        }
+
+    noisy, clean = images(noisy_dir), images(clean_dir)
+    return [PagePair(n, noisy[n], clean[n], group) for n in sorted(set(noisy) & set(clean))]
+
+
+def binarization_sets(data: Path) -> dict[str, list[PagePair]]:
+    """Group name -> pairs: ``dibco-20XX`` for each DIBCO year, then the extra sets by name."""
+    sets: dict[str, list[PagePair]] = {}
+    dibco = data / "dibco"
+    years = sorted(p for p in dibco.iterdir() if p.is_dir()) if dibco.is_dir() else []
+    for year in years:
+        name = f"dibco-{year.name}"
+        pairs = _paired_folder(year / "imgs", year / "gt", name)
+        if pairs:
+            sets[name] = pairs
+    for extra in EXTRA_SETS:
+        folder = data / "more-binarization" / extra
+        pairs = _paired_folder(folder / "imgs", folder / "gt", extra)
+        if pairs:
+            sets[extra] = pairs
+    return sets
+
+
+def office_sets(data: Path) -> dict[str, list[PagePair]]:
+    """``TR`` and ``VA``: NoisyOffice pages by the partition manifest.csv gives each id."""
+    root = data / "noisyoffice"
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        return {}
+    with manifest.open(newline="") as handle:
+        partition = {row["id"]: row["partition"] for row in csv.DictReader(handle)}
+    sets: dict[str, list[PagePair]] = {}
+    for pair in _paired_folder(root / "train", root / "train_cleaned", ""):
+        split = partition.get(pair.name)
+        if split is not None:
+            sets.setdefault(split, []).append(PagePair(pair.name, pair.noisy, pair.clean, split))
+    return dict(sorted(sets.items()))
+
+
+def plan_folds(data: Path, task: str) -> list[Fold]:
+    """The folds of ``task`` (binarization or office) over the data under ``data``."""
+    if task == "binarization":
+        sets = binarization_sets(data)
+        return [
+            Fold(
+                name,
+                task,
+                tuple(p for other, pairs in sets.items() if other != name for p in pairs),
+                tuple(held_out),
+            )
+            for name, held_out in sets.items()
+        ]
+    if task == "office":
+        sets = office_sets(data)
+        folds = []
+        for train, test in (("TR", "VA"), ("VA", "TR")):
+            if train in sets and test in sets:
+                folds.append(
+                    Fold(f"noisyoffice-{train}-{test}", task, tuple(sets[train]), tuple(sets[test]))
+                )
+        return folds
+    raise ValueError(f"unknown task {task!r}: binarization or office")
+
+
+def stage(fold: Fold, root: Path) -> tuple[Path, Path]:
+    """Symlink the fold's pages into ``root/FOLD/{train,test}/{noisy,clean}``; the two folders."""
+    folders = []
+    for part, pairs in (("train", fold.train), ("test", fold.test)):
+        base = root / fold.name / part
+        for kind in ("noisy", "clean"):
+            folder = base / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.iterdir():
+                if old.is_symlink():
+                    old.unlink()
+            for pair in pairs:
+                source = pair.noisy if kind == "noisy" else pair.clean
+                (folder / f"{pair.name}{source.suffix}").symlink_to(source.resolve())
+        folders.append(base)
+    return folders[0], folders[1]
+
+
+# --- scoring --------------------------------------------------------------------------------
+
+
+def score_baselines(
+    pairs: Sequence[PagePair], methods: Sequence[str] = BASELINES
+) -> dict[str, Any]:
+    """Mean scores of the classic ``methods`` (and "no cleaning") on ``pairs``, per target kind."""
+    from docclean.evaluation import baselines, metrics
+    from docclean.io.images import read_image
+
+    scores: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for pair in pairs:
+        noisy = read_image(pair.noisy).pixels
+        target = read_image(pair.clean).pixels
+        kind = "bilevel" if metrics.is_bilevel(target) else "gray"
+        score = metrics.bilevel_scores if kind == "bilevel" else metrics.gray_scores
+        for method in ("no_cleaning", *methods):
+            output = baselines.BASELINES.get(method, baselines.no_cleaning)(noisy)
+            scores.setdefault(kind, {}).setdefault(method, []).append(score(output, target))
+    return {
+        kind: {m: metrics.mean_scores(rows) for m, rows in by_method.items()}
+        for kind, by_method in scores.items()
+    }
+
+
+def run(command: list[str], capture: bool = False) -> str:
+    """Run a docclean command, its progress on our stderr; its stdout when ``capture``."""
+    print("$ " + shlex.join(command), file=sys.stderr, flush=True)
+    done = subprocess.run(
+        command,
+        stdout=subprocess.PIPE if capture else sys.stderr,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"failed ({done.returncode}): {shlex.join(command)}")
+    return done.stdout if capture else ""
+
+
+def docclean(*args: str) -> list[str]:
+    return [sys.executable, "-m", "docclean", *args]
+
+
+def evaluate(model: str, test_dir: Path, device: str) -> tuple[str, dict[str, Any]]:
+    """``docclean evaluate --json`` of ``model`` on a staged folder: (method name, mean per kind)."""
+    command = docclean(
+        "evaluate", "--noisy", str(test_dir / "noisy"), "--clean", str(test_dir / "clean"),
+        "--model", model, "--device", device, "--json",
+    )  # fmt: skip
+    report = json.loads(run(command, capture=True))
+    name = next(iter(report["models"]))
+    return name, {kind: means[name] for kind, means in report["mean"].items()}
+
+
+def train_command(train_dir: Path, out: Path, device: str, flags: list[str]) -> list[str]:
+    """``docclean train`` on a staged folder into ``out`` (replacing it), the recipe's flags last."""
+    paths = ["--noisy", str(train_dir / "noisy"), "--clean", str(train_dir / "clean")]
+    return docclean("train", *paths, "-o", str(out), "--overwrite", "--device", device, *flags)
+
+
+def seen_pages(model: str) -> set[str]:
+    """Page names a model's card says it trained or validated on (empty when it does not say)."""
+    from docclean.models.store import card_path, resolve_model
+
+    try:
+        card = json.loads(card_path(resolve_model(model)).read_text())
+    except (OSError, ValueError):
+        return set()
+    training = card.get("training") if isinstance(card, dict) else None
+    if not isinstance(training, dict):
+        return set()
+    names: set[str] = set()
+    for key in ("train_pages", "validation_pages"):
+        names.update(str(n) for n in training.get(key) or [])
+    return names
+
+
+# --- table ----------------------------------------------------------------------------------
+
+
+def fold_means(results: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Kind -> method -> metric: the mean over folds (each fold once)."""
+    collected: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for fold in results:
+        for kind, by_method in fold["scores"].items():
+            for method, scores in by_method.items():
+                for metric, value in scores.items():
+                    target = collected.setdefault(kind, {}).setdefault(method, {})
+                    target.setdefault(metric, []).append(value)
+    return {
+        kind: {
+            method: {
+                metric: float(np.mean([v for v in values if math.isfinite(v)]))
+                if any(math.isfinite(v) for v in values)
+                else math.nan
+                for metric, values in by_metric.items()
+            }
+            for method, by_metric in by_method.items()
+        }
+        for kind, by_method in collected.items()
+    }
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.4f}" if metric in ("rmse", "ssim") else f"{value:.2f}"
+
+
+def render(report: dict[str, Any]) -> str:
+    """Markdown: one row per fold and method, then the means over folds."""
+    lines: list[str] = []
+    for kind in ("bilevel", "gray"):
+        folds = [f for f in report["folds"] if kind in f["scores"]]
+        if not folds:
+            continue
+        names = BILEVEL_METRICS if kind == "bilevel" else GRAY_METRICS
+        header = {"fm": "FM", "pfm": "p-FM", "psnr": "PSNR", "drd": "DRD", "rmse": "RMSE",
+                  "ssim": "SSIM"}  # fmt: skip
+        lines += [
+            f"{kind} targets",
+            "",
+            "| fold (held out) | pages | method | " + " | ".join(header[n] for n in names) + " |",
+            "|---|---|---|" + "---|" * len(names),
+        ]
+        for fold in folds:
+            for method, scores in fold["scores"][kind].items():
+                seen = fold.get("seen", {}).get(method)
+                mark = f" (saw {seen})" if seen else ""
+                lines.append(
+                    f"| {fold['name']} | {fold['test_pages']} | {method}{mark} | "
+                    + " | ".join(_fmt(n, scores.get(n)) for n in names)
+                    + " |"
+                )
+        means = report["mean"].get(kind, {})
+        for method, scores in means.items():
+            lines.append(
+                f"| **mean of {len(folds)} folds** | | {method} | "
+                + " | ".join(_fmt(n, scores.get(n)) for n in names)
+                + " |"
+            )
+        unseen = [f for f in folds if not f.get("seen")]
+        if len(unseen) < len(folds):
+            for method, scores in report["mean_unseen"].get(kind, {}).items():
+                lines.append(
+                    f"| **mean of {len(unseen)} folds no model saw** | | {method} | "
+                    + " | ".join(_fmt(n, scores.get(n)) for n in names)
+                    + " |"
+                )
+        lines.append("")
+    for warning in report["warnings"]:
+        lines.append(f"warning: {warning}")
+    lines.append(f"{report['seconds']} s; command: {report['command']}")
+    return "\n".join(lines)
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", required=True, choices=["binarization", "office"])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--recipe", help='`docclean train` flags, quoted: "--arch fast-unet ..."')
+    mode.add_argument("--model", help="Only score this model (name or .keras path) on every fold")
+    mode.add_argument("--baselines-only", action="store_true", help="Only the classic methods")
+    parser.add_argument("--steps", type=int, help="Override the recipe: --steps-per-epoch")
+    parser.add_argument("--epochs", type=int, help="Override the recipe: --epochs")
+    parser.add_argument("--name", help="Run folder under runs/folds/ [recipe-<hash of flags>]")
+    parser.add_argument("--reuse", action="store_true", help="Keep a fold's model if trained")
+    parser.add_argument("--folds", help="Only these folds, comma-separated")
+    parser.add_argument("--no-baselines", action="store_true", help="Leave out Otsu and Sauvola")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="[../shared/data]")
+    parser.add_argument("--runs", type=Path, default=RUNS, help="Staging root [runs/folds]")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
+    parser.add_argument("--json", action="store_true", help="Print the report as JSON")
+    parser.add_argument("--dry-run", action="store_true", help="Only print the folds")
+    args = parser.parse_args(argv)
+
+    folds = plan_folds(args.data, args.task)
+    if args.folds:
+        wanted = set(args.folds.split(","))
+        unknown = wanted - {f.name for f in folds}
+        if unknown:
+            parser.error(f"no fold {', '.join(sorted(unknown))}; folds: {[f.name for f in folds]}")
+        folds = [f for f in folds if f.name in wanted]
+    if not folds:
+        parser.error(f"no {args.task} data under {args.data}")
+    if not (args.recipe or args.model or args.baselines_only or args.dry_run):
+        parser.error("one of --recipe, --model or --baselines-only is needed")
+    if args.dry_run:
+        for fold in folds:
+            print(f"{fold.name}: train {len(fold.train)} pages, test {len(fold.test)} pages")
+        return 0
+
+    started = time.perf_counter()
+    warnings: list[str] = []
+    recipe = shlex.split(args.recipe) if args.recipe else []
+    tag = args.name or (
+        "recipe-" + hashlib.sha256(args.recipe.encode()).hexdigest()[:8]
+        if args.recipe
+        else "scored"
+    )
+    root = args.runs / tag
+    if args.recipe:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "recipe.txt").write_text(args.recipe + "\n")
+    seen = seen_pages(args.model) if args.model else set()
+    if args.model:
+        warnings.append(
+            f"{args.model} was not trained per fold: its scores are validation figures only on "
+            "folds whose pages it never saw"
+            + (" (its card lists no training pages)" if not seen else "")
+        )
+
+    results: list[dict[str, Any]] = []
+    for fold in folds:
+        print(f"fold {fold.name}: {len(fold.train)} train, {len(fold.test)} test", file=sys.stderr)
+        train_dir, test_dir = stage(fold, root)
+        scores: dict[str, dict[str, dict[str, float]]] = {}
+        result: dict[str, Any] = {
+            "name": fold.name,
+            "train_pages": len(fold.train),
+            "test_pages": len(fold.test),
+            "scores": scores,
+        }
+        model = args.model
+        if args.recipe:
+            out = root / fold.name / "model"
+            if not (args.reuse and out.with_suffix(".keras").is_file()):
+                command = [
+                    *recipe,
+                    *(["--steps-per-epoch", str(args.steps)] if args.steps else []),
+                    *(["--epochs", str(args.epochs)] if args.epochs else []),
+                ]
+                run(train_command(train_dir, out, args.device, command))
+            model = str(out.with_suffix(".keras"))
+        if model is not None:
+            name, means = evaluate(model, test_dir, args.device)
+            label = f"{tag}" if args.recipe else name
+            for kind, values in means.items():
+                scores.setdefault(kind, {})[label] = {
+                    k: v for k, v in values.items() if k != "seconds"
+                }
+            overlap = {p.name for p in fold.test} & seen
+            if overlap:
+                result["seen"] = {label: len(overlap)}
+                warnings.append(
+                    f"{fold.name}: {name} trained on {len(overlap)} of its {len(fold.test)} "
+                    "held-out pages"
+                )
+        if not args.no_baselines:
+            for kind, by_method in score_baselines(fold.test).items():
+                for method, values in by_method.items():
+                    scores.setdefault(kind, {})[method] = values
+        results.append(result)
+
+    report = {
+        "task": args.task,
+        "mode": "recipe" if args.recipe else "model" if args.model else "baselines",
+        "recipe": args.recipe,
+        "model": args.model,
+        "folds": results,
+        "mean": fold_means(results),
+        "mean_unseen": fold_means([r for r in results if not r.get("seen")]),
+        "warnings": warnings,
+        "seconds": round(time.perf_counter() - started, 1),
+        "command": "python benchmarks/folds.py "
+        + shlex.join(sys.argv[1:] if argv is None else argv),
+    }
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
