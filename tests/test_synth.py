@@ -353,3 +353,266 @@ def test_never_seen_kinds_reads_old_and_new_cards() -> None:
     assert never_seen_kinds({"synthetic_pairs": 5, "synthetic_excluded_kinds": ["jpeg"]}, old) == [
         "jpeg"
     ]
+
+
+# --- kinds for real pages -------------------------------------------------------------------
+
+
+def _white(shape: tuple[int, int] = (384, 512)) -> np.ndarray:
+    return np.ones(shape, np.float32)
+
+
+def test_hard_shadow_darkens_its_region_30_to_70_percent_and_leaves_the_far_side() -> None:
+    far_seen = 0
+    for seed in range(12):
+        dark = 1.0 - apply("hard-shadow", _white(), seed)
+        depth = float(dark.max())
+        assert 0.3 <= depth <= 0.7, (seed, depth)
+        assert (dark > 0.85 * depth).mean() > 0.01  # a region, not a speck
+        # beyond the widest penumbra (60 px) the page is untouched to within 2 %
+        touched = (dark > 0.1).astype(np.uint8)
+        distance = cv2.distanceTransform(1 - touched, cv2.DIST_L2, 5)
+        far = distance > 100
+        assert dark[far].max(initial=0.0) < 0.02, seed
+        far_seen += far.mean() > 0.1
+    assert far_seen >= 9  # the shadow comes in from an edge and leaves most pages' far side lit
+
+
+def test_hard_shadow_has_a_soft_penumbra_of_10_to_60_px() -> None:
+    for seed in range(6):
+        dark = 1.0 - apply("hard-shadow", _white(), seed)
+        depth = float(dark.max())
+        between = ((dark > 0.1 * depth) & (dark < 0.9 * depth)).astype(np.uint8)
+        edge = cv2.morphologyEx((dark > 0.5 * depth).astype(np.uint8), cv2.MORPH_GRADIENT, None)
+        # the 10-90 % band is about as wide as the penumbra drawn: its area over the edge's length
+        width = between.sum() / max(edge.sum() / 2, 1)
+        assert 5 <= width <= 75, (seed, width)
+
+
+def test_curl_shadow_darkens_one_edge_and_leaves_the_far_quarter() -> None:
+    for seed in range(8):
+        dark = 1.0 - apply("curl-shadow", _white(), seed)
+        sides = {
+            "top": dark[:4].mean(),
+            "bottom": dark[-4:].mean(),
+            "left": dark[:, :4].mean(),
+            "right": dark[:, -4:].mean(),
+        }
+        edge = max(sides, key=lambda k: sides[k])
+        assert sides[edge] > 0.3
+        h, w = dark.shape
+        far = {"top": dark[-h // 4 :], "bottom": dark[: h // 4], "left": dark[:, -w // 4 :]}
+        assert far.get(edge, dark[:, : w // 4]).max() < 0.02, seed
+
+
+def test_phone_photo_has_uneven_light_and_a_shadow(page: np.ndarray) -> None:
+    for seed in range(6):
+        lit = apply("phone-photo", _white(), seed)
+        assert lit.max() < 1.0  # the lamp never reaches a scanner's white
+        assert np.percentile(lit, 2) < 0.7 * np.percentile(lit, 98), seed
+
+
+def test_heavy_salt_and_pepper_covers_half_a_percent_to_four_percent_in_small_specks() -> None:
+    gray = np.full((256, 256), 0.5, np.float32)
+    densities = []
+    for seed in range(10):
+        changed = (apply("heavy-salt-pepper", gray, seed) != gray).astype(np.uint8)
+        density = float(changed.mean())
+        assert 0.004 <= density <= 0.041, (seed, density)
+        densities.append(density)
+        stats = cv2.connectedComponentsWithStats(changed, connectivity=4)[2]
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        assert np.median(areas) <= 9 and {1, 4, 9} <= set(areas.tolist())
+    assert max(densities) > 0.02 and min(densities) < 0.02
+
+
+def test_sensor_noise_is_stronger_on_light_paper_than_on_ink() -> None:
+    page = np.full((128, 256), 0.9, np.float32)
+    page[:, 128:] = 0.1
+    for seed in SEEDS:
+        noisy = apply("sensor-noise", page, seed)
+        light, dark = noisy[:, :128] - 0.9, noisy[:, 128:] - 0.1
+        assert light.std() > 1.3 * dark.std() > 0.002, seed
+        assert abs(light.mean()) < 0.01 and abs(dark.mean()) < 0.01
+
+
+def test_light_scan_is_mild_and_keeps_every_stroke(page: np.ndarray) -> None:
+    paper = page == 1.0
+    text = cv2.erode((page < 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    for seed in SEEDS:
+        scan = apply("light-scan", page, seed)
+        assert 0.85 < float(np.median(scan[paper])) < 0.99
+        assert (scan[text] < 0.5).all()
+        assert np.abs(scan - page).mean() < 0.15
+
+
+def test_undamaged_pairs_are_identical_and_drawn_alone(page: np.ndarray) -> None:
+    noisy, clean = synth.make_pair(page, np.random.default_rng(0), ["undamaged"])
+    assert np.array_equal(noisy, page) and np.array_equal(clean, page)
+    draws = [
+        synth.choose_kinds(np.random.default_rng(s), synth.resolve_kinds()) for s in range(400)
+    ]
+    alone = [d for d in draws if set(d) & set(synth.ALONE)]
+    assert all(len(d) == 1 for d in alone)
+    assert 0.1 < len(alone) / len(draws) < 0.3  # 8 % undamaged + 10 % light scans
+    same = sum(
+        np.array_equal(*synth.make_pair(page, np.random.default_rng(s), mix=True))
+        for s in range(60)
+    )
+    assert 1 <= same <= 15
+
+
+def test_old_kind_lists_draw_as_before(page: np.ndarray) -> None:
+    """The new kinds take no random draws from a page whose kinds are only old ones."""
+    old = list(synth.DEGRADATIONS)[:12]
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        draws = {k: rng.random() < synth.CHANCE[k] for k in old}
+        chosen = synth.choose_kinds(np.random.default_rng(seed), old)
+        if any(draws[k] for k in old if k not in synth.GEOMETRIC):
+            assert chosen == [k for k in old if draws[k]]
+
+
+def test_aged_paper_is_toned_textured_and_keeps_the_ink_darker(page: np.ndarray) -> None:
+    text, paper = page < 0.5, page == 1.0
+    for seed in SEEDS:
+        aged = apply("aged-paper", page, seed)
+        assert 0.4 < float(np.median(aged[paper])) < 0.93
+        assert aged[paper].std() > 0.003
+        assert aged[text].mean() < 0.6 * aged[paper].mean()
+
+
+def test_iron_gall_ink_fades_the_ink_unevenly_and_leaves_the_paper() -> None:
+    page = render.render_page(np.random.default_rng(2), (256, 384), dpi=150)
+    ink, paper = page < 0.2, page == 1.0
+    far = cv2.erode(paper.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+    for seed in SEEDS:
+        inked = apply("iron-gall-ink", page, seed)
+        assert 0.1 <= float(np.median(inked[ink])) <= 0.9
+        assert inked[ink].std() > 0.01  # darker and paler from word to word
+        assert inked[far].min() > 0.99
+
+
+def test_verso_bleed_shows_mirrored_writing_on_the_paper(page: np.ndarray) -> None:
+    paper = page == 1.0
+    for seed in SEEDS:
+        bled = apply("verso-bleed", page, seed)
+        assert bled[paper].min() < 0.95 and (bled <= page + 1e-6).all()
+
+
+def test_historical_pairs_have_bilevel_targets_under_aged_pages() -> None:
+    pairs = synth.synthetic_pairs(3, np.random.default_rng(0), size=(192, 256), historical=True)
+    again = synth.synthetic_pairs(3, np.random.default_rng(0), size=(192, 256), historical=True)
+    for pair, twin in zip(pairs, again, strict=True):
+        assert np.array_equal(pair.noisy, twin.noisy) and np.array_equal(pair.clean, twin.clean)
+        assert set(np.unique(pair.clean).tolist()) <= {0.0, 1.0} and (pair.clean == 0).any()
+        text, paper = pair.clean == 0, pair.clean == 1
+        assert np.median(pair.noisy[paper]) < 0.95  # aged paper
+        assert pair.noisy[text].mean() < pair.noisy[paper].mean()
+    _, clean = synth.historical_pair(clean_page(96, 128, np.random.default_rng(1)),
+                                         np.random.default_rng(1), ["rotation", "aged-paper"])  # fmt: skip
+    assert set(np.unique(clean).tolist()) <= {0.0, 1.0}
+
+
+# --- rendering at a real resolution ---------------------------------------------------------
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """Lengths of the horizontal runs of True in ``mask``."""
+    padded = np.pad(mask.astype(np.int8), ((0, 0), (1, 1)))
+    steps = np.diff(padded, axis=1)
+    return np.flatnonzero(steps.ravel() == -1) - np.flatnonzero(steps.ravel() == 1)
+
+
+def test_a_48_pt_bold_heading_at_300_dpi_has_its_real_stroke_width(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    sans = [f for f in render.font_families() if f.bold is not None and f.name == "DejaVuSans"]
+    if not sans:
+        pytest.skip("DejaVu Sans Bold is not installed")
+    bold = sans[0].bold
+    # the font's own stem: the 'l' at 1000 px
+    glyph = Image.new("L", (600, 1300), 255)
+    ImageDraw.Draw(glyph).text((100, 0), "l", font=ImageFont.truetype(str(bold), 1000), fill=0)
+    ink = np.asarray(glyph) < 128
+    rows = np.flatnonzero(ink.any(axis=1))
+    stem = ink[(rows[0] + rows[-1]) // 2].sum() / 1000
+    expected = 48 * 300 / 72 * stem  # 200 px em: about 35 px
+
+    monkeypatch.setattr(render, "find_fonts", lambda: [sans[0].regular, bold])
+    monkeypatch.setattr(render, "HEADING_PT", (48.0, 48.0))
+    for seed in range(40):
+        page, marks = render.render_with_layout(np.random.default_rng(seed), (768, 1024), 300)
+        headings = [m for m in marks if m.kind == "heading" and m.box[3] - m.box[1] > 150]
+        if headings:
+            break
+    else:
+        pytest.fail("no heading drawn in 40 pages")
+    top, left, bottom, right = headings[0].box
+    assert headings[0].pt == 48.0 and headings[0].font == bold
+    runs = _runs(page[top:bottom, left:right] < 0.5)
+    values, counts = np.unique(runs[runs > 2], return_counts=True)
+    measured = values[counts.argmax()]  # most runs cross a vertical stem
+    assert abs(measured - expected) <= 0.2 * expected, (measured, expected)
+
+
+def test_type_sizes_are_points_at_the_pages_resolution() -> None:
+    sizes: dict[str, list[float]] = {}
+    for dpi in (150, 300, 600):
+        for seed in range(6):
+            _, marks = render.render_with_layout(np.random.default_rng(seed), (512, 512), dpi)
+            for mark in marks:
+                sizes.setdefault(mark.kind, []).append(mark.pt)
+                height = mark.box[2] - mark.box[0]
+                if mark.box[0] > 0 and mark.box[2] < 512:  # whole, not cut by the window
+                    assert height <= 1.5 * mark.pt * dpi / 72 + 2, mark
+    assert min(sizes["heading"]) >= 24 and max(sizes["heading"]) <= 48
+    assert min(sizes["body"]) >= 9 and max(sizes["body"]) <= 12
+    assert min(sizes["small"]) >= 6 and max(sizes["small"]) <= 7
+    assert {"table", "subheading"} <= set(sizes)
+
+
+def test_a_600_dpi_window_is_a_crop_of_a_large_page() -> None:
+    page, marks = render.render_with_layout(np.random.default_rng(3), (256, 256), 600)
+    assert page.shape == (256, 256) and page.dtype == np.float32
+    again = render.render_page(np.random.default_rng(3), (256, 256), 600)
+    assert np.array_equal(page, again)
+    # 10 pt body at 600 dpi: about 83 px a line; a 256 px window holds at most a few lines
+    body = [m for m in marks if m.kind == "body"]
+    assert all(m.box[2] - m.box[0] > 30 for m in body if m.box[0] > 0 and m.box[2] < 256)
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high", "choices"),
+    [
+        ("300", 300, 300, ()),
+        ("150-600", 150, 600, ()),
+        ("150,300,600", 150, 600, (150, 300, 600)),
+    ],
+)
+def test_dpi_scales_parse_and_draw_within_them(
+    text: str, low: float, high: float, choices: tuple[float, ...]
+) -> None:
+    scale = render.parse_scale(text)
+    assert (scale.low, scale.high, scale.choices) == (low, high, choices)
+    draws = [scale.draw(np.random.default_rng(s)) for s in range(200)]
+    assert low <= min(draws) and max(draws) <= high
+    if choices:
+        assert set(draws) == set(choices)
+    elif high > low:  # log-uniform: as many draws below the geometric mean as above
+        assert 70 < sum(d < (low * high) ** 0.5 for d in draws) < 130
+
+
+@pytest.mark.parametrize("text", ["abc", "10", "150-5000", "300,", ""])
+def test_bad_dpi_scales_are_refused(text: str) -> None:
+    with pytest.raises(UsageError, match="--dpi"):
+        render.parse_scale(text)
+
+
+def test_synthetic_pairs_at_many_resolutions() -> None:
+    scale = render.parse_scale("150-600")
+    pairs = synth.synthetic_pairs(4, np.random.default_rng(0), size=(128, 160), dpi=scale)
+    assert all(p.noisy.shape == p.clean.shape == (128, 160) for p in pairs)
+    assert all(p.clean.dtype == np.float32 for p in pairs)
