@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_gray
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +17,7 @@ from docclean.errors import ModelError, OutputError, UsageError
 from docclean.inference.cleaner import PageCleaner
 from docclean.inference.tiling import whole_page_canvas
 from docclean.models.architectures import ARCHITECTURES, get_architecture, nested_base
+from docclean.models.card import ModelCard
 from docclean.models.store import (
     DEFAULT_BINARIZE_MODEL,
     DEFAULT_MODEL,
@@ -36,8 +39,7 @@ def random_model(name: str = "seed-text", seed: int = 0) -> LoadedModel:
     rng = np.random.default_rng(seed)
     for weight in model.weights:  # strong random weights so every input pixel matters
         weight.assign(rng.normal(0, 0.4, weight.shape).astype("float32"))
-    card = {"architecture": name, "receptive_radius": arch.receptive_radius, "stride": arch.stride}
-    return LoadedModel(name, Path("unsaved"), card, model)
+    return LoadedModel(name, Path("unsaved"), ModelCard.draft(name, arch), model)
 
 
 def test_unknown_architecture_names_the_known_ones() -> None:
@@ -216,7 +218,7 @@ def test_graph_is_traced_once_for_pages_of_any_size() -> None:
 def test_save_and_load_give_identical_output(tmp_path: Path, name: str) -> None:
     loaded = random_model(name)
     card = save_model(loaded.model, tmp_path / "m", {"architecture": name, "description": "t"})
-    assert card["sha256"] == sha256_of(tmp_path / "m.keras")
+    assert card.sha256 == sha256_of(tmp_path / "m.keras")
     radius = json.loads((tmp_path / "m.json").read_text())["receptive_radius"]
     assert radius == get_architecture(name).receptive_radius
     again = load_model(tmp_path / "m.keras")
@@ -272,7 +274,7 @@ def test_model_without_card_is_refused(saved: Path) -> None:
 
 def test_truncated_model_with_matching_card_is_refused(saved: Path) -> None:
     saved.write_bytes(saved.read_bytes()[:500])
-    card = read_card(saved)
+    card = json.loads(saved.with_suffix(".json").read_text())
     card["sha256"] = sha256_of(saved)
     saved.with_suffix(".json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="not a Keras model archive"):
@@ -280,7 +282,7 @@ def test_truncated_model_with_matching_card_is_refused(saved: Path) -> None:
 
 
 def test_foreign_architecture_is_refused(saved: Path) -> None:
-    card = read_card(saved)
+    card = json.loads(saved.with_suffix(".json").read_text())
     card["architecture"] = "evil-lambda"
     saved.with_suffix(".json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="not one docclean knows"):
@@ -315,18 +317,19 @@ def test_shipped_default_models_load_with_complete_cards(tmp_path: Path, name: s
     card = loaded.card
     for key in ("architecture", "parameters", "flops_per_pixel", "training", "versions", "sha256",
                 "output_kind", "speed"):  # fmt: skip
-        assert key in card
-    reported = card["reported_validation"]
-    if card["output_kind"] == "bilevel":  # binarization: DIBCO figures beside Otsu
-        assert reported["model"]["fm"] > reported["otsu"]["fm"]
+        assert getattr(card, key)
+    reported = card.reported_validation
+    assert reported is not None and card.speed is not None
+    if card.output_kind == "bilevel":  # binarization: DIBCO figures beside Otsu
+        assert reported.model["fm"] > reported.scores["otsu"]["fm"]
     else:
-        assert reported["model"]["rmse"] < reported["no_cleaning"]["rmse"]
-    assert card["speed"]["a4_per_page_s"] > 0
+        assert reported.model["rmse"] < reported.scores["no_cleaning"]["rmse"]
+    assert card.speed.a4_per_page_s > 0
     assert shipped_models()[name].stat().st_size < 5_000_000
     copy = tmp_path / "copy.keras"  # a shipped model can be copied and loaded by path
     shutil.copy(loaded.path, copy)
     shutil.copy(loaded.path.with_suffix(".json"), copy.with_suffix(".json"))
-    assert load_model(copy).card["sha256"] == card["sha256"]
+    assert load_model(copy).card.sha256 == card.sha256
 
 
 def test_flops_per_pixel_counts_every_convolution() -> None:
@@ -355,3 +358,277 @@ def test_small_pages_use_the_small_tile_and_stay_exact() -> None:
         assert np.abs(cleaner.clean(page) - whole).max() <= 1e-4
     assert cleaner.traces == 1  # only the small shape was needed
     assert [c.tile_size for c in PageCleaner(loaded, tile_size=512).configs] == [512]
+
+
+# --- the typed model card ---------------------------------------------------------------------
+
+SCHEMA_1_CARD = {  # the shape of the cards shipped before the card was typed
+    "schema": 1,
+    "name": "old",
+    "architecture": "seed-text",
+    "description": "an old card",
+    "output_kind": "bilevel",
+    "parameters": 1234,
+    "training": {
+        "synthetic_pairs": 0,
+        "history": [{"step": 1000, "loss": 0.02}],
+        "command": "python bench/train_long.py --steps 4000",
+        "init_from": {"name": "older", "sha256": "ab" * 32, "grown_from": "fast-unet"},
+    },
+    "after_training": {"grown_into": "fast-unet-mirrored", "decision_level": 0.65},
+    "rebuilt": [{"date": "2026-12-01", "why": "Despeckle"}],
+    "validation": None,
+    "reported_validation": {
+        "pages": 10,
+        "model": {"fm": 90.17, "psnr": 19.07},
+        "otsu": {"fm": 86.6, "psnr": 17.8},
+        "data": "DIBCO 2016",
+        "validation_model": "old-0914",
+    },
+    "receptive_radius": 5,
+    "stride": 2,
+    "size_bytes": 1000,
+    "sha256": "cd" * 32,
+    "speed": {"a4_per_page_s": 0.75, "a4_one_page_run_rss_mb": 1049, "command": "python x"},
+}
+
+
+def test_schema_1_cards_are_upgraded_and_round_trip() -> None:
+    from docclean.models.card import CARD_SCHEMA
+    from docclean.synth.generator import DEGRADATIONS
+
+    card = ModelCard.from_dict(SCHEMA_1_CARD, "old.json")
+    assert card.schema == CARD_SCHEMA == 2 and card.is_bilevel
+    assert card.training is not None and card.training.commands == [
+        "python bench/train_long.py --steps 4000"
+    ]
+    assert card.training.never_seen_kinds == list(DEGRADATIONS)  # no synthetic pages: none seen
+    assert card.training.init_from is not None and card.training.init_from.grown_from == "fast-unet"
+    assert card.training.details["history"] == [{"step": 1000, "loss": 0.02}]
+    shown = card.shown_validation
+    assert shown is card.reported_validation and shown is not None
+    assert shown.headline() == "FM 90.2" and shown.scores["otsu"]["fm"] == 86.6
+    assert shown.validation_model == "old-0914"
+    assert card.extra["after_training"]["decision_level"] == 0.65 and card.extra["rebuilt"]
+    assert card.speed is not None and card.speed.a4_one_page_run_rss_mb == 1049
+    again = json.loads(json.dumps(card.to_dict()))
+    assert again["schema"] == 2 and "command" not in again["training"]
+    assert ModelCard.from_dict(again, "new.json") == card
+
+
+def test_every_card_in_the_repository_reads_and_round_trips() -> None:
+    root = Path(__file__).resolve().parents[1]
+    paths = sorted((root / "models").glob("*.keras")) + sorted((root / "zoo").glob("*.keras"))
+    assert len(paths) >= 12
+    for path in paths:
+        card = read_card(path)
+        assert card.name == path.stem and card.size_bytes == path.stat().st_size
+        assert card.shown_validation is not None and card.training is not None
+        assert ModelCard.from_dict(json.loads(json.dumps(card.to_dict())), path) == card
+
+
+MINIMAL = {"architecture": "seed-text", "receptive_radius": 5, "stride": 2, "sha256": "ef" * 32}
+BAD_CARDS: dict[str, tuple[dict, str]] = {
+    "stride zero": ({"stride": 0}, "'stride' must be a positive integer"),
+    "radius negative": ({"receptive_radius": -3}, "'receptive_radius' must be a positive"),
+    "radius as text": ({"receptive_radius": "96"}, "'receptive_radius' must be a positive"),
+    "stride a float": ({"stride": 16.0}, "'stride' must be a positive integer"),
+    "stride true": ({"stride": True}, "'stride' must be a positive integer"),
+    "stride null": ({"stride": None}, "'stride' is missing"),
+    "short sha256": ({"sha256": "abc123"}, "'sha256' must be 64 lowercase hex"),
+    "sha256 number": ({"sha256": 12}, "'sha256' must be 64 lowercase hex"),
+    "unknown architecture": ({"architecture": "evil-lambda"}, "not one docclean knows"),
+    "architecture a list": ({"architecture": ["seed-text"]}, "'architecture' must be text"),
+    "size zero": ({"size_bytes": 0}, "'size_bytes' must be a positive integer"),
+    "parameters text": ({"parameters": "many"}, "'parameters' must be a positive integer"),
+    "output kind": ({"output_kind": "color"}, "'output_kind' must be one of"),
+    "training a list": ({"training": []}, "'training' must be an object"),
+    "kinds not a list": ({"training": {"never_seen_kinds": "blur"}}, "never_seen_kinds"),
+    "validation pages": (
+        {"validation": {"pages": 0, "model": {"rmse": 0.02}}},
+        "'validation.pages' must be a positive integer",
+    ),
+    "validation figure": (
+        {"validation": {"pages": 3, "model": {"rmse": "low"}}},
+        "'validation.model.rmse' must be a finite number",
+    ),
+    "speed zero": ({"speed": {"a4_per_page_s": 0}}, "'speed.a4_per_page_s' must be a positive"),
+    "init_from sha": (
+        {"training": {"init_from": {"name": "x", "sha256": "nope"}}},
+        "'training.init_from.sha256'",
+    ),
+    "newer schema": ({"schema": 99}, "schema 99 is newer"),
+    "missing stride": ({"stride": ...}, "missing stride"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CARDS))
+def test_cards_that_do_not_validate_are_refused_naming_file_and_field(
+    tmp_path: Path, case: str
+) -> None:
+    changes, message = BAD_CARDS[case]
+    data = {**MINIMAL, **changes}
+    data = {k: v for k, v in data.items() if v is not ...}
+    (tmp_path / "m.json").write_text(json.dumps(data))
+    with pytest.raises(ModelError, match=re.escape(message)) as caught:
+        read_card(tmp_path / "m.keras")
+    assert str(tmp_path / "m.json") in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_malformed_card_whose_sha256_matches_exits_3_with_one_line(
+    saved: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from docclean.cli.main import app
+    from docclean.errors import ExitCode
+
+    card = json.loads(saved.with_suffix(".json").read_text())
+    card["stride"] = 0
+    saved.with_suffix(".json").write_text(json.dumps(card))
+    page = tmp_path / "in.png"
+    write_gray(page, np.full((20, 20), 0.5, np.float32))
+    args = ["clean", str(page), "-o", str(tmp_path / "out"), "--model", str(saved)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == ExitCode.MODEL, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "m.json" in errors[0] and "'stride'" in errors[0], result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+def _rewrite_archive(model: Path, **members: bytes) -> None:
+    """Replace members of a .keras archive and make its card's sha256 agree again."""
+    import zipfile
+
+    with zipfile.ZipFile(model) as archive:
+        contents = {info.filename: archive.read(info) for info in archive.infolist()}
+    contents.update(members)
+    with zipfile.ZipFile(model, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    card = json.loads(model.with_suffix(".json").read_text())
+    card["sha256"] = sha256_of(model)
+    model.with_suffix(".json").write_text(json.dumps(card))
+
+
+def _huge_layer(model: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(model) as archive:
+        config = json.loads(archive.read("config.json"))
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "Conv2D":
+            layer["config"]["filters"] = 2_000_000_000  # 3x3x1 x 2e9 floats: 72 GB if built
+            break
+    _rewrite_archive(model, **{"config.json": json.dumps(config).encode()})
+
+
+def _huge_weights(model: Path) -> None:
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(model) as archive:
+        weights = archive.read("model.weights.h5")
+    buffer = io.BytesIO(weights)
+    with h5py.File(buffer, "a") as store:
+        first = next(name for name in _datasets(store))
+        del store[first]
+        # declared 80 GB, stored as nothing (unwritten chunks): a few KB in the archive
+        store.create_dataset(first, shape=(100_000, 200_000), dtype="float32", chunks=(64, 64))
+    _rewrite_archive(model, **{"model.weights.h5": buffer.getvalue()})
+
+
+def _datasets(store: object) -> list[str]:
+    import h5py
+
+    names: list[str] = []
+    assert isinstance(store, h5py.File)
+    store.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+    return names
+
+
+def _extra_member(model: Path) -> None:
+    _rewrite_archive(model, **{"assets/big.bin": b"\0" * 1000})
+
+
+@pytest.mark.parametrize(
+    ("harm", "cause"),
+    [
+        (_huge_layer, "not those of the seed-text architecture: Conv2D"),
+        (_huge_weights, "has shape (100000, 200000)"),
+        (_extra_member, "not a docclean model archive"),
+    ],
+)
+def test_a_small_model_file_declaring_huge_layers_is_refused_before_keras_builds_them(
+    saved: Path, tmp_path: Path, harm, cause: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from docclean.cli.main import app
+    from docclean.errors import ExitCode
+
+    harm(saved)
+    assert saved.stat().st_size < 1_000_000  # a small file
+    write_gray(tmp_path / "in.png", np.full((20, 20), 0.5, np.float32))
+    args = ["clean", str(tmp_path / "in.png"), "-o", str(tmp_path / "o"), "--model", str(saved)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == ExitCode.MODEL, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and cause in errors[0], result.stderr
+    assert "Traceback" not in result.output
+
+
+# --- `docclean models` ------------------------------------------------------------------------
+
+
+def _models_on_a_terminal(columns: int) -> str:
+    """`docclean models` run in a pseudo-terminal COLUMNS wide; its output, colours removed."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "docclean", "models"],
+        stdin=follower, stdout=follower, stderr=subprocess.PIPE, env=env, timeout=120,
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert done.returncode == 0, done.stderr
+    text = b"".join(chunks).decode()
+    return re.sub(r"\x1b\[[0-9;]*m", "", text).replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120, 200])
+def test_models_shows_what_each_is_for_at_any_width(columns: int) -> None:
+    output = _models_on_a_terminal(columns)
+    lines = output.splitlines()
+    assert all(len(line.rstrip()) <= columns for line in lines), output
+    shipped = shipped_models()
+    for name, path in shipped.items():
+        label = next(line for line in lines if line.lstrip().startswith(name))
+        purpose = read_card(path).description
+        assert purpose
+        assert " ".join(purpose.split()[:2]) in label, output  # what it is for, on its own row
+    words = " ".join(output.split())
+    for path in shipped.values():  # every word of each purpose is there, wrapped or not
+        assert all(word in words for word in read_card(path).description.split()), output
+    assert f"{DEFAULT_MODEL} (default)" in output
+    assert f"{DEFAULT_BINARIZE_MODEL} (--binarize)" in output
+    if columns >= 120:
+        assert "RMSE 0.02" in output and "FM 9" in output  # validation figures when they fit

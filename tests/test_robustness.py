@@ -475,7 +475,8 @@ def _pages_job(tmp_path: Path, clean: Callable[[np.ndarray], np.ndarray], jobs: 
     return CleanJob(list(discover_inputs([src])), tmp_path / "out", clean_page=clean, jobs=jobs)
 
 
-def test_stop_between_pages_drops_the_unfinished_file(tmp_path: Path) -> None:
+def test_stop_between_pages_keeps_the_finished_pages_for_the_rerun(tmp_path: Path) -> None:
+    """Stopped after b.tif's first page: that page is kept (hidden), the rerun starts at page 2."""
     calls = []
     job: CleanJob
 
@@ -483,15 +484,41 @@ def test_stop_between_pages_drops_the_unfinished_file(tmp_path: Path) -> None:
         calls.append(page.shape)
         if len(calls) == 2:  # a.png, then the first page of b.tif
             job.stop.set()
-        return page
+        return 1 - page
 
     job = _pages_job(tmp_path, clean, jobs=2)
     seen: list[PageRecord] = []
     summary = job.run(seen.append)
     assert summary.interrupted and len(calls) == 2
     assert (summary.files_done, summary.pages_done) == (1, 1)
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
+    out = tmp_path / "out"
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == ["a.png"]
     assert [Path(r.input).name for r in seen] == ["a.png"]
+    assert [p.name for p in (out / ".b.tif.docclean-partial").glob("page*")] == ["page00001.png"]
+
+    calls.clear()
+    again = CleanJob(list(discover_inputs([tmp_path / "in"])), out, clean_page=clean, jobs=2)
+    again_seen: list[PageRecord] = []
+    again.run(again_seen.append)
+    assert len(calls) == 2 + 4  # b.tif's pages 2 and 3, then c.png ... f.png
+    assert [(Path(r.input).name, r.page) for r in again_seen][:3] == [
+        ("a.png", None),
+        ("b.tif", 1),
+        ("b.tif", 2),
+    ]
+    originals = [p.pixels for p in read_pages(tmp_path / "in" / "b.tif")]
+    cleaned = [p.pixels for p in read_pages(out / "b.tif")]
+    assert len(cleaned) == 3
+    for page, original in zip(cleaned, originals, strict=True):
+        np.testing.assert_allclose(page, 1 - original, atol=0.5 / 255)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "a.png",
+        "b.tif",
+        "c.png",
+        "d.png",
+        "e.png",
+        "f.png",
+    ]
 
 
 def test_keyboard_interrupt_lets_queued_writes_finish(tmp_path: Path) -> None:
@@ -594,9 +621,9 @@ def _save_random_model(path: Path) -> Path:
 
 
 def _fix_card(model: Path, **changes: object) -> None:
-    from docclean.models.store import read_card, sha256_of
+    from docclean.models.store import sha256_of
 
-    card = read_card(model)
+    card = json.loads(model.with_suffix(".json").read_text())
     card.update({"sha256": sha256_of(model), **changes})
     model.with_suffix(".json").write_text(json.dumps(card))
 

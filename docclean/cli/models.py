@@ -7,22 +7,25 @@ from typing import Annotated
 
 import typer
 
+OPTIONAL_COLUMNS = ("validation", "s/A4", "params", "architecture", "FLOPs/px", "output")
+"""Shown on a terminal beside the name and what the model is for, in this order, as width allows."""
+FOR_WIDTH = 34
+"""The least width kept for the "for" column before another column is added (it wraps below)."""
+
 
 def list_models(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the model cards as JSON.")
     ] = False,
 ) -> None:
-    """List the shipped models and what their cards say.
+    """List the installed models: what each is for, its validation figure and speed.
 
-    A table on a terminal; tab-separated lines, a header first, when piped (the last column says
-    which model is the default, and which the `--binarize` default).
+    A table on a terminal, always with what each model is for (other columns as width allows);
+    tab-separated lines, a header first, when piped (the last column says which model is the
+    default, and which the `--binarize` default). Twins and other models load by path
+    (`--model zoo/NAME.keras`).
     """
     import json
-
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
 
     from docclean.models.store import (
         DEFAULT_BINARIZE_MODEL,
@@ -33,53 +36,68 @@ def list_models(
 
     cards = {name: read_card(path) for name, path in shipped_models().items()}
     if json_out:
-        print(json.dumps(cards, indent=2))
+        print(json.dumps({name: card.to_dict() for name, card in cards.items()}, indent=2))
         return
-    columns = ("architecture", "params", "FLOPs/px", "s/A4", "output", "validation", "for")
+    roles = {DEFAULT_MODEL: "default", DEFAULT_BINARIZE_MODEL: "--binarize"}
     rows = []
     for name, card in cards.items():
-        block = card.get("reported_validation") or card.get("validation") or {}
-        scores = block.get("model") or {}
-        if "fm" in scores:
-            validation = f"FM {scores['fm']:.1f}"
-        elif "rmse" in scores:
-            validation = f"RMSE {scores['rmse']:.4f}"
-        else:
-            validation = "-"
-        seconds = (card.get("speed") or {}).get("a4_per_page_s")
-        role = {DEFAULT_MODEL: "default", DEFAULT_BINARIZE_MODEL: "--binarize"}.get(name, "")
+        shown = card.shown_validation
         rows.append(
-            (
-                name,
-                card["architecture"],
-                f"{card.get('parameters', 0):,}",
-                f"{card['flops_per_pixel']:,}" if "flops_per_pixel" in card else "-",
-                f"{seconds:.2f}" if seconds is not None else "-",
-                card.get("output_kind", "grayscale"),
-                validation,
-                card.get("description", ""),
-                role,
-            )
+            {
+                "name": name,
+                "architecture": card.architecture,
+                "params": f"{card.parameters:,}" if card.parameters else "-",
+                "FLOPs/px": f"{card.flops_per_pixel:,}" if card.flops_per_pixel else "-",
+                "s/A4": f"{card.speed.a4_per_page_s:.2f}" if card.speed else "-",
+                "output": card.output_kind,
+                "validation": shown.headline() if shown else "-",
+                "for": card.description or "-",
+                "role": roles.get(name, ""),
+            }
         )
     if not sys.stdout.isatty():
-        for row in [("name", *columns, "default for"), *rows]:
-            print("\t".join(row))
+        columns = ("name", "architecture", "params", "FLOPs/px", "s/A4", "output", "validation")
+        print("\t".join((*columns, "for", "default for")))
+        for row in rows:
+            print("\t".join(row[c] for c in (*columns, "for", "role")))
         return
+    _print_table(rows)
+
+
+def _print_table(rows: list[dict[str, str]]) -> None:
+    """The models as a table as wide as the terminal: name and purpose always, then as many of
+    :data:`OPTIONAL_COLUMNS` as leave "for" :data:`FOR_WIDTH` characters (it wraps when narrower)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
-    # what fits: every column from 150 characters, no "for" from 110, no architecture below
-    shown = [c for c in columns if console.width >= {"for": 150, "architecture": 110}.get(c, 0)]
+    labels = [f"{r['name']} ({r['role']})" if r["role"] else r["name"] for r in rows]
+    left = console.width - max(map(len, labels), default=4) - 2
+    widest_for = max((len(r["for"]) for r in rows), default=3)
+    shown = []
+    for column in OPTIONAL_COLUMNS:
+        need = max(len(column), *(len(r[column]) for r in rows)) + 2
+        if left - need < min(FOR_WIDTH, widest_for):
+            break
+        shown.append(column)
+        left -= need
     table = Table(
-        title="shipped models",
-        caption=None if "for" in shown else "more with a wider terminal, or --json",
+        title="installed models",
+        caption=None if len(shown) == len(OPTIONAL_COLUMNS) else "all columns: --json, or piped",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         collapse_padding=True,
+        expand=False,
     )
-    for column in ("name", *shown):
-        table.add_column(column, no_wrap=column != "for")
-    for name, *cells, role in rows:
-        label = f"{name} ({role})" if role else name
-        table.add_row(label, *(cell for c, cell in zip(columns, cells, strict=True) if c in shown))
+    table.add_column("name", no_wrap=True)
+    for column in shown:
+        table.add_column(
+            column, no_wrap=True, justify="right" if column != "architecture" else "left"
+        )
+    table.add_column("for", overflow="fold")
+    for label, row in zip(labels, rows, strict=True):
+        table.add_row(label, *(row[c] for c in shown), row["for"])
     console.print(table)
 
 

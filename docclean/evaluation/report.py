@@ -4,15 +4,25 @@ Grayscale targets are scored with RMSE, PSNR and SSIM; bilevel targets (only pur
 as in DIBCO) with FM, pseudo-FM, PSNR and DRD after thresholding each output at 0.5. With OCR on,
 every method also gets the character error rate of tesseract's reading of its output against the
 reading of the target, or against ``NAME.txt`` beside the target when there is one.
+
+A page that cannot be scored (unreadable, a size that differs from its target's, pixels or outputs
+that are not finite numbers) is named in ``failed`` and the others are scored. Scores that are not
+finite (the PSNR of an output equal to its target) are ``null`` in JSON, empty in CSV and ``-`` in
+the table. The CSV file and the contact sheet never replace an input, nor, unless asked to, any
+file: not even one that appears while the pages are being scored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import json
 import math
+import os
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +31,14 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from docclean.errors import DocCleanError
+from docclean.errors import (
+    DataError,
+    DocCleanError,
+    ExitCode,
+    InputError,
+    ModelError,
+    OutputError,
+)
 from docclean.evaluation import baselines as baselines
 from docclean.evaluation import metrics
 from docclean.inference.cleaner import PageCleaner
@@ -44,6 +61,15 @@ class EvalOptions:
     contact_sheet: Path | None = None
     sheet_pages: int = 6
     methods: list[str] = field(default_factory=list)
+    overwrite: bool = False
+
+
+@dataclass
+class Evaluation:
+    """The report (see README "evaluate --json") and the exit code its failures call for."""
+
+    report: dict[str, Any]
+    exit_code: ExitCode = ExitCode.OK
 
 
 def evaluate_pairs(
@@ -53,11 +79,29 @@ def evaluate_pairs(
     options: EvalOptions | None = None,
 ) -> dict[str, Any]:
     """Run every method on every pair and score it; see README "evaluate --json" for the layout."""
+    return evaluate(pairs, cleaners, reporter, options).report
+
+
+def evaluate(
+    pairs: Sequence[PairPaths],
+    cleaners: Sequence[PageCleaner],
+    reporter: Reporter,
+    options: EvalOptions | None = None,
+) -> Evaluation:
+    """:func:`evaluate_pairs`, with the exit code: the highest of its failures' (a page that cannot
+    be read 1, a model giving NaN 3, a pair of different sizes 4, a contact sheet not written 5)."""
     options = options or EvalOptions()
     notes: list[str] = []
     methods: dict[str, baselines.Method] = {"no_cleaning": baselines.no_cleaning}
+    model_names: list[str] = []
     for cleaner in cleaners:
-        methods[cleaner.loaded.name] = cleaner.clean
+        name = cleaner.loaded.name
+        for k in range(2, len(cleaners) + 2):  # two models of one name stay apart
+            if name not in methods:
+                break
+            name = f"{cleaner.loaded.name}#{k}"
+        methods[name] = cleaner.clean
+        model_names.append(name)
     if options.baselines:
         for name, method in baselines.BASELINES.items():
             if name == "unpaper" and not baselines.unpaper_available():
@@ -78,14 +122,16 @@ def evaluate_pairs(
 
     rows: list[dict[str, Any]] = []
     failed: list[str] = []
+    codes = [ExitCode.OK]
     sheet: list[tuple[str, list[np.ndarray], str]] = []
-    shown = next(iter(m for m in methods if m != "no_cleaning"), "no_cleaning")
+    shown = model_names or ["no_cleaning"]
     with reporter.bar("evaluating", len(pairs)) as bar:
         for pair in pairs:
             try:
-                row, outputs = _score_pair(pair, methods, ocr)
+                row, outputs = _score_pair(pair, methods, ocr, set(model_names))
             except DocCleanError as exc:
                 failed.append(str(exc))
+                codes.append(exc.exit_code)
                 reporter.error(str(exc))
             else:
                 rows.append(row)
@@ -93,30 +139,74 @@ def evaluate_pairs(
                     sheet.append(_sheet_row(row, outputs, shown))
             bar.advance()
     if options.contact_sheet is not None and sheet:
-        draw_contact_sheet(sheet, options.contact_sheet, shown)
-    return {
+        try:
+            draw_contact_sheet(sheet, options.contact_sheet, shown, overwrite=options.overwrite)
+        except OutputError as exc:
+            codes.append(exc.exit_code)
+            reporter.error(str(exc))
+    if any(_not_finite(r["scores"]) for r in rows):
+        notes.append(
+            "some scores are not finite numbers (PSNR is infinite where an output equals its "
+            "target): null in JSON, empty in CSV, - in tables"
+        )
+    report = {
         "schema": REPORT_SCHEMA,
         "methods": list(methods),
         "models": {
-            c.loaded.name: {"path": str(c.loaded.path), "sha256": c.loaded.card.get("sha256")}
-            for c in cleaners
+            name: {"path": str(c.loaded.path), "sha256": c.loaded.card.sha256}
+            for name, c in zip(model_names, cleaners, strict=True)
         },
         "pages": rows,
         "mean": _means(rows, list(methods)),
         "failed": failed,
         "notes": notes,
     }
+    return Evaluation(report, max(codes))
+
+
+def _not_finite(value: Any) -> bool:
+    """Whether a number anywhere in ``value`` (nested dicts and lists) is NaN or infinite."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_not_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_not_finite(v) for v in value)
+    return False
+
+
+def finite_or_none(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (nested dicts and lists) turned into None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """The report as strict JSON (no NaN or Infinity, which strict parsers reject): null instead."""
+    return json.dumps(finite_or_none(report), indent=2, allow_nan=False)
+
+
+def _read_finite(path: Path) -> np.ndarray:
+    pixels = read_image(path).pixels
+    if not np.isfinite(pixels).all():
+        raise InputError(path, "holds pixel values that are not finite numbers (NaN or infinity)")
+    return pixels
 
 
 def _score_pair(
-    pair: PairPaths, methods: dict[str, baselines.Method], ocr: bool
+    pair: PairPaths, methods: dict[str, baselines.Method], ocr: bool, models: set[str]
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    noisy = read_image(pair.noisy).pixels
-    target = read_image(pair.clean).pixels
+    noisy = _read_finite(pair.noisy)
+    target = _read_finite(pair.clean)
     if noisy.shape != target.shape:
-        raise DocCleanError(
+        raise DataError(
             f"{pair.noisy}: size {noisy.shape[1]}x{noisy.shape[0]} differs from its target's "
-            f"{target.shape[1]}x{target.shape[0]}"
+            f"{target.shape[1]}x{target.shape[0]} ({pair.clean})"
         )
     kind = "bilevel" if metrics.is_bilevel(target) else "gray"
     score = metrics.bilevel_scores if kind == "bilevel" else metrics.gray_scores
@@ -128,6 +218,11 @@ def _score_pair(
         started = time.perf_counter()
         output = method(noisy)
         seconds[name] = round(time.perf_counter() - started, 4)
+        if not np.isfinite(output).all():
+            cause = f"{name} gave pixel values that are not finite numbers (NaN or infinity)"
+            if name in models:
+                raise ModelError(f"{pair.noisy}: {cause}")
+            raise InputError(pair.noisy, cause)
         scores[name] = {k: round(v, 5) for k, v in score(output, target).items()}
         if reference is not None:
             from docclean.evaluation.ocr import ocr_text
@@ -251,7 +346,10 @@ def report_csv(report: dict[str, Any]) -> str:
                     "page": row["name"],
                     "target": row["target"],
                     "method": method,
-                    **row["scores"][method],
+                    **{
+                        k: v if math.isfinite(v) else ""
+                        for k, v in row["scores"][method].items()
+                    },
                     "seconds": row["seconds"][method],
                 }
             )
@@ -262,43 +360,48 @@ SHEET_WIDTH = 420
 
 
 def _sheet_row(
-    row: dict[str, Any], outputs: dict[str, np.ndarray], shown: str
+    row: dict[str, Any], outputs: dict[str, np.ndarray], shown: Sequence[str]
 ) -> tuple[str, list[np.ndarray], str]:
-    """Small copies of noisy | cleaned | target | error for one page, and its caption."""
+    """Small copies of noisy | each model's output | target | error of the first, and a caption."""
     from skimage.transform import resize
 
     target = outputs["target"]
-    cleaned = outputs[shown]
-    error = 1.0 - np.abs(cleaned - target)
+    error = 1.0 - np.abs(outputs[shown[0]] - target)
     scale = SHEET_WIDTH / target.shape[1]
     size = (max(1, round(target.shape[0] * scale)), SHEET_WIDTH)
     panels = [
         resize(p, size, anti_aliasing=True, preserve_range=True).astype(np.float32)
-        for p in (outputs["no_cleaning"], cleaned, target, error)
+        for p in (outputs["no_cleaning"], *(outputs[m] for m in shown), target, error)
     ]
     main = "rmse" if row["target"] == "gray" else "fm"
-    before, after = row["scores"]["no_cleaning"][main], row["scores"][shown][main]
-    caption = (
-        f"{row['name']}: {main.upper()} {_fmt(main, before)} noisy -> {_fmt(main, after)} {shown}"
-    )
+    before = row["scores"]["no_cleaning"][main]
+    after = ", ".join(f"{_fmt(main, row['scores'][m][main])} {m}" for m in shown)
+    caption = f"{row['name']}: {main.upper()} {_fmt(main, before)} noisy -> {after}"
     return row["name"], panels, caption
 
 
 def draw_contact_sheet(
-    rows: list[tuple[str, list[np.ndarray], str]], path: Path, shown: str
+    rows: list[tuple[str, list[np.ndarray], str]],
+    path: Path,
+    shown: str | Sequence[str],
+    overwrite: bool = False,
 ) -> None:
-    """noisy | cleaned | target | 1 - |error| for each page, captioned with its figures; PNG."""
+    """noisy | each model's output | target | 1 - |error| of the first model, one row per page,
+    captioned with its figures, each column titled; a PNG placed as :func:`write_output` does."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from docclean.io.images import to_uint8, write_pages
+    from docclean.io.images import to_uint8
 
+    models = [shown] if isinstance(shown, str) else list(shown)
+    titles = ["noisy", *models, "target", f"1 - |error| {models[0]}" if len(models) > 1 else
+              "1 - |error|"]  # fmt: skip
     gap, caption_h, header_h = 8, 22, 24
-    width = 4 * SHEET_WIDTH + 5 * gap
+    width = len(titles) * SHEET_WIDTH + (len(titles) + 1) * gap
     height = header_h + sum(caption_h + p[0].shape[0] + gap for _, p, _ in rows)
     sheet = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=15)
-    for k, title in enumerate(["noisy", shown, "target", "1 - |error|"]):
+    for k, title in enumerate(titles):
         draw.text((gap + k * (SHEET_WIDTH + gap), 4), title, fill=0, font=font)
     y = header_h
     for _, panels, caption in rows:
@@ -307,4 +410,84 @@ def draw_contact_sheet(
         for k, panel in enumerate(panels):
             sheet.paste(Image.fromarray(to_uint8(panel)), (gap + k * (SHEET_WIDTH + gap), y))
         y += panels[0].shape[0] + gap
-    write_pages(path, [np.asarray(sheet, dtype=np.float32) / 255.0], None, "png")
+    encoded = io.BytesIO()
+    sheet.save(encoded, format="PNG", optimize=False)
+    write_output(path, encoded.getvalue(), overwrite=overwrite)
+
+
+def check_output_path(
+    path: Path, overwrite: bool, input_files: Iterable[Path], input_folders: Iterable[Path]
+) -> None:
+    """Refuse, before any work, an output that is an input or lies in an input folder (even with
+    ``overwrite``), or that exists already (without it); :class:`OutputError` (exit 5)."""
+    resolved = path.resolve()
+    if resolved.is_dir():
+        raise OutputError(f"{path}: is a folder; name a file")
+    for folder in input_folders:
+        if resolved.is_relative_to(Path(folder).resolve()):
+            raise OutputError(f"{path}: lies in the input folder {folder}; write it elsewhere")
+    for source in input_files:
+        with contextlib.suppress(OSError):
+            if resolved.exists() and os.path.samefile(resolved, source):
+                raise OutputError(f"{path}: is an input ({source}); write it elsewhere")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise OutputError(f"{path}: exists already (--overwrite replaces it)")
+    parent = resolved.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: cannot write in {parent}")
+
+
+def write_output(path: Path, data: bytes, overwrite: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically; without ``overwrite`` never over a file, even one
+    that appeared a moment ago (the complete file is hard-linked into place, which fails when the
+    name is taken). Failures are :class:`OutputError`."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=".docclean-", suffix=".part")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _place_new(tmp, path)
+    except FileExistsError:
+        raise OutputError(
+            f"{path}: appeared while docclean was working; left alone (--overwrite replaces it)"
+        ) from None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+
+def _place_new(tmp: Path, path: Path) -> None:
+    """Give the complete file ``tmp`` the name ``path`` unless that name is taken (FileExistsError)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network and FAT file systems): reserve the name
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.replace(tmp, path)
+
+
+def _umask() -> int:
+    from docclean.io.atomic import current_umask
+
+    return current_umask()

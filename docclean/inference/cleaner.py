@@ -41,7 +41,7 @@ class PageCleaner:
         self._tf = tensorflow(device)
         self.loaded = loaded
         self.binarize = binarize
-        arch = ARCHITECTURES.get(str(loaded.card.get("architecture")))
+        arch = ARCHITECTURES.get(loaded.card.architecture)
         chosen = tile_size
         if tile_size is None:
             tile_size = arch.tile_size if arch else DEFAULT_TILE_SIZE
