@@ -274,7 +274,7 @@ def test_synth_renders_pages_with_the_fallback_font(
     assert files(out / "clean") == ["rendered-0000-0.png", "rendered-0001-0.png"]
     page = read_image(out / "clean" / "rendered-0000-0.png")
     assert page.pixels.shape == (96, 128) and (page.pixels < 0.5).any()
-    assert page.dpi == (150.0, 150.0)
+    assert page.dpi == (50.0, 50.0)  # a whole page 96 px high: type set at the least, 50 dpi
 
 
 def test_synth_exclude_kinds_excludes(
@@ -296,6 +296,7 @@ def test_synth_exclude_kinds_excludes(
         (["--render", "1", "--kinds", "stain,smudge"], "known: faded-ink, bleed-through, stain"),
         (["--render", "1", "--exclude-kinds", "creases"], "unknown degradation kind(s): creases"),
         (["--render", "1", "--size", "big"], "WxH"),
+        (["--render", "1", "--dpi", "9000"], "--dpi '9000' is out of range"),
         ([], "nothing to make"),
     ],
 )
@@ -318,6 +319,40 @@ def test_synth_refuses_a_full_output_folder_and_reports_bad_files(
     assert result.exit_code == ExitCode.INPUT_FAILED
     assert "broken.png" in result.stderr
     assert files(out / "noisy") == files(out / "clean") == ["a-0.png", "sub/b-0.png"]
+
+
+def test_synth_renders_crops_of_pages_at_a_resolution(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["synth", "-o", str(out), "--render", "3", "--size", "160x128", "--dpi", "150,600"]
+    result = runner.invoke(app, [*args, "--kinds", "hard-shadow"])
+    assert result.exit_code == ExitCode.OK, result.output
+    dpis = set()
+    for name in files(out / "clean"):
+        clean, noisy = read_image(out / "clean" / name), read_image(out / "noisy" / name)
+        assert clean.pixels.shape == (128, 160) and clean.dpi is not None
+        assert (noisy.pixels <= clean.pixels + 1 / 255).all()  # a shadow only darkens
+        dpis.add(clean.dpi[0])
+    assert dpis <= {150.0, 600.0}
+
+
+def test_synth_historical_writes_bilevel_targets(clean_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["synth", str(clean_dir), "-o", str(out), "--render", "1", "--size", "192x128"]
+    result = runner.invoke(app, [*args, "--historical", "--exclude-kinds", "rotation"])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert len(files(out / "clean")) == 3
+    for name in files(out / "clean"):
+        clean, noisy = read_image(out / "clean" / name), read_image(out / "noisy" / name)
+        assert set(np.unique(clean.pixels).tolist()) <= {0.0, 1.0}
+        assert np.median(noisy.pixels[clean.pixels == 1]) < 0.95  # aged paper under the page
+
+
+def test_synth_lists_the_new_kinds() -> None:
+    result = runner.invoke(app, ["synth", "--list-kinds"])
+    assert result.exit_code == ExitCode.OK
+    names = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert names == list(synth.DEGRADATIONS)
+    assert {"hard-shadow", "undamaged", "aged-paper", "heavy-salt-pepper"} <= set(names)
 
 
 @pytest.mark.slow

@@ -59,7 +59,26 @@ def synth(
     render: Annotated[
         int, typer.Option(help="Also render N clean pages of pseudo-text.", min=0)
     ] = 0,
-    size: Annotated[str, typer.Option(help="Size of rendered pages, WxH px.")] = "1240x1754",
+    size: Annotated[
+        str,
+        typer.Option(help="Size of rendered pages, WxH px (with --dpi: the crop of a page)."),
+    ] = "1240x1754",
+    dpi: Annotated[
+        str | None,
+        typer.Option(
+            help="Resolution of rendered pages: 300, a range 150-600 (drawn log-uniformly) or "
+            "choices 150,300,600. Type gets its real size (pt * dpi / 72 px) and --size is a crop "
+            "of an A4 or Letter page. Default: the whole page is --size, type in proportion.",
+            show_default=False,
+        ),
+    ] = None,
+    historical: Annotated[
+        bool,
+        typer.Option(
+            help="Binarization pairs: aged paper, iron-gall ink, verso bleed-through (and other "
+            "kinds by chance) over handwriting-like pages; targets text black, paper white."
+        ),
+    ] = False,
     overwrite: Annotated[
         bool, typer.Option(help="Write into an output folder that already holds pages.")
     ] = False,
@@ -81,7 +100,7 @@ def synth(
         resolve_kinds,
         synthesize,
     )
-    from docclean.synth.render import parse_size
+    from docclean.synth.render import parse_scale, parse_size
 
     reporter = Reporter(quiet=quiet)
     with errors_to_exit_codes(reporter), interrupt_on_sigterm():
@@ -93,6 +112,8 @@ def synth(
             render=render,
             size=parse_size(size),
             overwrite=overwrite,
+            dpi=parse_scale(dpi) if dpi is not None else None,
+            historical=historical,
         )
         summary = synthesize(clean_dir, output, options, reporter)
         reporter.info(

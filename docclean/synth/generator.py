@@ -25,7 +25,7 @@ from PIL import Image
 from docclean.errors import DataError, DocCleanError, OutputError, UsageError
 from docclean.io.images import is_image_path, read_pages, to_uint8, write_pages
 from docclean.progress import Reporter
-from docclean.synth.render import RENDER_DPI, RENDER_SIZE, DpiScale, render_page
+from docclean.synth.render import RENDER_SIZE, DpiScale, render_page, whole_page_dpi
 from docclean.training.data import Pair
 
 Degradation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -847,6 +847,8 @@ class SynthOptions:
     render: int = 0
     size: tuple[int, int] = RENDER_SIZE
     overwrite: bool = False
+    dpi: DpiScale | None = None  # rendered pages: windows of pages at these resolutions
+    historical: bool = False  # binarization pairs: aged pages, bilevel targets
 
 
 @dataclass
@@ -921,7 +923,10 @@ def synthesize(
     ) -> None:
         summary.pages += 1
         for k in range(options.per_page):
-            noisy, clean = make_pair(page, rng, kinds, options.mix)
+            if options.historical:
+                noisy, clean = historical_pair(page, rng, kinds)
+            else:
+                noisy, clean = make_pair(page, rng, kinds, options.mix)
             _write_pair(out, f"{name}-{k}", noisy, clean, dpi)
             summary.pairs += 1
 
@@ -955,7 +960,11 @@ def synthesize(
             if name in seen:
                 raise UsageError(f"{seen[name]} has the name of a rendered page", "rename it")
             rng = page_rng(options.seed, name)
-            emit(name, render_page(rng, options.size), rng, (RENDER_DPI, RENDER_DPI))
+            dpi = options.dpi.draw(rng) if options.dpi else None
+            manuscript = options.historical and rng.random() < 0.7
+            rendered = render_page(rng, options.size, dpi, manuscript)
+            resolution = round(dpi or whole_page_dpi(options.size), 1)
+            emit(name, rendered, rng, (resolution, resolution))
             bar.advance(1)
     summary.seconds = time.perf_counter() - started
     return summary

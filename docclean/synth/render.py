@@ -88,6 +88,12 @@ def parse_scale(text: str) -> DpiScale:
     return scale
 
 
+def whole_page_dpi(size: tuple[int, int]) -> float:
+    """The resolution type is set at on a whole page of ``size`` (no dpi given): the page's
+    height as an A4 page's, at least 50 dpi."""
+    return max(DPI_LIMITS[0], RENDER_DPI * size[0] / RENDER_SIZE[0])
+
+
 def pt_to_px(pt: float, dpi: float) -> float:
     """A type size in points as pixels at ``dpi``."""
     return pt * dpi / 72.0
@@ -660,7 +666,7 @@ def render_with_layout(
     """:func:`render_page` and the text runs it drew (their kind, size, face and box)."""
     h, w = size
     if dpi is None:  # the page is the whole sheet, type in proportion (A4 at 150 dpi)
-        dpi = max(DPI_LIMITS[0], RENDER_DPI * h / RENDER_SIZE[0])
+        dpi = whole_page_dpi(size)
         sheet = size
     else:
         paper = PAPERS["A4" if rng.random() < 0.6 else "Letter"]
