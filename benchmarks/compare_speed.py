@@ -1,11 +1,11 @@
 """Model-alone time per A4 page of two or more models, interleaved so machine drift hits all alike.
 
-    python bench/compare_speed.py MODEL MODEL [...] [--rounds 5]
+    python benchmarks/compare_speed.py MODEL MODEL [...] [--rounds 5]
 
 Each model cleans the same synthetic A4 page (2480x3508 px at 300 dpi, light paper grain) with
 PageCleaner after a warm-up call; the rounds alternate between the models. On a shared 2-core
 machine whose speed drifts by 10-30 % over minutes, this tells whether one model is slower than
-another better than two `bench/speed.py` runs taken at different times. Prints each model's times
+another better than two `benchmarks/speed.py` runs taken at different times. Prints each model's times
 and median as JSON.
 """
 

@@ -224,6 +224,16 @@ def train_command(train_dir: Path, out: Path, device: str, flags: list[str]) -> 
     return docclean("train", *paths, "-o", str(out), "--overwrite", "--device", device, *flags)
 
 
+def _init_from(flags: list[str]) -> str | None:
+    """The model a recipe fine-tunes (its ``--init-from``), if any."""
+    for i, flag in enumerate(flags):
+        if flag == "--init-from" and i + 1 < len(flags):
+            return flags[i + 1]
+        if flag.startswith("--init-from="):
+            return flag.split("=", 1)[1]
+    return None
+
+
 def seen_pages(model: str) -> set[str]:
     """Page names a model's card says it trained or validated on (empty when it does not say)."""
     from docclean.models.store import card_path, resolve_model
@@ -372,6 +382,13 @@ def main(argv: list[str] | None = None) -> int:
         root.mkdir(parents=True, exist_ok=True)
         (root / "recipe.txt").write_text(args.recipe + "\n")
     seen = seen_pages(args.model) if args.model else set()
+    start_from = _init_from(recipe)
+    if start_from:  # a recipe that fine-tunes a model also inherits what that model saw
+        seen = seen_pages(start_from)
+        warnings.append(
+            f"the recipe starts from {start_from}: its folds are validation figures only where "
+            f"{start_from} never saw the held-out pages"
+        )
     if args.model:
         warnings.append(
             f"{args.model} was not trained per fold: its scores are validation figures only on "
@@ -399,7 +416,9 @@ def main(argv: list[str] | None = None) -> int:
                     *(["--steps-per-epoch", str(args.steps)] if args.steps else []),
                     *(["--epochs", str(args.epochs)] if args.epochs else []),
                 ]
-                run(train_command(train_dir, out, args.device, command))
+                trained = train_command(train_dir, out, args.device, command)
+                result["train_command"] = shlex.join(trained)
+                run(trained)
             model = str(out.with_suffix(".keras"))
         if model is not None:
             name, means = evaluate(model, test_dir, args.device)
@@ -412,8 +431,8 @@ def main(argv: list[str] | None = None) -> int:
             if overlap:
                 result["seen"] = {label: len(overlap)}
                 warnings.append(
-                    f"{fold.name}: {name} trained on {len(overlap)} of its {len(fold.test)} "
-                    "held-out pages"
+                    f"{fold.name}: {start_from or name} trained on {len(overlap)} of its "
+                    f"{len(fold.test)} held-out pages"
                 )
         if not args.no_baselines:
             for kind, by_method in score_baselines(fold.test).items():

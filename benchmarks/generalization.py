@@ -1,6 +1,6 @@
 """Generalization: models on synthetic pages, one degradation kind at a time (table + JSON).
 
-    python bench/generalization.py [--models NAME,NAME] [--kinds K,K] [--pages 4] [--size 768]
+    python benchmarks/generalization.py [--models NAME|PATH,...] [--kinds K,K] [--pages 4] [--size 768]
                                    [--seed 0 | --seed 0,1,2,3] [--json FILE]
 
 For each kind and seed, --pages clean pages are rendered (`docclean.synth.generator.render_page`; the random
@@ -11,7 +11,8 @@ against the clean page with RMSE (lower is better): no cleaning, Sauvola thresho
 does).
 
 A model's card says which kinds its training never saw (`never_seen_kinds`, over the models it was
-fine-tuned from; on older cards `synthetic_excluded_kinds`, or every kind without `synthetic_pairs`).
+fine-tuned from). --models takes shipped names or paths (`zoo/office-tone-unet-tr-e.keras`, or
+`zoo/office-tone-unet-tr-e`); by default every shipped model and every held-out twin in zoo/.
 Its score on a kind it saw is shown in parentheses and left out of its mean; the "left out" column
 is, for each kind, the mean score of the models that never saw it, so models trained with
 complementary `--synthetic-exclude` lists together cover every kind. The mean row averages the
@@ -28,25 +29,33 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from docclean.models.card import ModelCard
+
+ZOO = Path(__file__).resolve().parents[1] / "zoo"
 
 NOT_COUNTED = {"rotation"}
 """Kinds left out of the means: rotation moves the target too, so no cleaning is exact there."""
 
 
-def _unseen_kinds(card: dict) -> set[str]:
+def _unseen_kinds(card: ModelCard) -> set[str]:
     """The degradation kinds a model's training never saw, from its card."""
-    from docclean.synth.generator import never_seen_kinds
+    from docclean.synth.generator import DEGRADATIONS
 
-    return set(never_seen_kinds(card.get("training", {})))
+    return set(card.training.never_seen_kinds if card.training else DEGRADATIONS)
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--models", default=None, help="comma-separated [default: every shipped]")
+    parser.add_argument(
+        "--models", default=None, help="comma-separated [default: shipped and zoo/*-tr-?]"
+    )
     parser.add_argument("--kinds", default=None, help="comma-separated [default: every kind]")
     parser.add_argument("--pages", type=int, default=4, help="pages per kind")
     parser.add_argument("--size", type=int, default=768, help="page side, px")
@@ -60,11 +69,12 @@ def main(argv: list[str] | None = None) -> dict:
     from docclean.models.store import load_model, shipped_models
     from docclean.synth.generator import DEGRADATIONS, make_pair, render_page, resolve_kinds
 
-    names = args.models.split(",") if args.models else sorted(shipped_models())
+    twins = [str(p) for p in sorted(ZOO.glob("*-tr-?.keras"))]
+    names = args.models.split(",") if args.models else [*sorted(shipped_models()), *twins]
     cleaners = {}
     for name in names:
         loaded = load_model(name)
-        cleaners[name] = PageCleaner(loaded, binarize=loaded.card.get("output_kind") == "bilevel")
+        cleaners[loaded.name] = PageCleaner(loaded, binarize=loaded.card.is_bilevel)
     unseen = {name: _unseen_kinds(c.loaded.card) for name, c in cleaners.items()}
     methods = ["no_cleaning", "sauvola", *cleaners]
     kinds = resolve_kinds(args.kinds.split(",") if args.kinds else None)

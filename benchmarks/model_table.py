@@ -1,22 +1,30 @@
-"""The shipped models' table for README.md and models/README.md, from their cards.
+"""The models' table for README.md, models/README.md and zoo/README.md, from their cards.
 
-    python bench/model_table.py
+    python benchmarks/model_table.py [FOLDER]
 
-One row per model: name, what it is for, parameters, FLOPs per pixel, seconds per A4 page and its
-validation figures; then the command that reproduces each figure. Everything comes from the cards
-(`models/NAME.json`): `flops_per_pixel` (written by `docclean train`), `speed` (from
-`bench/speed.py`) and `validation` or `reported_validation` (from `docclean train` / `evaluate`).
+One row per model (the shipped ones, or those in FOLDER, such as zoo): name, what it is for,
+parameters, FLOPs per pixel, seconds per A4 page and its validation figures; then the command that
+reproduces each figure. Everything comes from the cards: `flops_per_pixel` (written by `docclean
+train`), `speed` (from `benchmarks/speed.py`) and the validation figures (from `docclean train` /
+`evaluate`; for a model trained on every page, its validation twin's).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from docclean.models.card import ModelCard
 
 
-def _validation(card: dict[str, Any]) -> str:
-    block = card.get("reported_validation") or card.get("validation") or {}
-    scores = block.get("model") or {}
-    where = block.get("data", "")
+def _validation(card: ModelCard) -> str:
+    block = card.shown_validation
+    if block is None:
+        return "-"
+    scores = block.model
+    where = block.data
     if "fm" in scores:
         text = (f"FM {scores['fm']:.1f}, p-FM {scores['pfm']:.1f}, PSNR {scores['psnr']:.2f}, "
                 f"DRD {scores['drd']:.2f}")  # fmt: skip
@@ -27,11 +35,12 @@ def _validation(card: dict[str, Any]) -> str:
     return f"{where}: {text}" if where else text
 
 
-def _speed(card: dict[str, Any]) -> str:
-    speed = card.get("speed") or {}
-    if "a4_per_page_s" not in speed:
+def _speed(card: ModelCard) -> str:
+    speed = card.speed
+    if speed is None:
         return "-"
-    return f"{speed['a4_per_page_s']:.2f} ({speed['a4_model_s']:.2f})"
+    alone = f" ({speed.a4_model_s:.2f})" if speed.a4_model_s else ""
+    return f"{speed.a4_per_page_s:.2f}{alone}"
 
 
 def main() -> None:
@@ -42,7 +51,11 @@ def main() -> None:
         shipped_models,
     )
 
-    cards = {name: read_card(path) for name, path in sorted(shipped_models().items())}
+    if len(sys.argv) > 1:
+        models = {p.stem: p for p in sorted(Path(sys.argv[1]).glob("*.keras"))}
+    else:
+        models = shipped_models()
+    cards = {name: read_card(path) for name, path in sorted(models.items())}
     print("| model | for | parameters | FLOPs/pixel | s per A4 page (model alone) | validation |")
     print("|---|---|---|---|---|---|")
     for name, card in cards.items():
@@ -52,15 +65,13 @@ def main() -> None:
         elif name == DEFAULT_BINARIZE_MODEL:
             label += " (`--binarize` default)"
         print(
-            f"| {label} | {card.get('description', '')} | {card.get('parameters', 0):,} "
-            f"| {card.get('flops_per_pixel', 0):,} | {_speed(card)} | {_validation(card)} |"
+            f"| {label} | {card.description} | {card.parameters or 0:,} "
+            f"| {card.flops_per_pixel or 0:,} | {_speed(card)} | {_validation(card)} |"
         )
     print()
     for name, card in cards.items():
-        block = card.get("reported_validation") or card.get("validation") or {}
-        commands = [
-            c for c in (block.get("command"), (card.get("speed") or {}).get("command")) if c
-        ]
+        block = card.shown_validation
+        commands = [c for c in (block and block.command, card.speed and card.speed.command) if c]
         if commands:
             print(f"`{name}`:")
             print("```sh")

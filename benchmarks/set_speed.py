@@ -1,35 +1,34 @@
-"""Put a fresh speed measurement into a shipped model's card, leaving the model file alone:
+"""Put a fresh speed measurement into a model's card, leaving the model file alone:
 
-    python bench/speed.py --model NAME --sizes a4 --repeats 3 --json speed.json
-    python bench/set_speed.py NAME speed.json
+    python benchmarks/speed.py --model NAME --sizes a4 --repeats 3 --json speed.json
+    python benchmarks/set_speed.py NAME|PATH speed.json
 
-The card's `speed` block is rewritten as `bench/install_model.py --speed` writes it.
+The card's `speed` block is rewritten as `lab/install_model.py --speed` writes it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
-
-from install_model import MODELS, speed_block
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("name")
-    parser.add_argument("speed", type=Path, help="a bench/speed.py --json report with an A4 row")
+    parser.add_argument("name", help="a shipped model's name or a .keras path")
+    parser.add_argument("speed", type=Path, help="a benchmarks/speed.py --json report, A4 row")
     args = parser.parse_args()
 
-    from docclean.io.atomic import write_text_atomic
+    from docclean.models.card import Speed, read_card, write_card
+    from docclean.models.store import resolve_model
 
-    path = MODELS / f"{args.name}.json"
-    card = json.loads(path.read_text())
-    card["speed"] = speed_block(json.loads(args.speed.read_text()), args.name)
-    write_text_atomic(path, json.dumps(card, indent=2) + "\n")
-    print(f"{path}: {card['speed']['a4_per_page_s']} s per A4 page")
+    path = resolve_model(args.name)
+    speed = Speed.from_report(json.loads(args.speed.read_text()), args.name)
+    write_card(path, dataclasses.replace(read_card(path), speed=speed))
+    print(f"{path.with_suffix('.json')}: {speed.a4_per_page_s} s per A4 page")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Speed and peak memory of docclean beside classic cleaners, by page size (table + JSON).
 
-    python bench/speed.py [--model NAME|PATH] [--sizes a4,1,4,16,70] [--repeats 3] [--batch-pages 10]
+    python benchmarks/speed.py [--model NAME|PATH] [--sizes a4,1,4,16,70] [--repeats 3] [--batch-pages 10]
                           [--json FILE]
 
 Sizes are "a4" (2480x3508 px, A4 at 300 dpi) or megapixels (square pages). On the same synthetic

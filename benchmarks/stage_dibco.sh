@@ -2,7 +2,7 @@
 # Stage ../shared/data/dibco as one paired folder for `docclean train` / `evaluate`:
 #   OUT/noisy/<year>-<name>.png -> <year>/imgs/<name>.png, OUT/clean/... -> <year>/gt/...
 # (symbolic links; the file names already carry the year).
-#   sh bench/stage_dibco.sh runs/dibco 2009 2010 2011 2012 2013 2014 2016
+#   sh benchmarks/stage_dibco.sh runs/dibco 2009 2010 2011 2012 2013 2014 2016
 set -eu
 out=$1
 shift

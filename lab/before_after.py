@@ -1,6 +1,6 @@
 """The README picture: sample scans beside what a model makes of them.
 
-    python bench/before_after.py [--model office-tone-unet-tr] [-o docs/before-after.png]
+    python lab/before_after.py [--model zoo/office-tone-unet-tr.keras] [-o docs/before-after.png]
 
 Two pages of `sample_scans/` (a coffee ring, a wrinkled sheet), each as it is on the left and
 cleaned on the right, stacked, with a caption line over each column.
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="office-tone-unet-tr")
+    parser.add_argument("--model", default=str(ROOT / "zoo" / "office-tone-unet-tr.keras"))
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "before-after.png")
     args = parser.parse_args()
 

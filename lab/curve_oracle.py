@@ -1,6 +1,6 @@
 """How well a tone-curve family can do at best: each 4x4 patch's own curve fitted to its target.
 
-    python bench/curve_oracle.py [--noisy DIR --clean DIR] [--names @models/noisyoffice-va.txt]
+    python lab/curve_oracle.py [--noisy DIR --clean DIR] [--names @zoo/noisyoffice-va.txt]
                                  [--patches 60000] [--seed 0]
 
 tone-unet's head is ``sigmoid(gain * logit(x) + bias)``, with a gain and a bias for every pixel.
@@ -23,6 +23,7 @@ from docclean.models.layers import LOGIT_EPS
 from docclean.training.data import find_pairs, load_pairs, read_name_list
 
 D = Path("../shared/data/noisyoffice")
+ZOO = Path(__file__).resolve().parents[1] / "zoo"
 
 
 def _patches(page: np.ndarray, side: int = 4) -> np.ndarray:
@@ -74,7 +75,7 @@ def main() -> None:
     )
     parser.add_argument("--noisy", type=Path, default=D / "train")
     parser.add_argument("--clean", type=Path, default=D / "train_cleaned")
-    parser.add_argument("--names", default="@models/noisyoffice-va.txt")
+    parser.add_argument("--names", default=f"@{ZOO / 'noisyoffice-va.txt'}")
     parser.add_argument("--patches", type=int, default=60000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

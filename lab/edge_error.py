@@ -1,7 +1,7 @@
 """Where a model's error lies on paired pages, and how much a pixel's neighbourhood could still fix.
 
-    python bench/edge_error.py [--model NAME|PATH] [--noisy DIR --clean DIR]
-                               [--names @models/noisyoffice-va.txt] [--radius 2]
+    python lab/edge_error.py [--model NAME|PATH] [--noisy DIR --clean DIR]
+                               [--names @zoo/noisyoffice-va.txt] [--radius 2]
 
 1. The squared error split by what the target pixel is: paper (above 0.9), stroke edge (0.1 to
    0.9) or ink (below 0.1), with the RMSE on each and the RMSE the pages would have if that class
@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from docclean.training.data import find_pairs, load_pairs, read_name_list
 
 D = Path("../shared/data/noisyoffice")
+ZOO = Path(__file__).resolve().parents[1] / "zoo"
 CLASSES = {
     "paper (> 0.9)": lambda c: c > 0.9,
     "edge (0.1-0.9)": lambda c: (c >= 0.1) & (c <= 0.9),
@@ -51,10 +49,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--model", default="noisyoffice-tone-unet-tr")
+    ap.add_argument("--model", default=str(ZOO / "noisyoffice-tone-unet-tr.keras"))
     ap.add_argument("--noisy", type=Path, default=D / "train")
     ap.add_argument("--clean", type=Path, default=D / "train_cleaned")
-    ap.add_argument("--names", default="@models/noisyoffice-va.txt")
+    ap.add_argument("--names", default=f"@{ZOO / 'noisyoffice-va.txt'}")
     ap.add_argument("--radius", type=int, default=2)
     args = ap.parse_args()
 

@@ -1,42 +1,28 @@
-"""Install a trained model into models/ under a new name, completing its card for shipping.
+"""Install a trained model into models/ (or zoo/) under a new name, completing its card:
 
-    python bench/install_model.py runs/tu-tr.keras office-tone-unet-tr \
+    python lab/install_model.py runs/tu-tr.keras office-tone-unet-tr --into zoo \
         --validation-data "NoisyOffice VA, 72 whole pages" --validation-command "docclean evaluate ..." \
-        [--reported-from runs/tu-tr.json --validation-model office-tone-unet-tr] \
+        [--reported-from runs/tu-tr.keras --validation-model zoo/office-tone-unet-tr.keras] \
         [--speed runs/speed-office.json]
 
 The .keras file is copied byte for byte (its sha256 is checked against its card). The card gets the
-new name and file, a `validation.data` / `validation.command` saying where its validation figure comes
-from and how to reproduce it, and optionally:
-  --reported-from CARD: that card's validation block as `reported_validation` (for a model trained
-    on all data, whose figure comes from its validation twin, named by --validation-model);
-  --speed JSON: the A4 row of `bench/speed.py --json` as `speed` (seconds per page, in a batch and
-    for the model alone, one fresh process, peak RSS) with the command that measured it.
+new name and file, a validation `data` / `command` saying where its validation figure comes from
+and how to reproduce it, and optionally:
+  --reported-from MODEL: that model's validation figures as `reported_validation` (for a model
+    trained on all data, whose figure comes from its validation twin, named by --validation-model);
+  --speed JSON: the A4 row of `benchmarks/speed.py --json` as `speed` (seconds per page, in a batch
+    and for the model alone, one fresh process, peak RSS) with the command that measured it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 from pathlib import Path
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
-
-
-def speed_block(speed: dict, name: str) -> dict:
-    """A card's `speed` block: the A4 row of a `bench/speed.py --json` report, with its command."""
-    row = next(r for r in speed["rows"] if r["page"].startswith("A4"))
-    return {
-        "a4_per_page_s": row["docclean_per_page_s"],
-        "a4_model_s": row["model_s"],
-        "a4_one_page_run_s": row["docclean_s"],
-        "a4_one_page_run_rss_mb": row["docclean_rss_mb"],
-        "tile_size": speed["tile_size"],
-        "batch_size": speed["batch_size"],
-        "machine": f"{speed['cpus']} CPU cores, {speed['machine']}, no GPU",
-        "command": f"python bench/speed.py --model {name} --sizes a4 --repeats 3",
-    }
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -45,32 +31,37 @@ def main() -> None:
     )
     parser.add_argument("source", type=Path)
     parser.add_argument("name")
-    parser.add_argument("--validation-data", default=None)
-    parser.add_argument("--validation-command", default=None)
+    parser.add_argument("--into", type=Path, default=ROOT / "models", help="[default: models/]")
+    parser.add_argument("--validation-data", default="")
+    parser.add_argument("--validation-command", default="")
     parser.add_argument("--reported-from", type=Path, default=None)
-    parser.add_argument("--validation-model", default=None)
+    parser.add_argument("--validation-model", default="")
     parser.add_argument("--speed", type=Path, default=None)
     args = parser.parse_args()
 
-    from docclean.models.store import card_path, read_card, sha256_of
+    from docclean.models.card import Speed, read_card, write_card
+    from docclean.models.store import sha256_of
 
     card = read_card(args.source)
-    if sha256_of(args.source) != card["sha256"]:
+    if sha256_of(args.source) != card.sha256:
         raise SystemExit(f"{args.source}: sha256 differs from its card")
-    target = MODELS / f"{args.name}.keras"
-    card.update(name=args.name, file=target.name)
-    if card.get("validation") and args.validation_data:
-        card["validation"].update(data=args.validation_data, command=args.validation_command)
+    target = args.into / f"{args.name}.keras"
+    card = dataclasses.replace(card, name=args.name, file=target.name)
+    where = {"data": args.validation_data, "command": args.validation_command}
+    if card.validation and args.validation_data:
+        card = dataclasses.replace(card, validation=dataclasses.replace(card.validation, **where))
     if args.reported_from:
-        reported = dict(json.loads(args.reported_from.read_text())["validation"])
-        reported.update(validation_model=args.validation_model, data=args.validation_data,
-                        command=args.validation_command)  # fmt: skip
-        card["reported_validation"] = reported
+        twin = read_card(args.reported_from).validation
+        if twin is None:
+            raise SystemExit(f"{args.reported_from}: its card has no validation figures")
+        reported = dataclasses.replace(twin, validation_model=args.validation_model, **where)
+        card = dataclasses.replace(card, reported_validation=reported)
     if args.speed:
-        card["speed"] = speed_block(json.loads(args.speed.read_text()), args.name)
+        speed = Speed.from_report(json.loads(args.speed.read_text()), args.name)
+        card = dataclasses.replace(card, speed=speed)
     shutil.copyfile(args.source, target)
-    card_path(target).write_text(json.dumps(card, indent=2) + "\n")
-    print(f"{target} ({card['size_bytes']:,} bytes)")
+    write_card(target, card)
+    print(f"{target} ({card.size_bytes or 0:,} bytes)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+ZOO = ROOT / "zoo"
+"""The validation and held-out twins and the page lists: loadable by path, not shipped."""
 
 
 def clean_page(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
@@ -50,9 +53,11 @@ def write_gray(path: Path, pixels: np.ndarray, dpi: float | None = None) -> Path
 
 
 def run_bench(script: str, *args: str) -> str:
-    """Run ``bench/SCRIPT`` with this Python; assert it succeeded and return its stdout."""
+    """Run ``benchmarks/SCRIPT`` (or ``lab/SCRIPT``: a path from the repository root) with this
+    Python, as a user runs it; assert it succeeded and return its stdout."""
+    path = ROOT / script if "/" in script else BENCH / script
     result = subprocess.run(
-        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=600
+        [sys.executable, str(path), *args], capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout

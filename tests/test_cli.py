@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import clean_page, dirty, write_gray
+from conftest import ZOO, clean_page, dirty, write_gray
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -361,7 +361,7 @@ def test_tensorflow_log_lines_stay_off_stderr_unless_asked_for(scans: Path, tmp_
     page = clean_page(64, 96, rng)
     write_gray(tmp_path / "noisy" / "p.png", dirty(page, rng))
     write_gray(tmp_path / "clean" / "p.png", page)
-    models = [f"--model=office-tone-unet-tr-{x}" for x in "abdefg"]
+    models = [f"--model={ZOO}/office-tone-unet-tr-{x}.keras" for x in "abdefg"]
     pairs = ["--noisy", str(tmp_path / "noisy"), "--clean", str(tmp_path / "clean")]
     scored = stderr_of("evaluate", *pairs, *models, "--json")
     assert not tf_line.search(scored), scored

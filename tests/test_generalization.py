@@ -3,9 +3,9 @@
 The held-out twins ``office-tone-unet-tr-a`` to ``-tr-g`` were trained on NoisyOffice TR and on
 rendered pages with synthetic damage, each with a set of kinds left out (``never_seen_kinds`` in
 their cards; ``-tr-d`` and ``-tr-g`` are ``-tr-a``, ``-tr-e`` and ``-tr-f`` are ``-tr-b`` shown
-some of those kinds again: models/README.md). On a kind
+some of those kinds again: zoo/README.md). On a kind
 its training never saw, a twin must beat both leaving the page alone and Sauvola thresholding
-(`bench/generalization.py` prints every kind).
+(`benchmarks/generalization.py` prints every kind).
 The default model saw every kind: it must leave a clean page nearly as it is and keep soft text,
 which a model trained on NoisyOffice alone erases.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_bench
+from conftest import ZOO, run_bench
 
 from docclean.evaluation.baselines import sauvola
 from docclean.evaluation.metrics import rmse
@@ -34,7 +34,7 @@ def _scores(
     seed: tuple[int, int] | None = None,
 ) -> dict[str, float]:
     """Mean RMSE of the model, of no cleaning and of Sauvola on ``pages`` rendered pages damaged by
-    ``kind`` alone; ``seed`` picks the pages (``bench/generalization.py``'s are ``(seed, kind's index)``)."""
+    ``kind`` alone; ``seed`` picks the pages (``benchmarks/generalization.py``'s are ``(seed, kind's index)``)."""
     cleaner = PageCleaner(model, tile_size=512, batch_size=1)
     rng = np.random.default_rng(list(seed) if seed else [42, len(kind)])
     scores: dict[str, list[float]] = {"model": [], "no_cleaning": [], "sauvola": []}
@@ -55,8 +55,9 @@ def _scores(
 def test_unseen_degradations_are_cleaned_better_than_classic_methods(
     model_name: str, kind: str
 ) -> None:
-    model = load_model(model_name)
-    assert kind in model.card["training"]["never_seen_kinds"]  # really never seen
+    model = load_model(ZOO / f"{model_name}.keras")
+    assert model.card.training is not None
+    assert kind in model.card.training.never_seen_kinds  # really never seen
     mean = _scores(model, kind)
     assert mean["model"] < 0.8 * mean["no_cleaning"], mean
     assert mean["model"] < 0.8 * mean["sauvola"], mean
@@ -65,8 +66,9 @@ def test_unseen_degradations_are_cleaned_better_than_classic_methods(
 def test_a_twin_that_never_saw_faded_ink_darkens_it() -> None:
     """Faded ink is lighter than leaving it alone only by a little, and lighter still for ``-tr-a``
     (0.056 against 0.055 here): ``-tr-d``, which saw blurred text, restores some of it (0.053)."""
-    model = load_model("office-tone-unet-tr-d")
-    assert "faded-ink" in model.card["training"]["never_seen_kinds"]
+    model = load_model(ZOO / "office-tone-unet-tr-d.keras")
+    assert model.card.training is not None
+    assert "faded-ink" in model.card.training.never_seen_kinds
     mean = _scores(model, "faded-ink")
     assert mean["model"] < 0.97 * mean["no_cleaning"], mean
     assert mean["model"] < 0.8 * mean["sauvola"], mean
@@ -80,11 +82,12 @@ def test_a_twin_that_never_saw_faded_ink_darkens_it() -> None:
 def test_twins_shown_all_but_one_kind_beat_leaving_it_alone(
     model_name: str, kind: str, ratio: float
 ) -> None:
-    """The kinds their ancestors lost, on four of the README's pages (bench/generalization.py,
+    """The kinds their ancestors lost, on four of the README's pages (benchmarks/generalization.py,
     seed 0): noise 0.023 against 0.035 left alone (``-tr-b`` 0.031), JPEG 0.028 against 0.030
     (``-tr-b`` 0.031, a loss), blur 0.099 against 0.104 (``-tr-a`` 0.122, a loss)."""
-    model = load_model(model_name)
-    assert kind in model.card["training"]["never_seen_kinds"]
+    model = load_model(ZOO / f"{model_name}.keras")
+    assert model.card.training is not None
+    assert kind in model.card.training.never_seen_kinds
     mean = _scores(model, kind, pages=4, size=768, seed=(0, resolve_kinds().index(kind)))
     assert mean["model"] < ratio * mean["no_cleaning"], mean
     assert mean["model"] < 0.8 * mean["sauvola"], mean
@@ -103,7 +106,7 @@ def test_default_model_keeps_soft_text_and_clean_pages() -> None:
 def _generalization_bench(tmp_path: Path, kinds: str) -> dict:
     report = tmp_path / f"{kinds}.json"
     stdout = run_bench(
-        "generalization.py", "--models", "office-tone-unet-tr-e,office-tone-unet-tr-f",
+        "generalization.py", "--models", f"{ZOO}/office-tone-unet-tr-e,{ZOO}/office-tone-unet-tr-f",
         "--kinds", kinds, "--pages", "1", "--seed", "0,1", "--size", "384", "--json", str(report),
     )  # fmt: skip
     assert "Pages (of 2)" in stdout
@@ -111,7 +114,7 @@ def _generalization_bench(tmp_path: Path, kinds: str) -> dict:
 
 
 def test_the_bench_counts_pages_won_by_models_that_never_saw_the_kind(tmp_path: Path) -> None:
-    """`bench/generalization.py --seed 0,1` scores a page from each seed and counts, per model that
+    """`benchmarks/generalization.py --seed 0,1` scores a page from each seed and counts, per model that
     never saw the kind, the pages it beat both no cleaning and Sauvola on; a kind's pages do not
     depend on which other kinds are asked for."""
     both = _generalization_bench(tmp_path, "lighting,jpeg")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, ZOO
 from typer.testing import CliRunner
 
 from docclean.cli.main import app
@@ -35,9 +35,10 @@ def _evaluate(noisy: Path, clean: Path, model: str, *extra: str) -> dict:
 def test_office_validation_figure_in_the_card_is_reproduced(shipped: str) -> None:
     """`docclean evaluate` on NoisyOffice VA gives the RMSE an office model's card reports."""
     reported = _reported(shipped)
-    va_list = shipped_models()[shipped].parent / "noisyoffice-va.txt"
+    va_list = ZOO / "noisyoffice-va.txt"
+    twin = str(ZOO / f"{reported['validation_model']}.keras")
     report = _evaluate(NOISYOFFICE / "train", NOISYOFFICE / "train_cleaned",
-                       reported["validation_model"], "--names", f"@{va_list}")  # fmt: skip
+                       twin, "--names", f"@{va_list}")  # fmt: skip
     mean = report["mean"]["gray"]
     assert len(report["pages"]) == reported["pages"] == 72
     model = mean[reported["validation_model"]]
@@ -54,8 +55,8 @@ def test_binarization_validation_figure_in_the_card_is_reproduced(tmp_path: Path
         (tmp_path / kind).mkdir()
         for image in sorted((DIBCO / "2016" / folder).glob("*.png")):
             (tmp_path / kind / image.name).symlink_to(image)
-    report = _evaluate(tmp_path / "noisy", tmp_path / "clean", reported["validation_model"],
-                       "--baselines")  # fmt: skip
+    twin = str(ZOO / f"{reported['validation_model']}.keras")
+    report = _evaluate(tmp_path / "noisy", tmp_path / "clean", twin, "--baselines")
     mean = report["mean"]["bilevel"]
     assert len(report["pages"]) == reported["pages"] == 10
     model = mean[reported["validation_model"]]
