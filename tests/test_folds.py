@@ -130,3 +130,17 @@ def test_baselines_are_scored_per_fold_and_averaged_over_folds(
     assert report["mean"]["bilevel"]["otsu"]["fm"] == pytest.approx(100.0)
     assert report["mode"] == "baselines" and report["warnings"] == []
     assert (tmp_path / "scored" / "phibd" / "test" / "noisy" / "phibd-H02.png").is_symlink()
+
+
+def test_pages_a_model_saw_come_from_its_card(folds: ModuleType, tmp_path: Path) -> None:
+    """--model and a recipe's --init-from: the card's training and validation pages count as seen."""
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"")
+    training = {"train_pages": ["2009-H01", "bickley-H01"], "validation_pages": ["phibd-H02"]}
+    (tmp_path / "m.json").write_text(json.dumps({"training": training}))
+    assert folds.seen_pages(str(model)) == {"2009-H01", "bickley-H01", "phibd-H02"}
+    (tmp_path / "m.json").write_text(json.dumps({"training": None}))
+    assert folds.seen_pages(str(model)) == set()
+    assert folds._init_from(["--arch", "fast-unet", "--init-from", "x", "--epochs", "2"]) == "x"
+    assert folds._init_from(["--init-from=y"]) == "y"
+    assert folds._init_from(["--arch", "fast-unet"]) is None
