@@ -3,7 +3,7 @@ historical binarization pair.
 
     python lab/synth_kinds_sheet.py [-o docs/synth-kinds.png] [--tile 200] [--seed 0]
 
-Each tile is a crop of a page rendered at 150-600 dpi (handwriting-like for the historical kinds)
+Each tile is a crop of a page rendered at 150-300 dpi (handwriting-like for the historical kinds)
 with one kind applied, its name above it; the last two tiles are a historical pair (the aged page and
 its bilevel target). Gray levels are stored in 6 bits to keep the file small.
 """
@@ -32,13 +32,15 @@ def main() -> None:
     from docclean.synth.generator import DEGRADATIONS, historical_pair
     from docclean.synth.render import parse_scale, render_page
 
-    scale = parse_scale("150-600")
+    scale = parse_scale("150-300")
     side, caption = args.tile, 16
     tiles: list[tuple[str, np.ndarray]] = []
     for n, (name, degrade) in enumerate(DEGRADATIONS.items()):
         rng = np.random.default_rng([args.seed, n])
         crop = (2 * side, 2 * side)  # drawn at twice the size, shown halved like a screen would
         page = render_page(rng, crop, scale.draw(rng), manuscript=name in HANDWRITTEN)
+        while (page < 0.5).mean() < 0.04:  # a window on a margin shows nothing: another
+            page = render_page(rng, crop, scale.draw(rng), manuscript=name in HANDWRITTEN)
         tiles.append((name, degrade(page, rng)))
     rng = np.random.default_rng([args.seed, 99])
     page = render_page(rng, (2 * side, 2 * side), 200.0, manuscript=True)

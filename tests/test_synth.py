@@ -528,11 +528,13 @@ def test_iron_gall_ink_fades_the_ink_unevenly_and_leaves_the_paper() -> None:
         assert inked[far].min() > 0.99
 
 
-def test_verso_bleed_shows_mirrored_writing_on_the_paper(page: np.ndarray) -> None:
+def test_verso_bleed_shows_writing_through_the_paper() -> None:
+    page = render.render_page(np.random.default_rng(4), (256, 256), dpi=150)
     paper = page == 1.0
     for seed in SEEDS:
         bled = apply("verso-bleed", page, seed)
-        assert bled[paper].min() < 0.95 and (bled <= page + 1e-6).all()
+        assert bled[paper].min() < 0.93 and (bled <= page + 1e-6).all()
+        assert 0.1 < (bled[paper] < 0.97).mean() < 0.5  # strokes, not a veil
 
 
 def test_historical_pairs_have_bilevel_targets_under_aged_pages() -> None:

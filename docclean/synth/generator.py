@@ -527,8 +527,8 @@ def iron_gall_ink(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Iron-gall or faded brown ink: strokes from dark to pale, darker and lighter from word to
     word, with a faint halo where the ink has eaten into the paper."""
     ink = 1.0 - page  # how much of each pixel is ink
-    level = rng.uniform(0.1, 0.55)  # the ink's lightness where it is darkest
-    spread = rng.uniform(0.1, 0.35)
+    level = rng.uniform(0.1, 0.5)  # the ink's lightness where it is darkest
+    spread = rng.uniform(0.05, 0.25)
     cells = max(2, round(max(page.shape) / rng.uniform(30, 120)))
     lightness = level + spread * _smooth_field(page.shape, rng, cells)
     lightness += 0.06 * (_smooth_field(page.shape, rng, cells * 4) - 0.5)
@@ -564,7 +564,7 @@ def verso_bleed(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         back = page
     dy, dx = int(rng.integers(-h // 10, h // 10 + 1)), int(rng.integers(-w // 10, w // 10 + 1))
     ink = _blurred(1.0 - _shifted(back, dy, dx)[:, ::-1], rng.uniform(0.8, 3.5))
-    strength = rng.uniform(0.15, 0.5) * (0.4 + 0.6 * _smooth_field(page.shape, rng, 3))
+    strength = rng.uniform(0.12, 0.45) * (0.4 + 0.6 * _smooth_field(page.shape, rng, 3))
     return _finish(page * (1.0 - strength * ink))
 
 
@@ -654,7 +654,7 @@ ALONE: tuple[str, ...] = ("undamaged", "light-scan")
 HISTORICAL_CHANCE: dict[str, float] = {
     "iron-gall-ink": 1.0,
     "aged-paper": 1.0,
-    "faded-ink": 0.3,
+    "faded-ink": 0.15,
     "verso-bleed": 0.6,
     "bleed-through": 0.15,
     "stain": 0.3,
