@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from docclean import defaults
 from docclean.cli.common import (
     DeviceChoice,
     DeviceOption,
@@ -20,7 +21,7 @@ from docclean.cli.common import (
     device_in_use,
     errors_to_exit_codes,
 )
-from docclean.errors import ExitCode, UsageError
+from docclean.errors import ExitCode, InputError, OutputError, UsageError
 from docclean.progress import Reporter
 
 
@@ -90,6 +91,15 @@ def clean(
     null: Annotated[
         bool, typer.Option("--null", "-0", help="Path lists are NUL-separated (find -print0).")
     ] = False,
+    relative_to: Annotated[
+        Path | None,
+        typer.Option(
+            help="Outputs keep each input's folders below DIR \\[default: for paths listed by "
+            "--files-from or on stdin, the deepest folder holding them all; for arguments, none].",
+            metavar="DIR",
+            file_okay=False,
+        ),
+    ] = None,
     jobs: Annotated[
         int, typer.Option(help="Threads reading and writing files around the one model.")
     ] = 2,
@@ -112,11 +122,13 @@ def clean(
     """
     import json
 
-    from docclean.inference.batch import CleanJob, PageRecord, discover_inputs
+    from docclean.inference.batch import CleanJob, PageRecord
 
     reporter = Reporter(quiet=quiet)
     stop = threading.Event()
+    stdout = _StdoutLines(stop)
     with errors_to_exit_codes(reporter), _stop_on_signals(stop, quiet):
+        check_tile_and_batch(tile_size, batch_size)
         if str(output_dir) == "-":
             _clean_filter(
                 inputs or [],
@@ -129,8 +141,7 @@ def clean(
                 stop,
             )
             return
-        specs = _clean_specs(inputs or [], files_from, null)
-        files = list(discover_inputs(specs, output_dir))
+        files = _clean_inputs(inputs or [], files_from, null, relative_to, output_dir)
         if not files:
             raise UsageError(
                 "no input images found", "give image or PDF files, folders, or --files-from"
@@ -145,17 +156,25 @@ def clean(
             fail_fast=fail_fast,
             warn=reporter.warn,
             stop=stop,
+            settings={
+                "model": model if model is None or "/" not in model else os.path.abspath(model),
+                "binarize": binarize,
+                "tile_size": tile_size,
+                "batch_size": batch_size,
+            },
         )
 
         def on_record(record: PageRecord) -> None:
             if record.status == "failed":
                 reporter.error(record.error or record.input)
+            elif record.status == "skipped" and record.error:  # appeared after planning
+                reporter.warn(record.error)
             if json_out:
-                print(json.dumps(record.to_json()), flush=True)
+                stdout.write(json.dumps(record.to_json()))
             elif dry_run and record.status != "failed":
                 action = "clean" if record.status == "planned" else "skip "
                 note = "" if record.status == "planned" else "  (output exists)"
-                print(f"{action} {record.input} -> {record.output}{note}", flush=True)
+                stdout.write(f"{action} {record.input} -> {record.output}{note}")
 
         if dry_run:
             summary = job.plan(on_record)
@@ -165,21 +184,25 @@ def clean(
             )
         else:
             try:
-                cleaner = _page_cleaner(model, tile_size, batch_size, device, binarize)
-                job.clean_page = cleaner.clean
-                reporter.info(
-                    f"cleaning {len(files)} file(s) with {cleaner.loaded.name} on {device_in_use()}"
-                )
-                with reporter.bar("cleaning", len(files)) as bar:
-                    seen: set[str] = set()
+                todo = job.prepare(on_record)  # inputs checked before TensorFlow loads
+                if todo and not job.summary.stopped:
+                    cleaner = _page_cleaner(model, tile_size, batch_size, device, binarize)
+                    check_tile_and_batch(cleaner.config.tile_size, cleaner.config.batch_size)
+                    job.clean_page = cleaner.clean
+                    reporter.info(
+                        f"cleaning {todo} file(s) with {cleaner.loaded.name} on {device_in_use()}"
+                    )
+                    with reporter.bar("cleaning pages", None) as bar:
+                        totals: list[int] = []
 
-                    def on_page(record: PageRecord) -> None:
-                        on_record(record)
-                        if record.input not in seen:
-                            seen.add(record.input)
-                            bar.advance(1)
+                        def progress(pages: int, total: int) -> None:
+                            if not totals:
+                                totals.append(total)
+                                bar.reset(total, "cleaning pages")
+                            bar.advance(pages)
 
-                    job.run(on_page)
+                        job.progress = progress
+                        job.run(on_record)
             except KeyboardInterrupt:  # a second signal: stopped at once, writes still finished
                 job.summary.interrupted = True
             summary = job.summary
@@ -190,12 +213,19 @@ def clean(
             )
         if summary.stopped:
             reporter.info("stopped at the first failure (--fail-fast)")
+        if stdout.error is not None:
+            raise OutputError(
+                f"cannot write to stdout: {stdout.error}; stopped",
+                "every output written is complete; run the same command again to finish",
+            )
         if summary.interrupted:
             reporter.error(
                 "interrupted: every output written is complete; "
                 "run the same command again to finish"
             )
             raise typer.Exit(int(ExitCode.INTERRUPTED))
+    if summary.output_failed:
+        raise typer.Exit(int(ExitCode.OUTPUT))
     if summary.files_failed:
         raise typer.Exit(int(ExitCode.INPUT_FAILED))
 
@@ -232,10 +262,71 @@ def _stop_on_signals(stop: threading.Event, quiet: bool) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def check_tile_and_batch(tile_size: int | None, batch_size: int | None) -> None:
+    """Refuse tile and batch sizes one model call could not hold (before TensorFlow loads)."""
+    if tile_size is not None and tile_size > defaults.MAX_TILE_SIZE:
+        raise UsageError(
+            f"--tile-size {tile_size} is more than the limit of {defaults.MAX_TILE_SIZE} px",
+            "tiles of 256 to 1472 px are usual",
+        )
+    if batch_size is not None and batch_size > defaults.MAX_BATCH_SIZE:
+        raise UsageError(
+            f"--batch-size {batch_size} is more than the limit of {defaults.MAX_BATCH_SIZE} tiles",
+            "1 to 32 tiles per call are usual",
+        )
+    if tile_size is not None and batch_size is not None:
+        need = tile_size * tile_size * batch_size * 4
+        if need > defaults.TILE_MEMORY_BUDGET:
+            raise UsageError(
+                f"--tile-size {tile_size} with --batch-size {batch_size} needs "
+                f"{need / 2**30:.1f} GiB per model call, more than the limit of "
+                f"{defaults.TILE_MEMORY_BUDGET / 2**30:g} GiB",
+                "lower one of them",
+            )
+
+
+class _StdoutLines:
+    """Lines to stdout; the first failure (a closed pipe, a full disk) sets ``stop`` and is kept,
+    further lines are dropped, and stdout is pointed at /dev/null so exiting cannot fail again."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.error: str | None = None
+
+    def write(self, line: str) -> None:
+        if self.error is not None:
+            return
+        try:
+            print(line, flush=True)
+        except OSError as exc:
+            self.error = _stdout_cause(exc)
+            self.stop.set()
+            _silence_stdout()
+
+
+def _stdout_cause(exc: OSError) -> str:
+    if isinstance(exc, BrokenPipeError):
+        return "the reader closed it (broken pipe)"
+    return (exc.strerror or str(exc)).lower()
+
+
+def _silence_stdout() -> None:
+    """Point file descriptor 1 at /dev/null: Python's last flush at exit then succeeds."""
+    with suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
+def _stdin_binary() -> Any:
+    buffer = getattr(sys.stdin, "buffer", None)
+    return buffer if buffer is not None else None
+
+
 def _read_stdin_bytes() -> bytes:
     """All of stdin as bytes (a text-only stdin is encoded back)."""
 
-    buffer = getattr(sys.stdin, "buffer", None)
+    buffer = _stdin_binary()
     return buffer.read() if buffer is not None else sys.stdin.read().encode()
 
 
@@ -261,6 +352,27 @@ def _clean_specs(inputs: list[Path], files_from: Path | None, null: bool) -> lis
     return specs
 
 
+def _clean_inputs(
+    inputs: list[Path],
+    files_from: Path | None,
+    null: bool,
+    relative_to: Path | None,
+    output_dir: Path,
+) -> list[Any]:
+    """The InputFiles for `clean`: arguments as given, listed paths (``-``: a list on stdin,
+    --files-from) keeping their folders below ``relative_to`` or the deepest folder holding
+    them all, so that two scan0001.png from different folders stay apart."""
+    from docclean.inference.batch import common_root, discover_inputs
+
+    arguments = [spec for spec in inputs if str(spec) != "-"]
+    listed = _clean_specs([spec for spec in inputs if str(spec) == "-"], files_from, null)
+    files = list(discover_inputs(arguments, output_dir, relative_to))
+    if listed:
+        root = relative_to if relative_to is not None else common_root(listed)
+        files += discover_inputs(listed, output_dir, root)
+    return files
+
+
 def _clean_filter(
     inputs: list[Path],
     files_from: Path | None,
@@ -277,9 +389,7 @@ def _clean_filter(
     """
     import tempfile
 
-    from docclean.errors import InputError
     from docclean.inference.batch import CleanJob, InputFile, PageRecord
-    from docclean.io.images import sniff_suffix
 
     if len(inputs) != 1 or files_from is not None or listing:
         raise UsageError(
@@ -292,18 +402,7 @@ def _clean_filter(
         source = inputs[0]
         from_stdin = str(source) == "-"
         if from_stdin:
-            data = _read_stdin_bytes()
-            if not data:
-                raise InputError("<stdin>", "no data on stdin")
-            suffix = sniff_suffix(data)
-            if suffix is None:
-                raise InputError(
-                    "<stdin>",
-                    "not PNG, JPEG, TIFF, BMP, WebP or PDF data",
-                    "to give a list of paths on stdin use --files-from -",
-                )
-            source = work / f"stdin{suffix}"
-            source.write_bytes(data)
+            source = _stdin_to_file(work)
         item = InputFile(source, Path(source.name))
         job = CleanJob([item], work / "out", fmt=fmt.value, overwrite=True, dpi=dpi, jobs=1)
         if stop is not None:
@@ -319,16 +418,102 @@ def _clean_filter(
             elif record.output:
                 outputs.append(record.output)
 
+        if not job.prepare(on_record):
+            raise typer.Exit(int(ExitCode.INPUT_FAILED))
         summary = job.run(on_record)
         if summary.interrupted:
             reporter.error("interrupted: nothing was written to stdout")
             raise typer.Exit(int(ExitCode.INTERRUPTED))
         if summary.files_failed or not outputs:
             raise typer.Exit(int(ExitCode.INPUT_FAILED))
-        stdout = getattr(sys.stdout, "buffer", None)
-        data = Path(outputs[0]).read_bytes()
-        if stdout is None:  # pragma: no cover - stdout is always binary-capable here
-            raise UsageError("stdout cannot take binary data")
-        stdout.write(data)
-        stdout.flush()
+        _copy_to_stdout(Path(outputs[0]))
         reporter.info(f"cleaned {summary.pages_done} page(s) in {summary.seconds:.1f} s to stdout")
+
+
+def _stdin_to_file(folder: Path) -> Path:
+    """Image data on stdin into a file in ``folder``, named by its kind: the first bytes are
+    looked at before anything else is read (text or zeros fail at once), and at most
+    :data:`~docclean.defaults.MAX_STDIN_BYTES` are taken."""
+    from docclean.io.images import sniff_suffix
+
+    stream = _stdin_binary()
+    if stream is None:  # pragma: no cover - a text-only stdin (some test runners)
+        data = sys.stdin.read().encode()
+        head, rest = data[:16], [data[16:]]
+    else:
+        head = b""
+        while len(head) < 16:
+            more = stream.read(16 - len(head))
+            if not more:
+                break
+            head += more
+        rest = None
+    if not head:
+        raise InputError("<stdin>", "no data on stdin")
+    suffix = sniff_suffix(head)
+    if suffix is None:
+        raise InputError(
+            "<stdin>",
+            "not PNG, JPEG, TIFF, BMP, WebP or PDF data",
+            "to give a list of paths on stdin use --files-from -",
+        )
+    limit = defaults.MAX_STDIN_BYTES
+    source = folder / f"stdin{suffix}"
+    chunks = iter(rest) if rest is not None else iter(lambda: stream.read(2**20), b"")
+    size = len(head)
+    with open(source, "wb") as fh:
+        fh.write(head)
+        for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                raise InputError(
+                    "<stdin>",
+                    f"more than {limit} bytes of data (the limit for stdin)",
+                    "save it to a file and clean that",
+                )
+            fh.write(chunk)
+    return source
+
+
+def _copy_to_stdout(path: Path) -> None:
+    """Copy ``path`` to stdout, every byte accounted for: a short write, a closed pipe or a full
+    disk is an OutputError (exit 5), never a truncated image and exit 0."""
+    try:
+        fd: int | None = sys.stdout.fileno()
+        sys.stdout.flush()
+    except (AttributeError, OSError, ValueError):  # captured stdout (tests): no descriptor
+        fd = None
+    try:
+        with open(path, "rb") as fh:
+            if fd is None:
+                buffer = sys.stdout.buffer
+                for chunk in iter(lambda: fh.read(2**20), b""):
+                    buffer.write(chunk)
+                buffer.flush()
+                return
+            for chunk in iter(lambda: fh.read(2**20), b""):
+                view = memoryview(chunk)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+            _sync_if_file(fd)
+    except OSError as exc:
+        _silence_stdout()
+        raise OutputError(
+            f"cannot write to stdout: {_stdout_cause(exc)}",
+            "the image on stdout is incomplete; nothing else was written",
+        ) from None
+
+
+def _sync_if_file(fd: int) -> None:
+    """fsync stdout when it is a regular file: a full disk may only say so here."""
+    import errno
+    import stat
+
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EROFS):
+            raise

@@ -10,12 +10,15 @@ finish, so an interrupted run leaves only complete outputs and a rerun resumes i
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import queue
 import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,9 +26,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from docclean.errors import DocCleanError, InputError, OutputError, UsageError
-from docclean.io.images import PageImage, count_pages, is_image_path, read_pages, write_pages
-from docclean.io.pdf import is_pdf_path
+from docclean.errors import DocCleanError, InputError, OutputError, OutputExistsError, UsageError
+from docclean.io.images import (
+    MAX_PIXELS,
+    PageImage,
+    count_pages,
+    is_image_path,
+    read_pages,
+    write_pages,
+)
+from docclean.io.partial import PartialPages, is_partial_folder
+from docclean.io.pdf import check_pdf_render_size, is_pdf_path
 
 OutputFormat = Literal["same", "png", "tiff", "pdf"]
 OutputKind = Literal["png", "tiff", "pdf"]
@@ -73,6 +84,7 @@ class Summary:
     files_done: int = 0
     files_skipped: int = 0
     files_failed: int = 0
+    output_failed: int = 0
     files_planned: int = 0
     pages_done: int = 0
     seconds: float = 0.0
@@ -85,10 +97,16 @@ class Summary:
         return self.pages_done / self.seconds if self.seconds > 0 else 0.0
 
 
-def discover_inputs(specs: Iterable[Path], output_dir: Path | None = None) -> Iterator[InputFile]:
+def discover_inputs(
+    specs: Iterable[Path], output_dir: Path | None = None, relative_to: Path | None = None
+) -> Iterator[InputFile]:
     """Files as given, folders searched recursively for images (sorted), skipping ``output_dir``.
 
-    A path that does not exist is yielded as is, so that it is reported like any other bad input.
+    A path that does not exist is yielded as is, so that it is reported like any other bad input;
+    so are symlink loops and dangling symlinks found in folders. A file's output path is its
+    name, or with ``relative_to`` its path below that folder (see :func:`common_root`); a
+    folder's files keep their paths below the folder (and the folder's own below
+    ``relative_to``).
     """
     excluded = output_dir.resolve() if output_dir is not None else None
     for spec in specs:
@@ -97,14 +115,54 @@ def discover_inputs(specs: Iterable[Path], output_dir: Path | None = None) -> It
                 f"the output folder {output_dir} is the input folder {spec}",
                 "choose another output folder; docclean never writes beside its inputs",
             )
+        base = _below(spec, relative_to) if relative_to is not None else None
         if spec.is_dir():
-            for path in sorted(spec.rglob("*")):
-                if excluded is not None and path.resolve().is_relative_to(excluded):
-                    continue
-                if path.is_file() and is_image_path(path) and not path.name.startswith("."):
-                    yield InputFile(path, path.relative_to(spec))
+            for path in _walk(spec, excluded):
+                relative = path.relative_to(spec)
+                yield InputFile(path, base / relative if base is not None else relative)
         else:
-            yield InputFile(spec, Path(spec.name))
+            yield InputFile(spec, base if base is not None else Path(spec.name))
+
+
+def common_root(paths: Sequence[Path]) -> Path:
+    """The deepest folder holding every path listed (a listed folder counts as itself), so that
+    outputs keep the folders that tell same-named files apart."""
+    if not paths:
+        return Path.cwd()
+    folders = [os.path.abspath(p if p.is_dir() else p.parent) for p in paths]
+    return Path(os.path.commonpath(folders))
+
+
+def _below(path: Path, root: Path) -> Path:
+    """``path`` relative to ``root`` (both made absolute, symlinks kept); UsageError outside it."""
+    absolute, base = Path(os.path.abspath(path)), Path(os.path.abspath(root))
+    if not absolute.is_relative_to(base) or (absolute == base and not path.is_dir()):
+        raise UsageError(
+            f"{path} is not inside --relative-to {root}",
+            "give a folder that holds every listed path",
+        )
+    return absolute.relative_to(base)
+
+
+def _walk(folder: Path, excluded: Path | None) -> Iterator[Path]:
+    """Image files below ``folder`` (sorted), without hidden files, docclean's partial-page
+    folders or ``excluded``; broken symlinks (loops, dangling) are yielded to be reported."""
+    for path in sorted(folder.rglob("*")):
+        if path.name.startswith(".") or any(
+            is_partial_folder(Path(part)) for part in path.relative_to(folder).parts[:-1]
+        ):
+            continue
+        if path.is_symlink():
+            try:
+                os.stat(path)
+            except OSError as exc:  # a loop is always named; a dangling link when an image's
+                if exc.errno == errno.ELOOP or is_image_path(path):
+                    yield path
+                continue
+        if excluded is not None and _resolved(path).is_relative_to(excluded):
+            continue
+        if path.is_file() and is_image_path(path):
+            yield path
 
 
 def parse_path_list(data: bytes | str, null: bool = False) -> list[Path]:
@@ -142,15 +200,21 @@ def output_path(item: InputFile, output_dir: Path, kind: OutputKind) -> Path:
 
 PageCleanerFn = Callable[[np.ndarray], np.ndarray]
 RecordFn = Callable[[PageRecord], None]
+ProgressFn = Callable[[int, int], None]
+"""Called as ``progress(pages_advanced, pages_in_all)``: once with 0 when the total is known,
+then once per page cleaned (or taken over from an interrupted run)."""
 
 
 @dataclass
 class _Planned:
-    """An input that will be cleaned, where it goes and as what."""
+    """An input that will be cleaned, where it goes, as what, and from which page on."""
 
     item: InputFile
     target: Path
     kind: OutputKind
+    pages: int
+    partial: PartialPages | None = None
+    start: int = 0
 
 
 @dataclass
@@ -161,6 +225,20 @@ class _Outcome:
     write: Future[None] | None = None
     records: list[PageRecord] = field(default_factory=list)
     error: DocCleanError | None = None
+    target: Path | None = None
+
+
+@dataclass
+class _FileState:
+    """The file being cleaned: its cleaned pages (or their pending writes to the partial store)."""
+
+    planned: _Planned
+    records: list[PageRecord] = field(default_factory=list)
+    cleaned: list[np.ndarray] = field(default_factory=list)
+    dpis: list[tuple[float, float] | None] = field(default_factory=list)
+    kept: list[Future[None]] = field(default_factory=list)
+    warned: bool = False
+    error: DocCleanError | None = None
 
 
 @dataclass
@@ -168,8 +246,10 @@ class CleanJob:
     """One batch run: what to read, where to write, and how.
 
     ``dpi`` overrides every output's DPI (PDF inputs are rendered at it); ``jobs`` is the number
-    of reader/writer threads; ``warn`` receives warnings (implausible DPI) in the calling thread;
-    ``stop``, once set (from any thread or a signal handler), ends the run between pages.
+    of writer threads and of pages read ahead; ``warn`` receives warnings (implausible DPI) in the
+    calling thread; ``stop``, once set (from any thread or a signal handler), ends the run between
+    pages; ``settings`` (model, options) are kept with an interrupted file's finished pages, so
+    that only a rerun with the same ones continues them; ``progress`` hears of every page.
     """
 
     inputs: list[InputFile]
@@ -183,7 +263,10 @@ class CleanJob:
     warn: Callable[[str], None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     summary: Summary = field(default_factory=Summary)
+    settings: dict[str, Any] = field(default_factory=dict)
+    progress: ProgressFn | None = None
     _claimed: dict[Path, Path] = field(default_factory=dict)
+    _todo: list[_Planned] | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.jobs <= MAX_JOBS:
@@ -198,31 +281,59 @@ class CleanJob:
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 
+    def prepare(self, on_record: RecordFn) -> int:
+        """Check every input and claim its output before any model loads: missing, unreadable
+        and oversized inputs are reported (failed) and existing outputs skipped here. Returns
+        the number of files left to clean; :meth:`run` then cleans those."""
+        started = time.perf_counter()
+        self._todo = self._plan(on_record)
+        self.summary.seconds = time.perf_counter() - started
+        if self.summary.stopped or self._interrupted():
+            self._todo = []
+        return len(self._todo)
+
     def run(self, on_record: RecordFn) -> Summary:
         """Clean every input; calls ``on_record`` for each page (or skipped/failed file).
 
-        When ``stop`` is set the file being cleaned is dropped (a rerun redoes it), queued writes
-        finish and ``summary.interrupted`` is set. A KeyboardInterrupt is handled the same way and
-        then raised again. An output folder that cannot take files raises OutputError up front.
+        Pages stream: each is read, cleaned and written (a multi-page file's pages to its
+        partial store) before the next ones are read, so memory does not grow with the page
+        count. When ``stop`` is set the file being cleaned keeps its finished pages (a rerun
+        continues after them), queued writes finish and ``summary.interrupted`` is set. A
+        KeyboardInterrupt is handled the same way and then raised again. An output folder that
+        cannot take files raises OutputError up front.
         """
         if self.clean_page is None:
             raise UsageError("no page cleaner given")
-        started = time.perf_counter()
+        started = time.perf_counter() - self.summary.seconds
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="docclean-io")
         outcomes: deque[_Outcome] = deque()
+        reader: _PageReader | None = None
         try:
-            todo = self._plan(on_record)
+            todo = self._todo if self._todo is not None else self._plan(on_record)
+            self._todo = []
             if self.summary.stopped or self._interrupted():  # --fail-fast, or a signal, already
                 todo = []
             if todo:
                 self._check_output_dir()
-            reads = _read_ahead(pool, [p.item for p in todo], self.jobs, self.dpi)
-            for planned, loaded in zip(todo, reads, strict=False):
+            total = sum(planned.pages for planned in todo)
+            self._advance(0, total)
+            reader = _PageReader(todo, self.dpi, depth=self.jobs)
+            state: _FileState | None = None
+            for index, entry in reader:
                 if self.summary.stopped or self._interrupted():
                     break
-                outcome = self._clean_file(pool, planned, loaded)
-                if outcome is None:  # stopped between two pages of this file
-                    break
+                if state is None or state.planned is not todo[index]:
+                    state = self._start_file(todo[index], total)
+                if isinstance(entry, PageImage):
+                    if state.error is None:
+                        try:
+                            self._clean_one(pool, state, entry, total)
+                        except DocCleanError as exc:  # the file fails; its pages are drained
+                            state.error = exc
+                    continue
+                entry = entry or state.error
+                outcome = self._end_file(pool, state, entry)
+                state = None
                 outcomes.append(outcome)
                 while outcomes and (len(outcomes) > self.jobs or _settled(outcomes[0])):
                     self._finish(outcomes.popleft(), on_record)
@@ -230,11 +341,17 @@ class CleanJob:
             self.summary.interrupted = True
             raise
         finally:
+            if reader is not None:
+                reader.close()
             while outcomes:
                 self._finish(outcomes.popleft(), on_record)
             pool.shutdown(wait=True, cancel_futures=True)
             self.summary.seconds = time.perf_counter() - started
         return self.summary
+
+    def _advance(self, pages: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(pages, total)
 
     def _interrupted(self) -> bool:
         """Whether ``stop`` was set; records it in the summary."""
@@ -258,30 +375,88 @@ class CleanJob:
                 "check its permissions or choose another folder with -o",
             ) from None
 
-    def _clean_file(
-        self, pool: ThreadPoolExecutor, planned: _Planned, loaded: Future[list[PageImage]]
-    ) -> _Outcome | None:
-        """Clean one loaded file and queue its write; errors are kept for their turn.
+    def _start_file(self, planned: _Planned, total: int) -> _FileState:
+        """Begin a file: a multi-page one's partial store is made ready (or continued)."""
+        state = _FileState(planned)
+        if planned.partial is not None:
+            try:
+                planned.partial.begin(planned.start)
+            except OSError as exc:
+                cause = (exc.strerror or str(exc)).lower()
+                state.error = OutputError(f"cannot keep pages beside {planned.target}: {cause}")
+            if planned.start:
+                self._advance(planned.start, total)
+        return state
 
-        Returns None when ``stop`` was set before the file was wholly cleaned: nothing is written.
-        """
-        try:
-            pages = loaded.result()
-            self._check_dpi(planned.item, pages)
-            cleaned_pages = self._clean_pages(planned, pages)
-            if cleaned_pages is None:
-                return None
-            records, cleaned = cleaned_pages
-            dpis = [self._out_dpi(planned.item, page) for page in pages]
-            write = pool.submit(write_pages, planned.target, cleaned, None, planned.kind, dpis)
-            return _Outcome(planned.item, write, records)
-        except DocCleanError as exc:
+    def _clean_one(
+        self, pool: ThreadPoolExecutor, state: _FileState, page: PageImage, total: int
+    ) -> None:
+        """Clean one page; a multi-page file's page goes to its partial store at once."""
+        assert self.clean_page is not None
+        planned = state.planned
+        if not state.warned:
+            state.warned = self._check_dpi(planned.item, page, planned.pages)
+        started = time.perf_counter()
+        cleaned = self.clean_page(page.pixels)
+        height, width = page.pixels.shape
+        dpi = self._out_dpi(planned.item, page)
+        state.records.append(
+            PageRecord(
+                input=str(planned.item.path),
+                output=str(planned.target),
+                page=page.index,
+                width=width,
+                height=height,
+                dpi=list(dpi) if dpi else None,
+                seconds=round(time.perf_counter() - started, 4),
+                status="done",
+            )
+        )
+        del page
+        if planned.partial is None:
+            state.cleaned.append(cleaned)
+            state.dpis.append(dpi)
+        else:
+            index = planned.start + len(state.records) - 1
+            state.kept.append(pool.submit(planned.partial.add, index, cleaned, dpi))
+            _wait_while_busy(state.kept, self.jobs)
+        self._advance(1, total)
+
+    def _end_file(
+        self, pool: ThreadPoolExecutor, state: _FileState, end: DocCleanError | None
+    ) -> _Outcome:
+        """The file's last page was cleaned (``end`` None) or reading it failed (``end``)."""
+        planned = state.planned
+        if end is not None:
+            for kept in state.kept:
+                kept.exception()  # wait: the folder is removed after its last write
+            if planned.partial is not None:
+                planned.partial.discard()
             if self.fail_fast:
                 self.summary.stopped = True
-            return _Outcome(planned.item, error=exc)
+            return _Outcome(planned.item, error=end)
+        if planned.partial is None:
+            write = pool.submit(
+                write_pages,
+                planned.target,
+                state.cleaned,
+                None,
+                planned.kind,
+                state.dpis,
+                self.overwrite,
+            )
+        else:
+            write = pool.submit(_assemble, planned, state.kept, self.overwrite)
+        state.cleaned = []
+        return _Outcome(planned.item, write, state.records, target=planned.target)
 
     def _plan(self, on_record: RecordFn, report_planned: bool = False) -> list[_Planned]:
-        """Outputs for every input; existing outputs are skipped, impossible ones fail, up front."""
+        """Outputs for every input; existing outputs are skipped, impossible ones fail, up front.
+
+        Every input's pages are counted here (a missing, unreadable or oversized one fails
+        before anything loads), and a multi-page input's finished pages from an interrupted
+        run are found.
+        """
         inputs_resolved = {_resolved(i.path) for i in self.inputs}
         todo: list[_Planned] = []
         for item in self.inputs:
@@ -289,33 +464,65 @@ class CleanJob:
                 break
             try:
                 kind = output_kind(item.path, self.fmt)
-                self._check_pages_fit(item, kind)
+                pages = self._count_pages(item, kind)
                 target = self._claim(item, kind, inputs_resolved)
             except DocCleanError as exc:
                 self._fail(item, exc, on_record)
                 if self.summary.stopped:
                     break
                 continue
-            if target.exists() and not self.overwrite:
+            if _exists(target) and not self.overwrite:
                 self.summary.files_skipped += 1
                 on_record(_file_record(item, target, "skipped"))
-            else:
-                todo.append(_Planned(item, target, kind))
-                if report_planned:
-                    on_record(_file_record(item, target, "planned"))
+                if not report_planned and pages > 1:  # a complete output: its pages are done
+                    PartialPages(target, {}).discard()
+                continue
+            planned = _Planned(item, target, kind, pages)
+            if pages > 1:
+                planned.partial = PartialPages(target, self._source(item, kind))
+                planned.start = planned.partial.finished(pages)
+            todo.append(planned)
+            if report_planned:
+                on_record(_file_record(item, target, "planned"))
         return todo
 
-    def _check_pages_fit(self, item: InputFile, kind: OutputKind) -> None:
-        """A multi-page input asked to become a PNG fails (PNG holds one page)."""
-        if kind != "png" or item.path.suffix.lower() not in MULTIPAGE_SUFFIXES:
-            return
-        pages = count_pages(item.path)
-        if pages > 1:
+    def _source(self, item: InputFile, kind: OutputKind) -> dict[str, Any]:
+        """What a multi-page file's kept pages were made from: input, format and settings."""
+        info = item.path.stat()
+        return {
+            "input": os.path.abspath(item.path),
+            "size": info.st_size,
+            "mtime_ns": info.st_mtime_ns,
+            "format": kind,
+            "dpi": self.dpi,
+            "settings": self.settings,
+        }
+
+    def _count_pages(self, item: InputFile, kind: OutputKind) -> int:
+        """The input's page count (a cheap look at its header or page list); raises InputError.
+
+        A PDF page that would render above the pixel limit, and a multi-page input asked to
+        become a PNG (PNG holds one page), fail here.
+        """
+        if item.path.is_dir():
+            raise InputError(item.path, "is a folder with no images docclean reads")
+        try:
+            if is_pdf_path(item.path):
+                count_pages(item.path)  # the file checks: missing, empty, encrypted...
+                pages = check_pdf_render_size(item.path, self.dpi, MAX_PIXELS)
+            else:
+                pages = count_pages(item.path)
+        except DocCleanError:
+            raise
+        except Exception as exc:  # a decoder failure imageio does not know yet
+            raise InputError(item.path, f"cannot be read ({type(exc).__name__}: {exc})") from exc
+        if kind == "png" and pages > 1:
             raise InputError(
                 item.path,
                 f"has {pages} pages and PNG holds one",
                 "use --format same, tiff or pdf for multi-page documents",
             )
+        return pages
 
     def _finish(self, outcome: _Outcome, on_record: RecordFn) -> None:
         """Wait for a file's write; report its pages as done, or the file as failed."""
@@ -323,6 +530,13 @@ class CleanJob:
         if error is None and outcome.write is not None:
             try:
                 outcome.write.result()
+            except OutputExistsError as exc:  # another process wrote it: theirs stays
+                self.summary.files_skipped += 1
+                assert outcome.target is not None
+                record = _file_record(outcome.item, outcome.target, "skipped")
+                record.error = exc.message
+                on_record(record)
+                return
             except DocCleanError as exc:  # name the input too: the message names the output
                 error = OutputError(f"{outcome.item.path}: {exc.message}", exc.hint)
         if error is not None:
@@ -335,6 +549,8 @@ class CleanJob:
 
     def _fail(self, item: InputFile, exc: DocCleanError, on_record: RecordFn) -> None:
         self.summary.files_failed += 1
+        if isinstance(exc, OutputError):
+            self.summary.output_failed += 1
         self.summary.failures.append(str(exc))
         if self.fail_fast:
             self.summary.stopped = True
@@ -362,79 +578,130 @@ class CleanJob:
         """--dpi, else the page's own; PDF pages were rendered at --dpi and carry their actual DPI."""
         return (self.dpi, self.dpi) if self.dpi and not is_pdf_path(item.path) else page.dpi
 
-    def _check_dpi(self, item: InputFile, pages: list[PageImage]) -> None:
-        """Warn once per file whose DPI is implausible (unless --dpi overrides it)."""
+    def _check_dpi(self, item: InputFile, page: PageImage, pages: int) -> bool:
+        """Warn (once per file) when a page's DPI is implausible (unless --dpi overrides it)."""
         if self.dpi or self.warn is None:
-            return
+            return False
         low, high = PLAUSIBLE_DPI
-        for page in pages:
-            if page.dpi is not None and not all(low <= v <= high for v in page.dpi):
-                where = f" (page {page.index + 1})" if len(pages) > 1 else ""
-                self.warn(
-                    f"{item.path}{where} claims {page.dpi[0]:g}x{page.dpi[1]:g} dpi, an "
-                    f"implausible resolution (expected {low:g} to {high:g}); "
-                    "set the right one with --dpi"
-                )
-                return
-
-    def _clean_pages(
-        self, planned: _Planned, pages: list[PageImage]
-    ) -> tuple[list[PageRecord], list[np.ndarray]] | None:
-        """Clean each page and describe it; None when ``stop`` is set before the last page."""
-        assert self.clean_page is not None
-        records: list[PageRecord] = []
-        cleaned: list[np.ndarray] = []
-        for page in pages:
-            if self._interrupted():
-                return None
-            started = time.perf_counter()
-            cleaned.append(self.clean_page(page.pixels))
-            height, width = page.pixels.shape
-            dpi = self._out_dpi(planned.item, page)
-            records.append(
-                PageRecord(
-                    input=str(planned.item.path),
-                    output=str(planned.target),
-                    page=page.index,
-                    width=width,
-                    height=height,
-                    dpi=list(dpi) if dpi else None,
-                    seconds=round(time.perf_counter() - started, 4),
-                    status="done",
-                )
+        if page.dpi is not None and not all(low <= v <= high for v in page.dpi):
+            where = f" (page {page.index + 1})" if pages > 1 else ""
+            self.warn(
+                f"{item.path}{where} claims {page.dpi[0]:g}x{page.dpi[1]:g} dpi, an "
+                f"implausible resolution (expected {low:g} to {high:g}); "
+                "set the right one with --dpi"
             )
-        return records, cleaned
+            return True
+        return False
+
+
+def _assemble(planned: _Planned, kept: list[Future[None]], overwrite: bool) -> None:
+    """Write a multi-page output from its partial store, a page at a time, then drop the store."""
+    partial = planned.partial
+    assert partial is not None
+    try:
+        for future in kept:
+            future.result()  # a page that could not be kept fails the file (the rest stay)
+        dpis = partial.dpis(planned.pages)
+    except OSError as exc:
+        cause = (exc.strerror or str(exc)).lower()
+        raise OutputError(f"cannot keep the pages of {planned.target}: {cause}") from exc
+    pages = partial.pages(planned.pages)
+    try:
+        write_pages(planned.target, pages, None, planned.kind, dpis, overwrite)
+    except OutputExistsError:
+        partial.discard()
+        raise
+    partial.discard()
+
+
+def _wait_while_busy(futures: list[Future[None]], limit: int) -> None:
+    """Wait until at most ``limit`` of ``futures`` are unfinished (cleaned pages do not pile up)."""
+    while sum(not f.done() for f in futures) > limit:
+        next(f for f in futures if not f.done()).exception()
 
 
 def _settled(outcome: _Outcome) -> bool:
     return outcome.write is None or outcome.write.done()
 
 
-def _read_ahead(
-    pool: ThreadPoolExecutor, inputs: list[InputFile], depth: int, pdf_dpi: float | None
-) -> Iterator[Future[list[PageImage]]]:
-    """Futures of each input's pages, in order, with up to ``depth`` files read ahead."""
-    futures: deque[Future[list[PageImage]]] = deque()
-    queued = 0
-    for _ in inputs:
-        while queued < len(inputs) and len(futures) <= depth:
-            futures.append(pool.submit(_read_all, inputs[queued].path, pdf_dpi))
-            queued += 1
-        yield futures.popleft()  # dropped by the caller once cleaned, freeing the pages
+_END = object()
 
 
-def _read_all(path: Path, pdf_dpi: float | None) -> list[PageImage]:
-    """Every page of ``path``; any failure is an InputError, so one file never ends the run."""
-    if path.is_dir():
-        raise InputError(path, "is a folder with no images docclean reads")
-    try:
-        return list(read_pages(path, pdf_dpi))
-    except DocCleanError:
-        raise
-    except MemoryError:
-        raise InputError(path, "not enough memory to decode it") from None
-    except Exception as exc:  # a decoder failure imageio does not know yet
-        raise InputError(path, f"cannot be read ({type(exc).__name__}: {exc})") from exc
+class _PageReader:
+    """The planned files' pages in order, decoded by one thread at most ``depth`` pages ahead.
+
+    Yields ``(file index, PageImage)`` for each page, then ``(file index, None)`` when the
+    file's pages are all read, or ``(file index, InputError)`` when reading it failed.
+    """
+
+    def __init__(self, todo: list[_Planned], pdf_dpi: float | None, depth: int) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
+        self._closed = threading.Event()
+        self._thread = threading.Thread(
+            target=self._fill, args=(todo, pdf_dpi), name="docclean-reader", daemon=True
+        )
+        self._thread.start()
+
+    def __iter__(self) -> Iterator[tuple[int, PageImage | DocCleanError | None]]:
+        while True:
+            entry = self._queue.get()
+            if entry is _END:
+                return
+            if isinstance(entry, BaseException):  # a bug in the reader: not swallowed
+                raise entry
+            yield entry
+
+    def close(self) -> None:
+        self._closed.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+        self._thread.join()
+
+    def _fill(self, todo: list[_Planned], pdf_dpi: float | None) -> None:
+        entries = _read_entries(todo, pdf_dpi)
+        try:
+            for entry in entries:
+                if not self._put(entry):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # pragma: no cover - _read_entries catches what it knows
+            self._put(exc)
+        finally:
+            entries.close()
+
+    def _put(self, entry: object) -> bool:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+
+def _read_entries(
+    todo: list[_Planned], pdf_dpi: float | None
+) -> Generator[tuple[int, PageImage | DocCleanError | None], None, None]:
+    for index, planned in enumerate(todo):
+        path = planned.item.path
+        try:
+            for page in read_pages(path, pdf_dpi, start=planned.start):
+                yield index, page
+        except DocCleanError as exc:
+            yield index, exc
+            continue
+        except MemoryError:
+            yield index, InputError(path, "not enough memory to decode it")
+            continue
+        except Exception as exc:  # a decoder failure imageio does not know yet
+            yield index, InputError(path, f"cannot be read ({type(exc).__name__}: {exc})")
+            continue
+        yield index, None
+
+
+def _exists(path: Path) -> bool:
+    return os.path.lexists(path)
 
 
 def _resolved(path: Path) -> Path:

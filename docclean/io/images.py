@@ -155,6 +155,8 @@ def _check_file(path: Path) -> None:
         if path.stat().st_size == 0:
             raise InputError(path, "empty file (0 bytes)")
     except OSError as exc:
+        if isinstance(exc, FileNotFoundError) and path.is_symlink():
+            raise InputError(path, "dangling symlink (its target does not exist)") from exc
         raise InputError(path, _os_cause(exc)) from exc
 
 
