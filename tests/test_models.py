@@ -632,3 +632,19 @@ def test_models_shows_what_each_is_for_at_any_width(columns: int) -> None:
     assert f"{DEFAULT_BINARIZE_MODEL} (--binarize)" in output
     if columns >= 120:
         assert "RMSE 0.02" in output and "FM 9" in output  # validation figures when they fit
+
+
+def test_the_wheel_carries_the_three_shipped_models_and_nothing_else() -> None:
+    """What `pip wheel .` packs (pyproject's force-include): models/ only, at most 3 models, 3 MB."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    packed = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    models = [root / source for source in packed if source.endswith(".keras")]
+    assert all(m.parent == root / "models" for m in models)
+    assert {m.stem for m in models} == set(shipped_models()) == {
+        DEFAULT_MODEL, DEFAULT_BINARIZE_MODEL, "noisyoffice-tone-unet"
+    }  # fmt: skip
+    assert all(f"models/{m.stem}.json" in packed for m in models)  # each with its card
+    assert sum(m.stat().st_size for m in models) <= 3_000_000
