@@ -256,7 +256,7 @@ LINEAR_TERM = "slope"
 """The layer that paints tone-unet-lin's third curve parameter.
 
 On NoisyOffice VA, the best curve ``sigmoid(g * logit(x) + b)`` fitted to each 4x4 patch on its
-own (an oracle: the target is known; ``bench/curve_oracle.py``) still leaves an RMSE of 0.0201;
+own (an oracle: the target is known; ``lab/curve_oracle.py``) still leaves an RMSE of 0.0201;
 with a third term ``+ h * x`` it leaves 0.0160, with ``h * sqrt(x)``, ``h * logit(x)**2`` or
 ``h * x**2`` instead 0.0168, 0.0180 and 0.0184. Stains darken paper and ink alike (nearly a
 product), which a curve in the logit alone cannot undo for paper, stroke edges and ink at once.
@@ -334,7 +334,7 @@ The nets' kernels are not symmetric, so each view errs a little differently and 
 less, like an ensemble of two models for the weights of one. On DIBCO 2016 the binarizers'
 validation twin (``fast-unet``, 2009-2014) went from FM 88.75 / PSNR 18.74 to 89.02 / 18.84, both
 thresholded at 0.5, and to 90.08 / 19.01 against 89.52 / 18.83 at its decision level 0.65
-(``bench/mirror_views.py``); this pair did as well as all four flips in a first check.
+(``lab/mirror_views.py``); this pair did as well as all four flips in a first check.
 """
 
 
