@@ -274,7 +274,7 @@ def test_synth_renders_pages_with_the_fallback_font(
     assert files(out / "clean") == ["rendered-0000-0.png", "rendered-0001-0.png"]
     page = read_image(out / "clean" / "rendered-0000-0.png")
     assert page.pixels.shape == (96, 128) and (page.pixels < 0.5).any()
-    assert page.dpi == (50.0, 50.0)  # a whole page 96 px high: type set at the least, 50 dpi
+    assert page.dpi == (150.0, 150.0)
 
 
 def test_synth_exclude_kinds_excludes(

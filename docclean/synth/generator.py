@@ -25,7 +25,7 @@ from PIL import Image
 from docclean.errors import DataError, DocCleanError, OutputError, UsageError
 from docclean.io.images import is_image_path, read_pages, to_uint8, write_pages
 from docclean.progress import Reporter
-from docclean.synth.render import RENDER_SIZE, DpiScale, render_page, whole_page_dpi
+from docclean.synth.render import RENDER_DPI, RENDER_SIZE, DpiScale, render_page, whole_page_dpi
 from docclean.training.data import Pair
 
 Degradation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -963,7 +963,9 @@ def synthesize(
             dpi = options.dpi.draw(rng) if options.dpi else None
             manuscript = options.historical and rng.random() < 0.7
             rendered = render_page(rng, options.size, dpi, manuscript)
-            resolution = round(dpi or whole_page_dpi(options.size), 1)
+            if dpi is None:  # the first renderer's pages have always said 150 dpi
+                dpi = whole_page_dpi(options.size) if manuscript else RENDER_DPI
+            resolution = round(dpi, 1)
             emit(name, rendered, rng, (resolution, resolution))
             bar.advance(1)
     summary.seconds = time.perf_counter() - started

@@ -699,15 +699,21 @@ def render_page(
 ) -> np.ndarray:
     """A clean page of pseudo-text, float32 ``size`` = (height, width) in [0, 1].
 
-    With ``dpi``, a window of ``size`` on an A4 or Letter sheet set at that resolution (type at its
-    real size: ``pt * dpi / 72`` px); without, the whole sheet is ``size`` and type is in proportion
-    (an A4 page of :data:`RENDER_SIZE` at 150 dpi). Paragraphs with bold and italic words, headings
-    (some underlined), subheadings, small print, tables with ruled lines, rules, lists and lines of
-    numbers and punctuation, in a typeface from :func:`font_families` (Pillow's bundled font when
-    there is none), with random sizes, spacing, margins and alignment. ``manuscript``: italic faces,
-    larger and looser, bent like handwriting, black ink (for :func:`historical pairs
-    <docclean.synth.generator.historical_pair>`).
+    With ``dpi``: a window of ``size`` on an A4 or Letter sheet set at that resolution, type at its
+    real size (``pt * dpi / 72`` px): paragraphs with bold and italic words, headings of 24-48 pt
+    (some underlined), subheadings, small print of 6-7 pt, tables with ruled lines, rules, lists and
+    lines of numbers and punctuation, in a typeface from :func:`font_families` (Pillow's bundled
+    font when there is none), with random sizes, spacing, margins and alignment. ``manuscript``:
+    italic faces, larger and looser, bent like handwriting, black ink (the pages of historical
+    pairs); without ``dpi`` its type is in proportion to ``size`` (see :func:`whole_page_dpi`).
+
+    Without either, the first renderer's whole page of ``size`` (:mod:`.legacy_render`), type in
+    proportion to its height, the same pixels for a seed as before pages had a resolution.
     """
+    if dpi is None and not manuscript:
+        from docclean.synth.legacy_render import render_whole_page
+
+        return render_whole_page(rng, size)
     return render_with_layout(rng, size, dpi, manuscript)[0]
 
 
