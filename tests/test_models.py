@@ -458,6 +458,8 @@ BAD_CARDS: dict[str, tuple[dict, str]] = {
         "'training.init_from.sha256'",
     ),
     "newer schema": ({"schema": 99}, "schema 99 is newer"),
+    "another stride": ({"stride": 4}, "'stride' must be 2 for seed-text"),
+    "wider radius": ({"receptive_radius": 10_000}, "'receptive_radius' must be at most 5"),
     "missing stride": ({"stride": ...}, "missing stride"),
 }
 

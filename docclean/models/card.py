@@ -404,6 +404,12 @@ class ModelCard:
         radius = read.positive_int(data, "receptive_radius", required=True)
         stride = read.positive_int(data, "stride", required=True)
         assert radius is not None and stride is not None
+        arch = ARCHITECTURES[architecture]
+        if stride != arch.stride:
+            raise read.fail("stride", f"must be {arch.stride} for {architecture}", stride)
+        if radius > arch.receptive_radius:  # smaller: saved before a weightless layer was added
+            limit = f"must be at most {arch.receptive_radius} for {architecture}"
+            raise read.fail("receptive_radius", limit, radius)
         return cls(
             architecture=architecture,
             receptive_radius=radius,
