@@ -476,9 +476,10 @@ def test_light_scan_is_mild_and_keeps_every_stroke(page: np.ndarray) -> None:
     text = cv2.erode((page < 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     for seed in SEEDS:
         scan = apply("light-scan", page, seed)
-        assert 0.85 < float(np.median(scan[paper])) < 0.99
+        assert 0.78 < float(np.median(scan[paper])) < 0.99
         assert (scan[text] < 0.5).all()
-        assert np.abs(scan - page).mean() < 0.15
+        assert np.abs(scan - page).mean() < 0.2
+        assert np.corrcoef(scan.ravel(), page.ravel())[0, 1] > 0.9  # the page shows through
 
 
 def test_undamaged_pairs_are_identical_and_drawn_alone(page: np.ndarray) -> None:
