@@ -20,10 +20,11 @@ def list_models(
 ) -> None:
     """List the installed models: what each is for, its validation figure and speed.
 
-    A table on a terminal, always with what each model is for (other columns as width allows);
-    tab-separated lines, a header first, when piped (the last column says which model is the
-    default, and which the `--binarize` default). Twins and other models load by path
-    (`--model zoo/NAME.keras`).
+    A table on a terminal (what each model is for always; other columns as width allows).
+
+    Tab-separated lines with a header when piped; the last column names the two defaults.
+
+    Other models load by path: `--model zoo/NAME.keras`.
     """
     import json
 
