@@ -13,15 +13,20 @@ from docclean.cli.common import (
     _page_cleaner,
     errors_to_exit_codes,
 )
-from docclean.errors import DataError, ExitCode
+from docclean.errors import DataError, OutputError, UsageError
 from docclean.progress import Reporter
 
 
 def evaluate(
-    noisy: Annotated[Path, typer.Option(help="Folder of noisy pages.")],
+    data: Annotated[
+        Path | None,
+        typer.Argument(help="A folder holding noisy/ and clean/ (or use --noisy/--clean)."),
+    ] = None,
+    noisy: Annotated[Path | None, typer.Option(help="Folder of noisy pages.")] = None,
     clean: Annotated[
-        Path, typer.Option(help="Folder of targets (gray or bilevel), same file names.")
-    ],
+        Path | None,
+        typer.Option(help="Folder of targets (gray or bilevel), same file names."),
+    ] = None,
     model: Annotated[
         list[str] | None,
         typer.Option(
@@ -36,12 +41,22 @@ def evaluate(
         str | None, typer.Option(help="Only these pages: comma-separated names or @FILE.")
     ] = None,
     contact_sheet: Annotated[
-        Path | None, typer.Option(help="Draw noisy | cleaned | target | error into this PNG.")
+        Path | None,
+        typer.Option(
+            help="Draw noisy | each model's output | target | error into this PNG (a new file)."
+        ),
     ] = None,
-    sheet_pages: Annotated[int, typer.Option(help="Pages on the contact sheet.")] = 6,
+    sheet_pages: Annotated[int, typer.Option(help="Pages on the contact sheet.", min=1)] = 6,
     csv_out: Annotated[
-        Path | None, typer.Option("--csv", help="Write per-page scores as CSV (- for stdout).")
+        Path | None,
+        typer.Option("--csv", help="Write per-page scores as CSV, a new file (- for stdout)."),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Let --csv and --contact-sheet replace files (never an input)."
+        ),
+    ] = False,
     tile_size: Annotated[
         int | None, typer.Option(help="Tile side in px \\[default: the model's].", min=8)
     ] = None,
@@ -52,37 +67,70 @@ def evaluate(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Score models beside "no cleaning" and classic baselines on paired pages."""
-    import json
-
-    from docclean.evaluation.report import EvalOptions, evaluate_pairs, render_table, report_csv
-    from docclean.training.data import find_pairs, read_name_list, report_problems
+    from docclean.evaluation.report import (
+        EvalOptions,
+        check_output_path,
+        render_table,
+        report_csv,
+        report_json,
+        write_output,
+    )
+    from docclean.evaluation.report import evaluate as run_evaluation
+    from docclean.training.data import find_pairs, pair_dirs, read_name_list, report_problems
 
     reporter = Reporter()
+    to_stdout = csv_out is not None and str(csv_out) == "-"
     with errors_to_exit_codes(reporter):
-        pairs, problems = find_pairs(noisy, clean)
+        if data is None and (noisy is None or clean is None):
+            raise UsageError(
+                "evaluate needs a folder holding noisy/ and clean/, or --noisy DIR and --clean DIR"
+            )
+        if data is not None and (noisy is not None or clean is not None):
+            raise UsageError("give a folder holding noisy/ and clean/, or --noisy and --clean")
+        if to_stdout and json_out:
+            raise UsageError("--json and --csv - both write to stdout: choose one")
+        noisy_dir, clean_dir = pair_dirs(data, noisy, clean)
+        pairs, problems = find_pairs(noisy_dir, clean_dir)
         report_problems(problems, skip_bad=True, warn=reporter.warn)
         if names is not None:
             wanted = set(read_name_list(names))
             pairs = [p for p in pairs if p.name in wanted]
         if not pairs:
-            raise DataError(f"no image pairs to evaluate in {noisy} and {clean}")
+            raise DataError(f"no image pairs to evaluate in {noisy_dir} and {clean_dir}")
         specs: list[str | None] = list(model) if model else [None]
+        outputs = [p for p in (None if to_stdout else csv_out, contact_sheet) if p is not None]
+        if len(outputs) == 2 and outputs[0].resolve() == outputs[1].resolve():
+            raise UsageError(f"--csv and --contact-sheet both name {outputs[0]}")
+        inputs = [path for pair in pairs for path in (pair.noisy, pair.clean)]
+        if names is not None and names.startswith("@"):
+            inputs.append(Path(names[1:]))
+        for spec in specs:  # a model file and its card are inputs too
+            if spec is not None and Path(spec).exists():
+                inputs += [Path(spec), Path(spec).with_suffix(".json")]
+        for path in outputs:
+            check_output_path(path, overwrite, inputs, [noisy_dir, clean_dir])
         cleaners = [_page_cleaner(m, tile_size, batch_size, device) for m in specs]
         options = EvalOptions(
-            baselines=baselines, ocr=ocr, contact_sheet=contact_sheet, sheet_pages=sheet_pages
+            baselines=baselines,
+            ocr=ocr,
+            contact_sheet=contact_sheet,
+            sheet_pages=sheet_pages,
+            overwrite=overwrite,
         )
-        report = evaluate_pairs(pairs, cleaners, reporter, options)
-        if csv_out is not None:
-            text = report_csv(report)
-            if str(csv_out) == "-":
-                print(text, end="")
-            else:
-                from docclean.io.atomic import write_text_atomic
-
-                write_text_atomic(csv_out, text)
-    if json_out:
-        print(json.dumps(report, indent=2))
-    elif csv_out is None or str(csv_out) != "-":
+        result = run_evaluation(pairs, cleaners, reporter, options)
+    report = result.report
+    codes = [int(result.exit_code)]
+    if to_stdout:
+        print(report_csv(report), end="")
+    elif json_out:
+        print(report_json(report))
+    else:
         render_table(report)
-    if report["failed"]:
-        raise typer.Exit(int(ExitCode.INPUT_FAILED))
+    if csv_out is not None and not to_stdout:
+        try:
+            write_output(csv_out, report_csv(report).encode("utf-8"), overwrite=overwrite)
+        except OutputError as exc:
+            reporter.error(str(exc))
+            codes.append(int(exc.exit_code))
+    if max(codes):
+        raise typer.Exit(max(codes))

@@ -346,10 +346,7 @@ def report_csv(report: dict[str, Any]) -> str:
                     "page": row["name"],
                     "target": row["target"],
                     "method": method,
-                    **{
-                        k: v if math.isfinite(v) else ""
-                        for k, v in row["scores"][method].items()
-                    },
+                    **{k: v if math.isfinite(v) else "" for k, v in row["scores"][method].items()},
                     "seconds": row["seconds"][method],
                 }
             )
@@ -393,8 +390,8 @@ def draw_contact_sheet(
     from docclean.io.images import to_uint8
 
     models = [shown] if isinstance(shown, str) else list(shown)
-    titles = ["noisy", *models, "target", f"1 - |error| {models[0]}" if len(models) > 1 else
-              "1 - |error|"]  # fmt: skip
+    error_title = f"1 - |error| {models[0]}" if len(models) > 1 else "1 - |error|"
+    titles = ["noisy", *models, "target", error_title]
     gap, caption_h, header_h = 8, 22, 24
     width = len(titles) * SHEET_WIDTH + (len(titles) + 1) * gap
     height = header_h + sum(caption_h + p[0].shape[0] + gap for _, p, _ in rows)
