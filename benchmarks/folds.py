@@ -16,7 +16,8 @@ under runs/folds/NAME/FOLD/, and scores it with ``docclean evaluate --json`` on 
 ``--model`` only scores an existing model on every fold's held-out pages: a validation figure only
 on pages the model never saw (its card's training pages are checked and a warning printed).
 Beside each model, every fold gets "no cleaning", Otsu and Sauvola. Bilevel targets are scored
-with FM, p-FM, PSNR and DRD; gray ones with RMSE, PSNR and SSIM. The mean is over folds (each fold
+with FM, p-FM, PSNR and DRD; gray ones with RMSE (mean of pages, and pooled over all pixels as
+``docclean evaluate``'s rmse_pooled), PSNR and SSIM. The mean is over folds (each fold
 counts once, whatever its size).
 """
 
@@ -44,7 +45,7 @@ RUNS = REPO / "runs" / "folds"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 EXTRA_SETS = ("bickley", "phibd", "msi")
 BILEVEL_METRICS = ("fm", "pfm", "psnr", "drd")
-GRAY_METRICS = ("rmse", "psnr", "ssim")
+GRAY_METRICS = ("rmse", "rmse_pooled", "psnr", "ssim")
 BASELINES = ("otsu", "sauvola")
 
 
@@ -182,11 +183,19 @@ def score_baselines(
         score = metrics.bilevel_scores if kind == "bilevel" else metrics.gray_scores
         for method in ("no_cleaning", *methods):
             output = baselines.BASELINES.get(method, baselines.no_cleaning)(noisy)
-            scores.setdefault(kind, {}).setdefault(method, []).append(score(output, target))
-    return {
-        kind: {m: metrics.mean_scores(rows) for m, rows in by_method.items()}
-        for kind, by_method in scores.items()
-    }
+            row = {**score(output, target), "pixels": float(target.size)}
+            scores.setdefault(kind, {}).setdefault(method, []).append(row)
+    means: dict[str, Any] = {}
+    for kind, by_method in scores.items():
+        means[kind] = {}
+        for method, rows in by_method.items():
+            pixels = np.array([r.pop("pixels") for r in rows])
+            means[kind][method] = metrics.mean_scores(rows)
+            if kind == "gray":  # over all pixels at once, as evaluate's rmse_pooled
+                squared = np.array([r["rmse"] ** 2 for r in rows])
+                pooled = float(np.sqrt((pixels * squared).sum() / pixels.sum()))
+                means[kind][method]["rmse_pooled"] = pooled
+    return means
 
 
 def run(command: list[str], capture: bool = False) -> str:
@@ -280,7 +289,7 @@ def fold_means(results: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, f
 def _fmt(metric: str, value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "-"
-    return f"{value:.4f}" if metric in ("rmse", "ssim") else f"{value:.2f}"
+    return f"{value:.4f}" if metric in ("rmse", "rmse_pooled", "ssim") else f"{value:.2f}"
 
 
 def render(report: dict[str, Any]) -> str:
@@ -292,7 +301,7 @@ def render(report: dict[str, Any]) -> str:
             continue
         names = BILEVEL_METRICS if kind == "bilevel" else GRAY_METRICS
         header = {"fm": "FM", "pfm": "p-FM", "psnr": "PSNR", "drd": "DRD", "rmse": "RMSE",
-                  "ssim": "SSIM"}  # fmt: skip
+                  "rmse_pooled": "RMSE pooled", "ssim": "SSIM"}  # fmt: skip
         lines += [
             f"{kind} targets",
             "",
@@ -319,7 +328,7 @@ def render(report: dict[str, Any]) -> str:
         if len(unseen) < len(folds):
             for method, scores in report["mean_unseen"].get(kind, {}).items():
                 lines.append(
-                    f"| **mean of {len(unseen)} folds no model saw** | | {method} | "
+                    f"| **mean of the {len(unseen)} folds it never saw** | | {method} | "
                     + " | ".join(_fmt(n, scores.get(n)) for n in names)
                     + " |"
                 )

@@ -144,3 +144,17 @@ def test_pages_a_model_saw_come_from_its_card(folds: ModuleType, tmp_path: Path)
     assert folds._init_from(["--arch", "fast-unet", "--init-from", "x", "--epochs", "2"]) == "x"
     assert folds._init_from(["--init-from=y"]) == "y"
     assert folds._init_from(["--arch", "fast-unet"]) is None
+
+
+def test_office_baselines_give_gray_scores_and_pooled_rmse(
+    folds: ModuleType, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert folds.main(["--task", "office", "--baselines-only", "--data", str(data),
+                       "--runs", str(tmp_path), "--json"]) == 0  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert [f["test_pages"] for f in report["folds"]] == [2, 3]
+    left_alone = report["mean"]["gray"]["no_cleaning"]
+    # every page: 0.72 on a 0.9 target, stored as 8-bit grays 184 and 230
+    assert left_alone["rmse"] == pytest.approx(46 / 255, abs=1e-6)
+    assert left_alone["rmse_pooled"] == pytest.approx(46 / 255, abs=1e-6)
+    assert "bilevel" not in report["mean"]
