@@ -102,7 +102,7 @@ def resolve_model(name_or_path: str | Path | None) -> Path:
     known = ", ".join(shipped) or "none installed"
     raise ModelError(
         f"no model {spec!r}: neither a shipped model nor a .keras file",
-        f"shipped models: {known}; `docclean models` lists them",
+        f"shipped: {known}, listed by `docclean models`; others load by path: --model zoo/NAME.keras",
     )
 
 
