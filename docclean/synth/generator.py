@@ -535,7 +535,10 @@ def iron_gall_ink(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     spread = rng.uniform(0.05, 0.25)
     cells = max(2, round(max(page.shape) / rng.uniform(30, 120)))
     lightness = level + spread * _smooth_field(page.shape, rng, cells)
-    lightness += 0.06 * (_smooth_field(page.shape, rng, cells * 4) - 0.5)
+    lightness += rng.uniform(0.03, 0.15) * (_smooth_field(page.shape, rng, cells * 4) - 0.5)
+    # thin strokes and stroke edges carry less ink than the middle of thick ones
+    core = cv2.GaussianBlur(ink, (0, 0), rng.uniform(0.7, 1.5))
+    lightness += rng.uniform(0.0, 0.25) * (1.0 - np.clip(core, 0.0, 1.0))
     halo = rng.uniform(0.0, 0.08) * np.clip(_blurred(ink, rng.uniform(1.0, 3.0)) * 3.0, 0.0, 1.0)
     out = (1.0 - ink * (1.0 - np.clip(lightness, 0.0, 0.95))) * (1.0 - halo * (1.0 - ink))
     return _finish(out)
@@ -556,19 +559,20 @@ def verso_bleed(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     places, as in old manuscripts."""
     h, w = page.shape
     stroke = _stroke_width(page)  # the back's hand is about as large as the front's
-    dpi = (
-        float(np.clip(stroke / 0.1 * 72 / 19 * rng.uniform(0.8, 1.25), 50, 1200))
-        if stroke
-        else None
-    )
-    back = render_page(rng, (h, w), dpi, manuscript=True)
+    # a hand of 19 pt draws strokes of about 0.1 em; thresholded edges make ``stroke`` an underestimate
+    dpi = stroke / 0.1 * 72 / 19 * rng.uniform(1.2, 2.0) if stroke else None
+    back = render_page(rng, (h, w), float(np.clip(dpi, 50, 1200)) if dpi else None, True)
     if (back < 0.5).mean() < 0.005:  # the window fell on a margin: the whole back, small
         back = render_page(rng, (h, w), None, manuscript=True)
     if (back < 0.5).mean() < 0.005:  # a page too small to write on: this page's own ink
         back = page
     dy, dx = int(rng.integers(-h // 10, h // 10 + 1)), int(rng.integers(-w // 10, w // 10 + 1))
-    ink = _blurred(1.0 - _shifted(back, dy, dx)[:, ::-1], rng.uniform(0.8, 3.5))
-    strength = rng.uniform(0.12, 0.45) * (0.4 + 0.6 * _smooth_field(page.shape, rng, 3))
+    spread = rng.uniform(0.3, 1.2) * max(stroke, 1.5)  # ink diffusing through the paper
+    ink = _blurred(1.0 - _shifted(back, dy, dx)[:, ::-1], spread)
+    # fainter than the front's own ink: the verso shows through, it does not outshine the recto
+    paper, dark = np.percentile(page, [90, 1]) if page.size else (1.0, 0.0)
+    most = float(np.clip(0.8 * (paper - dark) / max(paper, 1e-3), 0.08, 0.45))
+    strength = rng.uniform(0.45, 1.0) * most * (0.5 + 0.5 * _smooth_field(page.shape, rng, 3))
     return _finish(page * (1.0 - strength * ink))
 
 

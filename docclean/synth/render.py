@@ -652,9 +652,20 @@ def _handwritten(page: np.ndarray, rng: np.random.Generator, line: float) -> np.
     dy = field(cells, 0.12 * line) + field(fine, 0.03 * line)
     dx = field(cells, 0.1 * line) + field(fine, 0.03 * line)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    return cv2.remap(
+    bent = cv2.remap(
         page, xx + dx, yy + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=1.0
     )
+    # a broad nib: strokes across its edge come out thick, strokes along it thin
+    reach = line * rng.uniform(0.015, 0.05)
+    if reach < 1.0:
+        return bent
+    angle = np.deg2rad(rng.uniform(20.0, 60.0))
+    r = int(np.ceil(reach))
+    nib = np.zeros((2 * r + 1, 2 * r + 1), np.uint8)
+    tip = (round(r + reach * np.cos(angle)), round(r - reach * np.sin(angle)))
+    tail = (round(r - reach * np.cos(angle)), round(r + reach * np.sin(angle)))
+    cv2.line(nib, tip, tail, 1, 1)
+    return cv2.erode(bent, nib, borderType=cv2.BORDER_CONSTANT, borderValue=1.0)
 
 
 def render_with_layout(
