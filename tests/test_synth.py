@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 import pytest
 from conftest import clean_page, write_gray
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from docclean.cli.main import app
@@ -610,6 +612,27 @@ def test_type_sizes_are_points_at_the_pages_resolution() -> None:
     assert min(sizes["body"]) >= 9 and max(sizes["body"]) <= 12
     assert min(sizes["small"]) >= 6 and max(sizes["small"]) <= 7
     assert {"table", "subheading"} <= set(sizes)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    height=st.integers(8, 400),
+    width=st.integers(8, 400),
+    dpi=st.floats(50, 1200),
+    manuscript=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_any_window_at_any_resolution_is_a_page_of_that_size(
+    height: int, width: int, dpi: float, manuscript: bool, seed: int
+) -> None:
+    page, marks = render.render_with_layout(
+        np.random.default_rng(seed), (height, width), dpi, manuscript
+    )
+    assert page.shape == (height, width) and page.dtype == np.float32
+    assert page.min() >= 0.0 and page.max() <= 1.0
+    for mark in marks:  # every run of text drawn shows inside the window
+        top, left, bottom, right = mark.box
+        assert 0 <= top < bottom <= height and 0 <= left < right <= width
 
 
 def test_a_600_dpi_window_is_a_crop_of_a_large_page() -> None:
