@@ -302,7 +302,9 @@ def test_one_run_over_a_corpus_of_bad_input(tmp_path: Path, tiny_model: Path) ->
             (out / "readonly").chmod(0o755)
             (corpus / "unreadable.png").chmod(0o644)
 
-    assert done.returncode == ExitCode.INPUT_FAILED, done.stderr
+    # an output that cannot be written (the read-only folder) outranks the bad inputs (README)
+    expected = ExitCode.OUTPUT if enforced else ExitCode.INPUT_FAILED
+    assert done.returncode == expected, done.stderr
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
     lines = our_lines(done.stderr)
     for name, cause in bad.items():
@@ -863,3 +865,426 @@ def test_output_error_names_the_input(tmp_path: Path) -> None:
     job.run(seen.append)
     assert [r.status for r in seen] == ["failed"]
     assert (seen[0].error or "").startswith(f"{tmp_path / 'in' / 'a.png'}: cannot write")
+
+
+# --- 6. round two: pipes, full disks, races, long documents, hostile files --------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A tmpfs of 256 KiB (root only; skipped elsewhere), unmounted afterwards."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path, leave: int) -> None:
+    """Fill ``disk`` until at most ``leave`` bytes are free."""
+    with open(disk / "filler", "wb") as fh:
+        while True:
+            free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+            if free <= leave:
+                return
+            try:
+                fh.write(b"\0" * min(4096, free - leave))
+                fh.flush()
+            except OSError:
+                return
+
+
+def noisy_png(path: Path, h: int = 300, w: int = 400) -> Path:
+    """A page whose cleaned PNG is well over 4 KiB (random speckle does not compress)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(RNG.integers(0, 256, (h, w), dtype=np.uint8)).save(path)
+    return path
+
+
+def in_process(tmp_path: Path, *args: str, limits: str = "") -> subprocess.CompletedProcess[str]:
+    """`docclean ARGS` in a fresh process that prints, after it, its exit code and whether
+    TensorFlow was imported (``limits``: Python run first, e.g. to lower a limit)."""
+    script = f"""
+import sys
+{limits}
+from docclean.cli.main import app
+try:
+    app({list(args)!r})
+except SystemExit as exc:
+    print("exit", exc.code, "tensorflow" in sys.modules)
+"""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+
+
+def test_filter_output_on_a_full_disk_exits_5_never_a_truncated_image(
+    tmp_path: Path, tiny_model: Path, small_disk: Path
+) -> None:
+    scan = noisy_png(tmp_path / "scan.png")
+    fill(small_disk, leave=8192)
+    with open(scan, "rb") as stdin, open(small_disk / "out.png", "wb") as stdout:
+        done = subprocess.run(
+            [sys.executable, "-m", "docclean", "clean", "-", "-o", "-", "--model", str(tiny_model)],
+            stdin=stdin,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == ExitCode.OUTPUT, done.stderr
+    assert "Traceback" not in done.stderr
+    assert error_lines(done.stderr) == [
+        "error: cannot write to stdout: no space left on device "
+        "(the image on stdout is incomplete; nothing else was written)"
+    ]
+
+
+def test_filter_output_into_a_closed_pipe_exits_5_with_one_line(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    """`docclean clean - -o - | head -c 0`: the reader is gone before the image is written."""
+    scan, model = noisy_png(tmp_path / "scan.png"), str(tiny_model)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        with open(scan, "rb") as stdin:
+            done = subprocess.run(
+                [sys.executable, "-m", "docclean", "clean", "-", "-o", "-", "--model", model],
+                stdin=stdin,
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=300,
+            )
+    finally:
+        os.close(write_end)
+    assert done.returncode == ExitCode.OUTPUT, done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert error_lines(done.stderr) == [
+        "error: cannot write to stdout: the reader closed it (broken pipe) "
+        "(the image on stdout is incomplete; nothing else was written)"
+    ]
+
+
+@pytest.mark.parametrize("where", ["full disk", "closed pipe"])
+def test_json_lines_that_cannot_be_written_stop_the_run_with_exit_5(
+    tmp_path: Path, tiny_model: Path, where: str, request: pytest.FixtureRequest
+) -> None:
+    for n in range(4):
+        write_gray(tmp_path / "in" / f"p{n}.png", gray(40, 50) / 255)
+    args = [sys.executable, "-m", "docclean", "clean", str(tmp_path / "in")]
+    args += ["-o", str(tmp_path / "out"), "--model", str(tiny_model), "--json"]
+    if where == "full disk":
+        disk = request.getfixturevalue("small_disk")
+        fill(disk, leave=0)
+        stdout = os.open(disk / "log.json", os.O_WRONLY | os.O_CREAT)
+    else:
+        read_end, stdout = os.pipe()
+        os.close(read_end)
+    try:
+        done = subprocess.run(args, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(stdout)
+    assert done.returncode == ExitCode.OUTPUT, done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    cause = "no space left on device" if where == "full disk" else "the reader closed it"
+    assert len(error_lines(done.stderr)) == 1
+    assert error_lines(done.stderr)[0].startswith(f"error: cannot write to stdout: {cause}")
+    for path in (tmp_path / "out").glob("*") if (tmp_path / "out").exists() else []:
+        assert Image.open(path).size == (50, 40)  # whatever was written is complete
+
+
+def test_stdin_is_sniffed_first_and_capped(tmp_path: Path) -> None:
+    """`cat /dev/zero | docclean clean - -o -` fails at once; endless image-like data stops at
+    the stdin limit; neither loads TensorFlow."""
+    with open("/dev/zero", "rb") as zeros:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "docclean", "clean", "-", "-o", "-"],
+            stdin=zeros,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == ExitCode.INPUT_FAILED and time.monotonic() - started < 60
+    assert error_lines(done.stderr) == [
+        "error: <stdin>: not PNG, JPEG, TIFF, BMP, WebP or PDF data "
+        "(to give a list of paths on stdin use --files-from -)"
+    ]
+    script = (
+        "import sys, docclean.defaults as d; d.MAX_STDIN_BYTES = 2**20\n"
+        "from docclean.cli.main import app\n"
+        "try:\n    app(['clean', '-', '-o', '-'])\n"
+        "except SystemExit as exc:\n    print('exit', exc.code, 'tensorflow' in sys.modules)\n"
+    )
+    endless = subprocess.Popen(
+        ["sh", "-c", f"(printf '%%PDF-1.7'; cat /dev/zero) | {sys.executable} -c \"$0\"", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = endless.communicate(timeout=120)
+    assert out.splitlines() == ["exit 1 False"], err
+    assert error_lines(err) == [
+        "error: <stdin>: more than 1048576 bytes of data (the limit for stdin) "
+        "(save it to a file and clean that)"
+    ]
+
+
+def test_an_output_that_appears_after_planning_is_never_replaced(tmp_path: Path) -> None:
+    """Another process writes b.png (and the 3-page c.tif) while this run cleans them: theirs
+    stay, the files are reported as skipped, the run goes on."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    for name in "abd":
+        write_gray(src / f"{name}.png", gray(20, 30) / 255)
+    frames = [Image.fromarray(gray(20, 30)) for _ in range(3)]
+    frames[0].save(src / "c.tif", save_all=True, append_images=frames[1:])
+    calls = []
+
+    def clean(page: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        if len(calls) == 2:  # b.png is being cleaned: another run places its own b.png
+            (out / "b.png").write_bytes(b"theirs")
+        if len(calls) == 4:  # c.tif's second page
+            (out / "c.tif").write_bytes(b"theirs too")
+        return 1 - page
+
+    job = CleanJob(list(discover_inputs([src])), out, clean_page=clean, jobs=2)
+    seen: list[PageRecord] = []
+    summary = job.run(seen.append)
+    assert (out / "b.png").read_bytes() == b"theirs"
+    assert (out / "c.tif").read_bytes() == b"theirs too"
+    status = {(Path(r.input).name, r.status) for r in seen}
+    assert status == {
+        ("a.png", "done"),
+        ("b.png", "skipped"),
+        ("c.tif", "skipped"),
+        ("d.png", "done"),
+    }
+    skipped = [r for r in seen if r.status == "skipped"]
+    assert all("appeared while it was being written" in (r.error or "") for r in skipped)
+    assert (summary.files_done, summary.files_skipped, summary.files_failed) == (2, 2, 0)
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.tif", "d.png"]
+
+
+def test_two_runs_into_one_folder_never_clobber(tmp_path: Path, tiny_model: Path) -> None:
+    """Two processes clean the same inputs into one folder at once: both succeed, every output
+    is whole, and none was written twice (each is done by one run and skipped by the other)."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    for n in range(12):
+        write_gray(src / f"p{n:02d}.png", gray(60, 80) / 255)
+    args = ["clean", str(src), "-o", str(out), "--model", str(tiny_model), "--json"]
+    first, second = popen(*args), popen(*args)
+    results = [p.communicate(timeout=300) for p in (first, second)]
+    assert (first.returncode, second.returncode) == (0, 0), results
+    done = [r["input"] for stdout, _ in results for r in records(stdout) if r["status"] == "done"]
+    assert sorted(done) == sorted(str(p) for p in src.iterdir())  # each cleaned exactly once
+    for path in out.iterdir():
+        with Image.open(path) as image:
+            image.load()
+    assert not part_files(out)
+
+
+def test_ctrl_c_in_a_long_pdf_keeps_its_cleaned_pages_and_the_rerun_continues(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    make_pdf(src / "long.pdf", [(400, 300, 150)] * 40)
+    args = ["clean", str(src), "-o", str(out), "--model", str(tiny_model), "--jobs", "1"]
+    process = popen(*args)
+    partial = out / ".long.pdf.docclean-partial"
+    deadline = time.monotonic() + 240
+    while len(list(partial.glob("page*.png"))) < 3:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no pages appeared"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == ExitCode.INTERRUPTED, stderr
+    assert "Traceback" not in stderr
+    kept = sorted(p.name for p in partial.glob("page*.png"))
+    assert 3 <= len(kept) < 40 and kept[-1] == f"page{len(kept):05d}.png"
+    assert not (out / "long.pdf").exists()
+
+    again = cli(*args, "--json")
+    assert again.returncode == ExitCode.OK, again.stderr
+    pages = [r["page"] for r in records(again.stdout)]
+    assert pages == list(range(len(kept), 40))  # not from page 1 again
+    assert [p.name for p in out.iterdir()] == ["long.pdf"]  # the partial folder is gone
+    assert len(list(read_pages(out / "long.pdf"))) == 40
+
+
+def test_pages_stream_instead_of_being_decoded_all_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a 30-page TIFF is cleaned, at most a few pages are decoded ahead of the model."""
+    import docclean.inference.batch as batch
+
+    src = tmp_path / "in"
+    src.mkdir()
+    frames = [Image.fromarray(gray(30, 40)) for _ in range(30)]
+    frames[0].save(src / "long.tif", save_all=True, append_images=frames[1:])
+    decoded = []
+    real = batch.read_pages
+
+    def counting(*args: object, **kwargs: object):
+        for page in real(*args, **kwargs):  # type: ignore[arg-type]
+            decoded.append(page.index)
+            yield page
+
+    monkeypatch.setattr(batch, "read_pages", counting)
+    ahead = []
+
+    def clean(page: np.ndarray) -> np.ndarray:
+        ahead.append(len(decoded) - len(ahead))
+        return page
+
+    job = CleanJob(list(discover_inputs([src])), tmp_path / "out", clean_page=clean, jobs=2)
+    assert job.run(lambda record: None).pages_done == 30
+    assert len(ahead) == 30 and max(ahead) <= 2 + 2  # the queue, one being put, one cleaned
+    assert len(list(read_pages(tmp_path / "out" / "long.tif"))) == 30
+
+
+def test_progress_counts_pages(tmp_path: Path) -> None:
+    job = _pages_job(tmp_path, lambda page: page, jobs=2)  # a.png, b.tif (3 pages), c-f.png
+    calls: list[tuple[int, int]] = []
+    job.progress = lambda pages, total: calls.append((pages, total))
+    job.run(lambda record: None)
+    assert calls[0] == (0, 8) and calls[1:] == [(1, 8)] * 8
+
+
+def test_huge_pdf_pages_and_tile_sizes_are_refused_before_tensorflow(tmp_path: Path) -> None:
+    make_pdf(tmp_path / "poster.pdf", [(100, 100, 1)])  # 100 x 100 inches
+    done = in_process(
+        tmp_path, "clean", "poster.pdf", "-o", "out", "--dpi", "300", "--model", "no-such-model"
+    )
+    assert done.stdout.splitlines() == ["exit 1 False"], done.stderr
+    assert error_lines(done.stderr) == [
+        "error: poster.pdf: page 1 of 1 would render at 30000x30000 pixels (300 dpi), more "
+        "than the limit of 400000000 (give a lower --dpi)"
+    ]
+    assert not (tmp_path / "out").exists()
+    write_gray(tmp_path / "a.png", gray(20, 20) / 255)
+    for options, message in [
+        (["--tile-size", "100000"], "--tile-size 100000 is more than the limit of 8192 px"),
+        (["--batch-size", "10000000"], "--batch-size 10000000 is more than the limit of 4096"),
+        (["--tile-size", "8192", "--batch-size", "64"], "needs 16.0 GiB per model call"),
+    ]:
+        done = in_process(tmp_path, "clean", "a.png", "-o", "out", *options)
+        assert done.stdout.splitlines() == ["exit 2 False"], done.stderr
+        assert len(error_lines(done.stderr)) == 1 and message in done.stderr, done.stderr
+
+
+def test_missing_inputs_are_reported_before_tensorflow_and_make_no_folder(tmp_path: Path) -> None:
+    done = in_process(tmp_path, "clean", "missing.png", "gone.pdf", "-o", "out")
+    assert done.stdout.splitlines() == ["exit 1 False"], done.stderr
+    assert error_lines(done.stderr) == [
+        "error: missing.png: file not found",
+        "error: gone.pdf: file not found",
+    ]
+    assert not (tmp_path / "out").exists()
+    nothing = in_process(tmp_path, "clean", "-o", "out")
+    assert nothing.stdout.splitlines() == ["exit 2 False"]
+
+
+def test_an_output_folder_that_fills_up_exits_5(
+    tmp_path: Path, tiny_model: Path, small_disk: Path
+) -> None:
+    for n in range(3):
+        noisy_png(tmp_path / "in" / f"p{n}.png")
+    fill(small_disk, leave=16384)
+    done = cli(
+        "clean", str(tmp_path / "in"), "-o", str(small_disk / "out"), "--model", str(tiny_model)
+    )
+    assert done.returncode == ExitCode.OUTPUT, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = error_lines(done.stderr)
+    assert errors and all("no space left on device" in line for line in errors)
+    assert not part_files(small_disk)
+
+
+def test_a_249_byte_file_name_is_cleaned(tmp_path: Path, tiny_model: Path) -> None:
+    long_png = "p" * 245 + ".png"
+    long_tif = "t" * 245 + ".tif"
+    write_gray(tmp_path / "in" / long_png, gray(30, 40) / 255)
+    frames = [Image.fromarray(gray(30, 40)) for _ in range(2)]
+    frames[0].save(tmp_path / "in" / long_tif, save_all=True, append_images=frames[1:])
+    done = runner.invoke(
+        app,
+        ["clean", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(tiny_model)],
+    )
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([long_png, long_tif])
+    assert len(list(read_pages(tmp_path / "out" / long_tif))) == 2
+
+
+def test_symlink_loops_and_dangling_links_are_named_and_the_run_goes_on(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    src = tmp_path / "in"
+    write_gray(src / "good.png", gray(30, 40) / 255)
+    (src / "loop-a").symlink_to("loop-b")
+    (src / "loop-b").symlink_to("loop-a")
+    (src / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    done = runner.invoke(
+        app, ["clean", str(src), "-o", str(tmp_path / "out"), "--model", str(tiny_model)]
+    )
+    assert done.exit_code == ExitCode.INPUT_FAILED, done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+    assert error_lines(done.stderr) == [
+        f"error: {src / 'gone.png'}: dangling symlink (its target does not exist)",
+        f"error: {src / 'loop-a'}: too many levels of symbolic links",
+        f"error: {src / 'loop-b'}: too many levels of symbolic links",
+    ]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["good.png"]
+
+
+def test_listed_paths_keep_their_folders(tmp_path: Path, tiny_model: Path) -> None:
+    """Two scan0001.png from different folders, listed on stdin: both cleaned, apart."""
+    for folder in ("monday", "tuesday/late"):
+        write_gray(tmp_path / "scans" / folder / "scan0001.png", gray(30, 40) / 255)
+    listing = "".join(f"{p}\n" for p in sorted((tmp_path / "scans").rglob("*.png")))
+    model = ["--model", str(tiny_model)]
+    done = runner.invoke(app, ["clean", "-", "-o", str(tmp_path / "out"), *model], input=listing)
+    assert done.exit_code == 0, done.output
+    cleaned = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")
+    )
+    assert cleaned == ["monday/scan0001.png", "tuesday/late/scan0001.png"]
+    rooted = runner.invoke(
+        app,
+        [
+            "clean",
+            "--files-from",
+            "-",
+            "--relative-to",
+            str(tmp_path),
+            "-o",
+            str(tmp_path / "o2"),
+            *model,
+        ],
+        input=listing,
+    )
+    assert rooted.exit_code == 0, rooted.output
+    assert sorted(
+        p.relative_to(tmp_path / "o2").as_posix() for p in (tmp_path / "o2").rglob("*.png")
+    ) == [
+        "scans/monday/scan0001.png",
+        "scans/tuesday/late/scan0001.png",
+    ]
+    outside = runner.invoke(
+        app,
+        ["clean", "-", "--relative-to", str(tmp_path / "scans" / "monday"), "-o", "o3"],
+        input=listing,
+    )
+    assert outside.exit_code == ExitCode.USAGE
+    assert "is not inside --relative-to" in outside.stderr

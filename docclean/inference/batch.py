@@ -198,6 +198,11 @@ def output_path(item: InputFile, output_dir: Path, kind: OutputKind) -> Path:
     return output_dir / item.relative.with_suffix(SUFFIX[kind])
 
 
+class _WriteFailedError(OutputError):
+    """An output that was being written failed (a full disk, permissions), as opposed to one
+    refused while planning (it would be an input, or another input's output)."""
+
+
 PageCleanerFn = Callable[[np.ndarray], np.ndarray]
 RecordFn = Callable[[PageRecord], None]
 ProgressFn = Callable[[int, int], None]
@@ -383,7 +388,9 @@ class CleanJob:
                 planned.partial.begin(planned.start)
             except OSError as exc:
                 cause = (exc.strerror or str(exc)).lower()
-                state.error = OutputError(f"cannot keep pages beside {planned.target}: {cause}")
+                state.error = _WriteFailedError(
+                    f"cannot keep pages beside {planned.target}: {cause}"
+                )
             if planned.start:
                 self._advance(planned.start, total)
         return state
@@ -538,7 +545,7 @@ class CleanJob:
                 on_record(record)
                 return
             except DocCleanError as exc:  # name the input too: the message names the output
-                error = OutputError(f"{outcome.item.path}: {exc.message}", exc.hint)
+                error = _WriteFailedError(f"{outcome.item.path}: {exc.message}", exc.hint)
         if error is not None:
             self._fail(outcome.item, error, on_record)
             return
@@ -548,8 +555,10 @@ class CleanJob:
             on_record(record)
 
     def _fail(self, item: InputFile, exc: DocCleanError, on_record: RecordFn) -> None:
+        """Count and report a failed file; an output that could not be written (not an output
+        refused while planning, e.g. one that would be an input) counts as an output failure."""
         self.summary.files_failed += 1
-        if isinstance(exc, OutputError):
+        if isinstance(exc, _WriteFailedError):
             self.summary.output_failed += 1
         self.summary.failures.append(str(exc))
         if self.fail_fast:
