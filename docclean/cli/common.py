@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -63,6 +64,26 @@ def interrupt_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def data_folders(
+    data: Path | None, noisy: Path | None, clean: Path | None, command: str
+) -> tuple[Path, Path]:
+    """The noisy and clean folders of ``train`` and ``evaluate``: one folder holding ``noisy/`` and
+    ``clean/``, or both flags. Giving neither or both is a usage error (exit 2); a folder that is
+    missing is a data error (exit 4)."""
+    from docclean.errors import UsageError
+    from docclean.training.data import pair_dirs
+
+    if data is not None and (noisy is not None or clean is not None):
+        raise UsageError(
+            "give a folder holding noisy/ and clean/, or --noisy and --clean, not both"
+        )
+    if data is None and (noisy is None or clean is None):
+        raise UsageError(
+            f"{command} needs a folder holding noisy/ and clean/, or --noisy DIR and --clean DIR"
+        )
+    return pair_dirs(data, noisy, clean)
 
 
 class DeviceChoice(str, Enum):

@@ -11,6 +11,7 @@ from docclean.cli.common import (
     DeviceChoice,
     DeviceOption,
     _page_cleaner,
+    data_folders,
     errors_to_exit_codes,
 )
 from docclean.errors import DataError, OutputError, UsageError
@@ -76,20 +77,14 @@ def evaluate(
         write_output,
     )
     from docclean.evaluation.report import evaluate as run_evaluation
-    from docclean.training.data import find_pairs, pair_dirs, read_name_list, report_problems
+    from docclean.training.data import find_pairs, read_name_list, report_problems
 
     reporter = Reporter()
     to_stdout = csv_out is not None and str(csv_out) == "-"
     with errors_to_exit_codes(reporter):
-        if data is None and (noisy is None or clean is None):
-            raise UsageError(
-                "evaluate needs a folder holding noisy/ and clean/, or --noisy DIR and --clean DIR"
-            )
-        if data is not None and (noisy is not None or clean is not None):
-            raise UsageError("give a folder holding noisy/ and clean/, or --noisy and --clean")
         if to_stdout and json_out:
             raise UsageError("--json and --csv - both write to stdout: choose one")
-        noisy_dir, clean_dir = pair_dirs(data, noisy, clean)
+        noisy_dir, clean_dir = data_folders(data, noisy, clean, "evaluate")
         pairs, problems = find_pairs(noisy_dir, clean_dir)
         report_problems(problems, skip_bad=True, warn=reporter.warn)
         if names is not None:
