@@ -401,7 +401,7 @@ def _white(shape: tuple[int, int] = (384, 512)) -> np.ndarray:
 
 def test_hard_shadow_darkens_its_region_30_to_70_percent_and_leaves_the_far_side() -> None:
     far_seen = 0
-    for seed in range(12):
+    for seed in range(40):
         dark = 1.0 - apply("hard-shadow", _white(), seed)
         depth = float(dark.max())
         assert 0.3 <= depth <= 0.7, (seed, depth)
@@ -412,7 +412,7 @@ def test_hard_shadow_darkens_its_region_30_to_70_percent_and_leaves_the_far_side
         far = distance > 100
         assert dark[far].max(initial=0.0) < 0.02, seed
         far_seen += far.mean() > 0.1
-    assert far_seen >= 9  # the shadow comes in from an edge and leaves most pages' far side lit
+    assert far_seen >= 30  # the shadow comes in from an edge and leaves most pages' far side lit
 
 
 def test_hard_shadow_has_a_soft_penumbra_of_10_to_60_px() -> None:
