@@ -1,11 +1,16 @@
-"""Synthetic training pairs: realistic dirt on clean pages, and clean pages rendered from text.
+"""Synthetic training pairs: realistic damage on clean pages, and clean pages rendered from text.
 
 Each degradation is a pure function ``(page, rng) -> page`` on a float32 gray page in [0, 1],
-registered in :data:`DEGRADATIONS` in the order :func:`make_pair` applies them: first what happens to
-the paper (faded ink, bleed-through, stains, folds, wrinkles), then the page's placement on the
-scanner (rotation, given to the clean target too so the pair stays aligned), then the scan itself
-(lighting, edge shadows, blur, noise, JPEG). All randomness comes from the ``numpy`` Generator passed
-in, so the same seed gives byte-identical pages.
+registered by name in :data:`DEGRADATIONS` (what ``--kinds`` and ``--synthetic-exclude`` take) and
+applied by :func:`make_pair` in :data:`ORDER`: first what happens to the ink and the paper (iron-gall
+and faded ink, bleed-through, aged paper, stains, folds, wrinkles), then the page's placement on the
+scanner (rotation, given to the clean target too so the pair stays aligned), then the light (uneven
+lighting, edge, curl, hand and phone shadows, phone photos), the optics and the sensor (blur, noise,
+salt-and-pepper) and the file (JPEG). Two kinds are drawn alone: undamaged pages and good light
+scans, whose target is the pure page, so models learn to leave good pages alone.
+:func:`historical_pair` makes binarization pairs: aged manuscript-like pages with bilevel targets.
+All randomness comes from the ``numpy`` Generator passed in, so the same seed gives byte-identical
+pages.
 """
 
 from __future__ import annotations
