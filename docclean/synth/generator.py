@@ -289,7 +289,7 @@ def undamaged(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def light_scan(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A good light scan: mild paper tone, slightly soft, faint noise; its target is the pure page."""
+    """A good light scan: mild paper tone, slightly soft, faint noise; the target is the pure page."""
     paper, black = rng.uniform(0.86, 0.98), rng.uniform(0.0, 0.15)
     out: np.ndarray = black + (paper - black) * page
     if rng.random() < 0.7:  # a scanner's optics: softer at 600 dpi than at 150
@@ -410,7 +410,7 @@ def _shadow(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def hard_shadow(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A hand or phone shadow: a shape from one edge darkened by 30-70 %, with a 10-60 px penumbra."""
+    """A hand or phone shadow: a shape from one edge darkened 30-70 %, with a 10-60 px penumbra."""
     return _finish(page * _shadow(page, rng))
 
 
@@ -576,7 +576,7 @@ def verso_bleed(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     places, as in old manuscripts."""
     h, w = page.shape
     stroke = _stroke_width(page)  # the back's hand is about as large as the front's
-    # a hand of 19 pt draws strokes of about 0.1 em; thresholded edges make ``stroke`` an underestimate
+    # a hand of 19 pt draws strokes of about 0.1 em; thresholded edges make ``stroke`` too small
     dpi = stroke / 0.1 * 72 / 19 * rng.uniform(1.2, 2.0) if stroke else None
     back = render_page(rng, (h, w), float(np.clip(dpi, 50, 1200)) if dpi else None, True)
     if (back < 0.5).mean() < 0.005:  # the window fell on a margin: the whole back, small

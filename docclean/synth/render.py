@@ -567,9 +567,11 @@ def _form_line(rng: np.random.Generator, letters: bool) -> str:
     if choice == 2:
         return f"Ref. {number}; {w} (cf. \u00a7{rng.integers(1, 40)}), e.g. {_word(rng, letters)}!"
     if choice == 3:
-        return f"Tel. +{rng.integers(1, 99)} {rng.integers(10, 99)} {rng.integers(1000, 9999)} \u00b7 {w.lower()}@{_word(rng, letters)}.org"
+        phone = f"+{rng.integers(1, 99)} {rng.integers(10, 99)} {rng.integers(1000, 9999)}"
+        return f"Tel. {phone} \u00b7 {w.lower()}@{_word(rng, letters)}.org"
     if choice == 4:
-        return f"{number} \u00d7 {rng.integers(2, 99)} = {rng.uniform(1, 9999):,.2f} (\u00b1{rng.uniform(0, 5):.1f}%)"
+        product = f"{rng.uniform(1, 9999):,.2f}"
+        return f"{number} \u00d7 {rng.integers(2, 99)} = {product} (\u00b1{rng.uniform(0, 5):.1f}%)"
     return f"\u201c{w} {_word(rng, letters)}\u201d \u2014 {_word(rng, letters)}, {number}."
 
 
