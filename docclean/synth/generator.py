@@ -439,8 +439,10 @@ def curl_shadow(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def phone_photo(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A phone photo under a lamp: gray light falling off across the page, a hand or phone shadow,
-    sometimes a curled edge."""
+    """A phone photo under a lamp: light falling off across the page and a hand or phone shadow.
+
+    Gray paper and ink, sometimes a curled edge too.
+    """
     h, w = page.shape
     yy, xx = _grid(page.shape)
     cy, cx = rng.uniform(-0.3, 1.3) * h, rng.uniform(-0.3, 1.3) * w
@@ -479,8 +481,10 @@ def heavy_salt_and_pepper(page: np.ndarray, rng: np.random.Generator) -> np.ndar
 
 
 def sensor_noise(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Sensor noise: photon (Poisson-like, stronger on light paper) plus read noise, sometimes
-    with faint row banding and the grain of demosaicing."""
+    """Sensor noise: photon noise (Poisson-like, stronger on light paper) plus read noise.
+
+    Sometimes with faint row banding and the grain of demosaicing.
+    """
     gain = rng.uniform(0.0005, 0.004)
     read = rng.uniform(0.002, 0.012)
     sigma = np.sqrt(gain * np.clip(page, 0.0, 1.0) + read * read)
@@ -545,8 +549,10 @@ def aged_paper(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def iron_gall_ink(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Iron-gall or faded brown ink: strokes from dark to pale, darker and lighter from word to
-    word, with a faint halo where the ink has eaten into the paper."""
+    """Iron-gall or faded brown ink: strokes from dark to pale, varying from word to word.
+
+    Thin strokes and stroke edges paler, and a faint halo where the ink has eaten into the paper.
+    """
     ink = 1.0 - page  # how much of each pixel is ink
     level = rng.uniform(0.1, 0.5)  # the ink's lightness where it is darkest
     spread = rng.uniform(0.05, 0.25)
@@ -572,8 +578,10 @@ def _stroke_width(page: np.ndarray) -> float:
 
 
 def verso_bleed(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Verso bleed-through: the mirrored, blurred handwriting of the back of the leaf, strong in
-    places, as in old manuscripts."""
+    """Verso bleed-through: the mirrored, blurred handwriting of the back of an old leaf.
+
+    Strong in places, but fainter than the front's own ink.
+    """
     h, w = page.shape
     stroke = _stroke_width(page)  # the back's hand is about as large as the front's
     # a hand of 19 pt draws strokes of about 0.1 em; thresholded edges make ``stroke`` too small
