@@ -39,7 +39,7 @@ def test_registry_is_consistent() -> None:
     original = "faded-ink bleed-through stain fold wrinkles rotation lighting edge-shadow blur"
     assert list(synth.DEGRADATIONS)[:12] == [*original.split(), "noise", "salt-pepper", "jpeg"]
     assert set(synth.DEGRADATIONS) >= synth.GEOMETRIC
-    assert all(summary for summary in synth.describe_kinds().values())
+    assert all(summary.endswith(".") for summary in synth.describe_kinds().values())  # whole
 
 
 @pytest.mark.parametrize("name", list(synth.DEGRADATIONS))
