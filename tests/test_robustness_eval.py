@@ -319,3 +319,76 @@ def test_a_model_giving_nan_fails_the_page_and_names_it(pages: Path) -> None:
     assert [p["name"] for p in report["pages"]] == ["p0", "p2"]
     assert len(report["failed"]) == 1
     assert "p1.png" in report["failed"][0] and "broken gave" in report["failed"][0]
+
+
+# --- full disks and closed pipes (real processes) ---------------------------------------------------
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path):
+    """A tmpfs of 256 KiB with about 8 KiB left (root only; skipped elsewhere), unmounted after."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
+    try:
+        with open(mount / "filler", "wb") as fh:
+            while (free := os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize) > 8192:
+                fh.write(b"\0" * min(4096, free - 8192))
+                fh.flush()
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_reports_on_a_full_disk_exit_5_and_leave_nothing(
+    pages: Path, tiny_model: Path, full_disk: Path
+) -> None:
+    """The contact sheet (~100 KiB) and a CSV of many pages cannot fit: each is named, once."""
+    for i in range(3, 60):  # enough rows that the CSV outgrows the space left
+        shutil.copy(pages / "noisy" / "p0.png", pages / "noisy" / f"p{i}.png")
+        shutil.copy(pages / "clean" / "p0.png", pages / "clean" / f"p{i}.png")
+    sheet, scores = full_disk / "sheet.png", full_disk / "scores.csv"
+    result = cli(
+        "evaluate", *folders(pages), "--model", str(tiny_model), *FAST, "--baselines",
+        "--contact-sheet", str(sheet), "--csv", str(scores), "--json",
+    )  # fmt: skip
+    assert result.returncode == ExitCode.OUTPUT, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2, result.stderr
+    assert str(sheet) in errors[0] and str(scores) in errors[1]
+    assert all("no space left" in line.lower() for line in errors), errors
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]  # no partial files
+    assert len(strict_json(result.stdout)["pages"]) == 60  # the report itself still arrives
+
+
+@pytest.mark.parametrize("stdout", ["closed pipe", "full disk"])
+def test_json_on_a_stdout_that_fails_exits_5_in_one_line(
+    pages: Path, tiny_model: Path, stdout: str, request: pytest.FixtureRequest
+) -> None:
+    if stdout == "full disk":
+        disk = request.getfixturevalue("full_disk")
+        sink = os.open(disk / "report.json", os.O_WRONLY | os.O_CREAT)
+        for i in range(3, 80):  # a report larger than the 8 KiB left
+            shutil.copy(pages / "noisy" / "p0.png", pages / "noisy" / f"p{i}.png")
+            shutil.copy(pages / "clean" / "p0.png", pages / "clean" / f"p{i}.png")
+    else:
+        reader, sink = os.pipe()
+        os.close(reader)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "docclean", "evaluate", *folders(pages),
+             "--model", str(tiny_model), *FAST, "--json"],
+            stdout=sink, stderr=subprocess.PIPE, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        os.close(sink)
+    assert result.returncode == ExitCode.OUTPUT, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [lines[0]] and lines[0].startswith("error: cannot write to stdout"), lines
+    assert "Traceback" not in result.stderr

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,6 +85,34 @@ def data_folders(
             f"{command} needs a folder holding noisy/ and clean/, or --noisy DIR and --clean DIR"
         )
     return pair_dirs(data, noisy, clean)
+
+
+@contextmanager
+def stdout_checked(reporter: Reporter) -> Iterator[None]:
+    """What the block prints to stdout either all arrives or the command says so: a closed pipe
+    or a full disk is one error line and exit 5, never a traceback or a silent loss."""
+    import os
+    import stat
+    import sys
+
+    try:
+        yield
+        sys.stdout.flush()
+        with suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            fd = sys.stdout.fileno()
+            if stat.S_ISREG(os.fstat(fd).st_mode):  # a full disk may say so only here
+                os.fsync(fd)
+    except OSError as exc:
+        with suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            null = os.open(os.devnull, os.O_WRONLY)  # so that Python's flush at exit succeeds
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        if isinstance(exc, BrokenPipeError):
+            cause = "the reader closed it (broken pipe)"
+        else:
+            cause = (exc.strerror or str(exc)).lower()
+        reporter.error(f"cannot write to stdout: {cause}")
+        raise typer.Exit(int(ExitCode.OUTPUT)) from None
 
 
 class DeviceChoice(str, Enum):

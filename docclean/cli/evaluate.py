@@ -13,6 +13,7 @@ from docclean.cli.common import (
     _page_cleaner,
     data_folders,
     errors_to_exit_codes,
+    stdout_checked,
 )
 from docclean.errors import DataError, OutputError, UsageError
 from docclean.progress import Reporter
@@ -115,12 +116,13 @@ def evaluate(
         result = run_evaluation(pairs, cleaners, reporter, options)
     report = result.report
     codes = [int(result.exit_code)]
-    if to_stdout:
-        print(report_csv(report), end="")
-    elif json_out:
-        print(report_json(report))
-    else:
-        render_table(report)
+    with stdout_checked(reporter):
+        if to_stdout:
+            print(report_csv(report), end="")
+        elif json_out:
+            print(report_json(report))
+        else:
+            render_table(report)
     if csv_out is not None and not to_stdout:
         try:
             write_output(csv_out, report_csv(report).encode("utf-8"), overwrite=overwrite)

@@ -20,7 +20,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -438,53 +437,17 @@ def check_output_path(
 
 def write_output(path: Path, data: bytes, overwrite: bool = False) -> None:
     """Write ``data`` to ``path`` atomically; without ``overwrite`` never over a file, even one
-    that appeared a moment ago (the complete file is hard-linked into place, which fails when the
-    name is taken). Failures are :class:`OutputError`."""
+    that appeared a moment ago (exclusive placement, see :func:`docclean.io.atomic.atomic_path`).
+    Failures are :class:`OutputError`."""
+    from docclean.io.atomic import TargetExistsError, atomic_path
+
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=".docclean-", suffix=".part")
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o666 & ~_umask())
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            _place_new(tmp, path)
-    except FileExistsError:
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            tmp.write_bytes(data)
+    except TargetExistsError:
         raise OutputError(
             f"{path}: appeared while docclean was working; left alone (--overwrite replaces it)"
         ) from None
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-
-
-def _place_new(tmp: Path, path: Path) -> None:
-    """Give the complete file ``tmp`` the name ``path`` unless that name is taken (FileExistsError)."""
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise
-    except OSError:  # no hard links here (some network and FAT file systems): reserve the name
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.replace(tmp, path)
-
-
-def _umask() -> int:
-    from docclean.io.atomic import current_umask
-
-    return current_umask()
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
