@@ -529,7 +529,7 @@ def aged_paper(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Aged paper: yellowed or brown tone, mottling, faint fibres, foxing spots, darker edges."""
     h, w = page.shape
     side = max(min(h, w), 1)
-    tone = rng.uniform(0.5, 0.9)
+    tone = rng.uniform(0.55, 0.97)
     cells = int(rng.integers(3, 12))
     mottle = rng.uniform(0.04, 0.18) * (_smooth_field(page.shape, rng, cells) - 0.5)
     mottle += rng.uniform(0.0, 0.06) * (_smooth_field(page.shape, rng, cells * 5) - 0.5)
@@ -554,14 +554,15 @@ def iron_gall_ink(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     Thin strokes and stroke edges paler, and a faint halo where the ink has eaten into the paper.
     """
     ink = 1.0 - page  # how much of each pixel is ink
-    level = rng.uniform(0.1, 0.5)  # the ink's lightness where it is darkest
-    spread = rng.uniform(0.05, 0.25)
+    # the ink's lightness where it is darkest: mostly dark, sometimes faded almost to the paper
+    level = rng.uniform(0.5, 0.8) if rng.random() < 0.15 else rng.uniform(0.0, 0.45)
+    spread = rng.uniform(0.05, 0.2)
     cells = max(2, round(max(page.shape) / rng.uniform(30, 120)))
     lightness = level + spread * _smooth_field(page.shape, rng, cells)
     lightness += rng.uniform(0.03, 0.15) * (_smooth_field(page.shape, rng, cells * 4) - 0.5)
     # thin strokes and stroke edges carry less ink than the middle of thick ones
     core = cv2.GaussianBlur(ink, (0, 0), rng.uniform(0.7, 1.5))
-    lightness += rng.uniform(0.0, 0.25) * (1.0 - np.clip(core, 0.0, 1.0))
+    lightness += rng.uniform(0.0, 0.15) * (1.0 - np.clip(core, 0.0, 1.0))
     halo = rng.uniform(0.0, 0.08) * np.clip(_blurred(ink, rng.uniform(1.0, 3.0)) * 3.0, 0.0, 1.0)
     out = (1.0 - ink * (1.0 - np.clip(lightness, 0.0, 0.95))) * (1.0 - halo * (1.0 - ink))
     return _finish(out)
