@@ -42,7 +42,7 @@ def main() -> None:
         while (page < 0.5).mean() < 0.04:  # a window on a margin shows nothing: another
             page = render_page(rng, crop, scale.draw(rng), manuscript=name in HANDWRITTEN)
         tiles.append((name, degrade(page, rng)))
-    rng = np.random.default_rng([args.seed, 99])
+    rng = np.random.default_rng([args.seed, 98])
     page = render_page(rng, (2 * side, 2 * side), 200.0, manuscript=True)
     noisy, target = historical_pair(page, rng)
     tiles += [("historical pair", noisy), ("... its target", target)]
