@@ -150,7 +150,10 @@ def test_paths_from_stdin(scans: Path, tmp_path: Path, tiny_model: Path) -> None
     listing = f"{scans / 'a.png'}\n\n{scans / 'deeper' / 'b.jpg'}\n"
     result = run("clean", "-", "-o", str(tmp_path / "o"), "--model", str(tiny_model), input=listing)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.png", "b.png"]
+    written = sorted(
+        p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o").rglob("*.*")
+    )
+    assert written == ["a.png", "deeper/b.png"]  # listed paths keep their folders
 
 
 def test_tiff_output_on_request(scans: Path, tmp_path: Path, tiny_model: Path) -> None:
@@ -220,7 +223,7 @@ def test_exit_codes_and_messages(
     tmp_path: Path, tiny_model: Path, args: list[str], code: int, message: str
 ) -> None:
     os.chdir(tmp_path)
-    (tmp_path / "x.png").write_bytes(b"")
+    write_gray(tmp_path / "x.png", np.ones((8, 8), np.float32))  # inputs are checked first
     result = run(*[str(tiny_model) if a == "MODEL" else a for a in args])
     assert result.exit_code == code, result.output
     assert message in result.output

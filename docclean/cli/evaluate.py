@@ -13,6 +13,7 @@ from docclean.cli.common import (
     _page_cleaner,
     data_folders,
     errors_to_exit_codes,
+    interrupt_on_sigterm,
     stdout_checked,
 )
 from docclean.errors import DataError, OutputError, UsageError
@@ -82,7 +83,7 @@ def evaluate(
 
     reporter = Reporter()
     to_stdout = csv_out is not None and str(csv_out) == "-"
-    with errors_to_exit_codes(reporter):
+    with interrupt_on_sigterm(), errors_to_exit_codes(reporter):
         if to_stdout and json_out:
             raise UsageError("--json and --csv - both write to stdout: choose one")
         noisy_dir, clean_dir = data_folders(data, noisy, clean, "evaluate")
