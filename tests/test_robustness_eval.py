@@ -82,6 +82,7 @@ def strict_json(text: str) -> dict:
         ("--csv", "names.txt", True),  # the --names @FILE list
         ("--contact-sheet", "model.json", True),  # the model's card
         ("--csv", "model.keras", True),  # the model itself
+        ("--csv", "SHIPPED", True),  # a shipped model's card, named by the model's name
     ],
 )
 def test_outputs_never_replace_a_file_and_refuse_before_loading_a_model(
@@ -96,6 +97,11 @@ def test_outputs_never_replace_a_file_and_refuse_before_loading_a_model(
     before = {p: digest(p) for p in files}
     os.chdir(tmp_path)
     model = str(tmp_path / "model.keras") if target.startswith("model") else "no-such-model"
+    if target == "SHIPPED":
+        from docclean.models.store import DEFAULT_MODEL, resolve_model
+
+        model, card = DEFAULT_MODEL, resolve_model(DEFAULT_MODEL).with_suffix(".json")
+        target, files, before = str(card), [*files, card], {**before, card: digest(card)}
     args = ["evaluate", *folders("data"), "--names", "@names.txt", "--model", model, option, target]
     result = cli(*args, *(["--overwrite"] if overwrite else []))
     # exit 5, not the 3 of an unknown model: refused before any model loads
@@ -103,7 +109,9 @@ def test_outputs_never_replace_a_file_and_refuse_before_loading_a_model(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and target in lines[0], lines
     assert {p: digest(p) for p in files} == before
-    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == sorted(files)
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == sorted(
+        p for p in files if tmp_path in p.parents
+    )
 
 
 def test_overwrite_replaces_an_earlier_report_atomically(

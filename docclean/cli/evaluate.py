@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from docclean.cli.common import (
     interrupt_on_sigterm,
     stdout_checked,
 )
-from docclean.errors import DataError, OutputError, UsageError
+from docclean.errors import DataError, ModelError, OutputError, UsageError
 from docclean.progress import Reporter
 
 
@@ -79,6 +80,7 @@ def evaluate(
         write_output,
     )
     from docclean.evaluation.report import evaluate as run_evaluation
+    from docclean.models.store import resolve_model
     from docclean.training.data import find_pairs, read_name_list, report_problems
 
     reporter = Reporter()
@@ -102,8 +104,9 @@ def evaluate(
         if names is not None and names.startswith("@"):
             inputs.append(Path(names[1:]))
         for spec in specs:  # a model file and its card are inputs too
-            if spec is not None and Path(spec).exists():
-                inputs += [Path(spec), Path(spec).with_suffix(".json")]
+            with suppress(ModelError):  # an unknown model is named when models load
+                keras_file = resolve_model(spec)
+                inputs += [keras_file, keras_file.with_suffix(".json")]
         for path in outputs:
             check_output_path(path, overwrite, inputs, [noisy_dir, clean_dir])
         cleaners = [_page_cleaner(m, tile_size, batch_size, device) for m in specs]
