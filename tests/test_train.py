@@ -120,7 +120,7 @@ def test_a_tone_unet_grows_into_tone_unet_fine(tmp_path: Path, pair_dir: Path) -
     card = train(*pages, fine, reporter)
     assert card["architecture"] == "tone-unet-fine" and card["receptive_radius"] == 108
     assert card["training"]["init_from"] == {
-        "name": "small", "sha256": small.card["sha256"], "grown_from": "tone-unet"
+        "name": "small", "sha256": small.card.sha256, "grown_from": "tone-unet"
     }  # fmt: skip
     tuned = load_model(tmp_path / "fine.keras").model
     assert tuned.count_params() == grown.count_params()
@@ -138,7 +138,7 @@ def test_fine_tuning_the_mirrored_binarizer_keeps_its_decision_level(
 
     shipped = load_model(DEFAULT_BINARIZE_MODEL)
     level = shipped.model.get_layer("clean").get_weights()[0]
-    assert shipped.card["architecture"] == "fast-unet-mirrored" and level != 0.5
+    assert shipped.card.architecture == "fast-unet-mirrored" and level != 0.5
     pages = (pair_dir / "noisy", pair_dir / "clean")
     config = quick(tmp_path, "tuned", arch=None, patch_size=32, init_from=DEFAULT_BINARIZE_MODEL)
     card = train(*pages, config, Reporter(quiet=True))
@@ -289,7 +289,10 @@ def test_cosine_schedule_decays_to_zero_and_plateau_holds(tmp_path: Path, pair_d
     cosine = runs["cosine"]["history"]["learning_rate"]
     assert cosine[0] < 2e-3 and cosine == sorted(cosine, reverse=True) and cosine[-1] < 1e-6
     assert runs["plateau"]["history"]["learning_rate"][0] == pytest.approx(2e-3)
-    assert runs["cosine"]["optimizer"] == "adam lr=0.002, schedule cosine"
+    assert runs["cosine"]["optimizer"] == (
+        "adam lr=0.002, 1 warm-up steps, cosine decay to 0 over 12 steps"
+    )
+    assert runs["plateau"]["optimizer"] == "adam lr=0.002, schedule plateau"
     with pytest.raises(UsageError, match="plateau, cosine"):
         train(
             pair_dir / "noisy", pair_dir / "clean", quick(tmp_path, "x", schedule="step"), reporter

@@ -1,9 +1,11 @@
-"""`docclean train`: fit a model on paired pages."""
+"""`docclean train`: fit a model on paired pages (options -> TrainConfig; defaults live there)."""
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,47 +15,96 @@ from docclean.cli.common import (
     errors_to_exit_codes,
 )
 from docclean.progress import Reporter
+from docclean.training.config import DEFAULT_ARCH, DEFAULT_EVAL_EVERY, default_of
+
+
+def _default(name: str) -> str:
+    """`` [default: X]`` for the help text, from :class:`TrainConfig` (escaped for rich)."""
+    value = default_of(name)
+    shown = ",".join(value) if isinstance(value, list) else value
+    return f" \\[default: {shown}]"
 
 
 def train(
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Model to write: NAME.keras + NAME.json.")
-    ],
+        Path | None,
+        typer.Option("--output", "-o", help="Model to write: NAME.keras + NAME.json."),
+    ] = None,
     data: Annotated[
         Path | None,
-        typer.Argument(help="A folder holding noisy/ and clean/ (or use --noisy/--clean)."),
+        typer.Argument(
+            help="A folder holding noisy/ and clean/, or a pack of pairs (.npz, see --pack); "
+            "or use --noisy/--clean."
+        ),
     ] = None,
     noisy: Annotated[Path | None, typer.Option(help="Folder of noisy pages.")] = None,
     clean: Annotated[
         Path | None, typer.Option(help="Folder of clean targets, same file names.")
     ] = None,
+    pack: Annotated[
+        Path | None,
+        typer.Option(
+            help="Only pack the pairs into this .npz (uint8 pages, bilevel targets as bits) and "
+            "stop; train on the pack later by naming it as the data.",
+        ),
+    ] = None,
     arch: Annotated[
         str | None,
-        typer.Option(help="Architecture (see `docclean architectures`) \\[default: tone-unet]."),
+        typer.Option(
+            help=f"Architecture (see `docclean architectures`) \\[default: {DEFAULT_ARCH}]."
+        ),
     ] = None,
     init_from: Annotated[
         str | None,
         typer.Option(
             help="Fine-tune this model (shipped name or .keras path) on your pairs; with --arch, "
             "grow it into that larger architecture first (tone-unet-fine, -lin or -edge from "
-            "tone-unet; fast-unet-edge or -mirrored from fast-unet)."
+            "tone-unet; fast-unet-edge or -mirrored from fast-unet). The starting model is "
+            "scored on the validation pages too."
         ),
     ] = None,
-    loss: Annotated[str, typer.Option(help="mse, bce, l1, mse+ssim or mse+edge.")] = "mse",
+    loss: Annotated[
+        str | None, typer.Option(help="mse, bce, l1, mse+ssim or mse+edge" + _default("loss"))
+    ] = None,
     regularizer: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="none; sparse (L1 activity penalty on the bottleneck); or contractive (penalty "
-            "on the bottleneck's Jacobian)."
+            "on the bottleneck's Jacobian)" + _default("regularizer")
         ),
-    ] = "none",
+    ] = None,
     regularizer_weight: Annotated[
         float | None,
         typer.Option(help="Weight of the --regularizer penalty \\[default: 1e-4].", min=0),
     ] = None,
     epochs: Annotated[
-        int, typer.Option(help="Most epochs to run (early stopping may end sooner).")
-    ] = 30,
+        int | None,
+        typer.Option(help="Most epochs to run; early stopping may end sooner" + _default("epochs")),
+    ] = None,
+    steps_per_epoch: Annotated[
+        int | None, typer.Option(help="Steps per epoch \\[default: about one pass over the pages].")
+    ] = None,
+    patience: Annotated[
+        int | None,
+        typer.Option(
+            help="Epochs without improvement before stopping (plateau: half of it halves the "
+            "learning rate)" + _default("patience")
+        ),
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            help="Run exactly this many steps instead of epochs (no early stopping), scored "
+            "every --eval-every steps."
+        ),
+    ] = None,
+    eval_every: Annotated[
+        int | None,
+        typer.Option(
+            help="With --steps: steps between scores of the whole validation pages, tiled as "
+            f"`clean` tiles them \\[default: {DEFAULT_EVAL_EVERY}]."
+        ),
+    ] = None,
     patch_size: Annotated[
         int | None,
         typer.Option(
@@ -68,36 +119,73 @@ def train(
             "fast-unet, 32 for the seed models]."
         ),
     ] = None,
-    steps_per_epoch: Annotated[
-        int | None, typer.Option(help="Steps per epoch \\[default: about one pass over the pages].")
+    learning_rate: Annotated[
+        float | None, typer.Option(help="Adam learning rate" + _default("learning_rate"))
     ] = None,
-    learning_rate: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
     schedule: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Learning-rate schedule: plateau (halve it when validation stalls) or cosine "
-            "(a short warm-up, then a cosine decay to 0 by the last epoch)."
+            "(a linear warm-up, then a cosine decay to 0 by the last step)" + _default("schedule")
         ),
-    ] = "plateau",
-    patience: Annotated[int, typer.Option(help="Epochs without improvement before stopping.")] = 6,
+    ] = None,
+    warmup: Annotated[
+        int | None,
+        typer.Option(help="Cosine warm-up steps \\[default: 2 % of the run's steps]."),
+    ] = None,
+    ema: Annotated[
+        float | None,
+        typer.Option(
+            help="Keep an exponential moving average of the weights with this decay (0.999, "
+            "say); the average is what is scored and saved. 0: none."
+        ),
+    ] = None,
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            help="best: the weights that scored best on the validation pages; last: the last "
+            "step's" + _default("keep")
+        ),
+    ] = None,
     val: Annotated[
         str | None,
         typer.Option(help="Validation pages: comma-separated names or @FILE with one name a line."),
     ] = None,
     val_fraction: Annotated[
-        float, typer.Option(help="Fraction of whole pages held out for validation (when no --val).")
-    ] = 0.1,
+        float | None,
+        typer.Option(
+            help="Fraction of whole pages held out for validation (when no --val)"
+            + _default("val_fraction")
+        ),
+    ] = None,
     augment: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Patch augmentations, comma-separated, or none: flip (mirror), tone (jitter the "
-            "noisy brightness and contrast), scale (resample 0.6x-1.6x, like another dpi)."
+            "noisy brightness and contrast), scale (resample 0.6x-1.6x, like another dpi)"
+            + _default("augment")
         ),
-    ] = "flip,tone",
-    seed: Annotated[int, typer.Option(help="Seed for weights, split and sampling.")] = 0,
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for weights, split and sampling" + _default("seed"))
+    ] = None,
     synthetic: Annotated[
-        int, typer.Option(help="Mix in N synthetic pairs (rendered text, random dirt).")
-    ] = 0,
+        int | None,
+        typer.Option(help="Mix in N synthetic pairs (rendered text pages, random damage)."),
+    ] = None,
+    synthetic_share: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of each batch's patches drawn from the synthetic pairs, 0-1 "
+            "\\[default: by page area]."
+        ),
+    ] = None,
+    synthetic_undamaged: Annotated[
+        int | None,
+        typer.Option(
+            help="Mix in N rendered pages paired with themselves (teach leaving clean text alone)."
+        ),
+    ] = None,
     synthetic_exclude: Annotated[
         str | None,
         typer.Option(
@@ -105,14 +193,30 @@ def train(
             "`docclean synth --list-kinds`): to test generalization to a kind left out."
         ),
     ] = None,
+    checkpoint_every: Annotated[
+        int | None,
+        typer.Option(
+            help="Steps between checkpoints in NAME.run/ beside the model (removed when the run "
+            "ends)" + _default("checkpoint_every")
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Continue an interrupted run (same command) from its checkpoint."
+        ),
+    ] = False,
     skip_bad_pairs: Annotated[
-        bool, typer.Option(help="Warn about unpaired or mismatched files instead of stopping.")
+        bool,
+        typer.Option(
+            "--skip-bad-pairs", help="Warn about unpaired or mismatched files instead of stopping."
+        ),
     ] = False,
     description: Annotated[
-        str, typer.Option(help="What the model is for (goes into its card).")
-    ] = "",
+        str | None, typer.Option(help="What the model is for (goes into its card).")
+    ] = None,
     overwrite: Annotated[
-        bool, typer.Option(help="Replace an existing model of that name.")
+        bool, typer.Option("--overwrite", help="Replace an existing model of that name.")
     ] = False,
     device: DeviceOption = DeviceChoice.auto,
     json_out: Annotated[
@@ -122,39 +226,77 @@ def train(
     """Train a model on paired noisy/clean pages (matched by file name)."""
     import json
 
+    from docclean.errors import UsageError
     from docclean.synth.generator import parse_kind_list
-    from docclean.training.data import pair_dirs, parse_augment, read_name_list
-    from docclean.training.trainer import TrainConfig
-    from docclean.training.trainer import train as run_training
+    from docclean.training.config import TrainConfig
+    from docclean.training.data import is_pack, pair_dirs, parse_augment, read_name_list
 
     reporter = Reporter()
     with errors_to_exit_codes(reporter):
-        noisy_dir, clean_dir = pair_dirs(data, noisy, clean)
+        given: dict[str, Any] = {
+            "arch": arch,
+            "init_from": init_from,
+            "loss": loss,
+            "regularizer": regularizer,
+            "regularizer_weight": regularizer_weight,
+            "epochs": epochs,
+            "steps_per_epoch": steps_per_epoch,
+            "patience": patience,
+            "steps": steps,
+            "eval_every": eval_every,
+            "patch_size": patch_size,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "schedule": schedule,
+            "warmup": warmup,
+            "ema": ema,
+            "keep": keep,
+            "augment": parse_augment(augment) if augment is not None else None,
+            "val_names": read_name_list(val) if val is not None else None,
+            "val_fraction": val_fraction,
+            "seed": seed,
+            "synthetic": synthetic,
+            "synthetic_share": synthetic_share,
+            "synthetic_undamaged": synthetic_undamaged,
+            "synthetic_exclude": parse_kind_list(synthetic_exclude),
+            "checkpoint_every": checkpoint_every,
+            "description": description,
+        }
+        options = {k: v for k, v in given.items() if v is not None}
+        if pack is not None:
+            from docclean.training.trainer import pack as pack_pairs
+
+            noisy_dir, clean_dir = pair_dirs(data, noisy, clean)
+            config = TrainConfig(output=pack, skip_bad_pairs=skip_bad_pairs, overwrite=overwrite)
+            pack_pairs(noisy_dir, clean_dir, pack, config, reporter)
+            return
+        if output is None:
+            raise UsageError("missing option --output / -o", "name the model to write")
+        source: Path
+        target: Path | None
+        if data is not None and noisy is None and clean is None and is_pack(data):
+            source, target = data, None
+        else:
+            source, target = pair_dirs(data, noisy, clean)
         config = TrainConfig(
             output=output,
-            arch=arch,
-            init_from=init_from,
-            loss=loss,
-            regularizer=regularizer,
-            regularizer_weight=regularizer_weight,
-            epochs=epochs,
-            patch_size=patch_size,
-            batch_size=batch_size,
-            steps_per_epoch=steps_per_epoch,
-            learning_rate=learning_rate,
-            schedule=schedule,
-            patience=patience,
-            seed=seed,
-            augment=parse_augment(augment),
-            val_names=read_name_list(val) if val is not None else None,
-            val_fraction=val_fraction,
-            synthetic=synthetic,
-            synthetic_exclude=parse_kind_list(synthetic_exclude) or [],
+            resume=resume,
             skip_bad_pairs=skip_bad_pairs,
             overwrite=overwrite,
-            description=description,
             device=device.value,
+            command=_command_line(),
+            **options,
         )
-        card = run_training(noisy_dir, clean_dir, config, reporter)
+        from docclean.training.trainer import train as run_training
+
+        card = run_training(source, target, config, reporter)
     if json_out:
         print(json.dumps(card, indent=2))
+
+
+def _command_line() -> str | None:
+    """This process's command line when it is `docclean train ...`, shell-quoted; else None (a
+    caller such as a test runner: the trainer then writes the command out from the options)."""
+    if sys.argv[1:2] != ["train"]:
+        return None
+    return shlex.join(["docclean", *sys.argv[1:]])

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import cv2
 import numpy as np
 
 from docclean.errors import DataError, DocCleanError, UsageError
 from docclean.io.images import is_image_path, read_image
+from docclean.training.config import DEFAULT_AUGMENT
 
 MAX_LISTED_PROBLEMS = 20
 
@@ -116,12 +119,20 @@ def report_problems(
     )
 
 
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+NamedT = TypeVar("NamedT", bound=Named)
+
+
 def split_validation(
-    pairs: Sequence[PairPaths],
+    pairs: Sequence[NamedT],
     val_names: Iterable[str] | None = None,
     val_fraction: float = 0.0,
     seed: int = 0,
-) -> tuple[list[PairPaths], list[PairPaths]]:
+) -> tuple[list[NamedT], list[NamedT]]:
     """Split whole pages into (train, validation) by a list of names or a seeded random fraction."""
     if val_names is not None:
         wanted = {n.strip() for n in val_names if n.strip()}
@@ -164,7 +175,6 @@ AUGMENTATIONS: dict[str, str] = {
     "scale": "resample patch pairs by 0.6x to 1.6x, as if scanned at another resolution",
 }
 """What ``train --augment`` can apply, in the order applied."""
-DEFAULT_AUGMENT = ("flip", "tone")
 SCALE_RANGE = (0.6, 1.6)  # log-uniform zoom factors for "scale"
 
 
@@ -202,6 +212,7 @@ class PatchSampler:
             raise DataError("no training pairs")
         self.patch_size = patch_size
         self.augment = frozenset(check_augment(augment))
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.pages = [
             (_at_least(p.noisy, patch_size), _at_least(p.clean, patch_size)) for p in pairs
@@ -214,13 +225,21 @@ class PatchSampler:
         return int(sum(n.size for n, _ in self.pages))
 
     def batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """One batch ``(noisy, clean)``, each float32 ``(B, P, P, 1)``."""
+        """The next batch ``(noisy, clean)``, each float32 ``(B, P, P, 1)``."""
+        return self._batch(batch_size, self.rng)
+
+    def batch_at(self, step: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch number ``step``: a function of the seed and ``step`` alone, so batches can be
+        made ahead on several threads, and a resumed run draws what an uninterrupted one drew."""
+        return self._batch(batch_size, np.random.default_rng([self.seed, step]))
+
+    def _batch(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         p = self.patch_size
-        rng = self.rng
         noisy = np.empty((batch_size, p, p, 1), dtype=np.float32)
         clean = np.empty_like(noisy)
         for k, page in enumerate(rng.choice(len(self.pages), size=batch_size, p=self.weights)):
-            a, b = self._crop(*self.pages[page])
+            src, dst = self.pages[page]
+            a, b = self._crop(src, dst, rng)
             if "flip" in self.augment:
                 if rng.random() < 0.5:
                     a, b = a[:, ::-1], b[:, ::-1]
@@ -232,9 +251,11 @@ class PatchSampler:
             noisy[k, ..., 0], clean[k, ..., 0] = a, b
         return noisy, clean
 
-    def _crop(self, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _crop(
+        self, src: np.ndarray, dst: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """A random aligned ``P x P`` window of a page pair, resampled when "scale" is on."""
-        p, rng = self.patch_size, self.rng
+        p = self.patch_size
         side = p
         if "scale" in self.augment:
             zoom = math.exp(rng.uniform(*np.log(SCALE_RANGE)))
@@ -251,6 +272,143 @@ class PatchSampler:
     def batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         while True:
             yield self.batch(batch_size)
+
+
+class MixedSampler:
+    """Batches from real pairs and, for a ``share`` of their patches on average, from synthetic ones.
+
+    ``share`` None draws from all pairs alike, weighted by page area. Like
+    :meth:`PatchSampler.batch_at`, batch ``step`` depends only on the seed and ``step``.
+    """
+
+    def __init__(
+        self,
+        real: Sequence[Pair],
+        synthetic: Sequence[Pair],
+        share: float | None,
+        patch_size: int,
+        seed: int,
+        augment: Sequence[str],
+    ) -> None:
+        self.seed = seed
+        if share is None or not synthetic or not real:
+            self.real = PatchSampler([*real, *synthetic], patch_size, seed, augment)
+            self.synthetic: PatchSampler | None = None
+            self.share = 0.0
+        else:
+            self.real = PatchSampler(real, patch_size, seed, augment)
+            self.synthetic = PatchSampler(synthetic, patch_size, seed + 1, augment)
+            self.share = share
+
+    @property
+    def pixels(self) -> int:
+        return self.real.pixels + (self.synthetic.pixels if self.synthetic else 0)
+
+    def batch_at(self, step: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.synthetic is None:
+            return self.real.batch_at(step, batch_size)
+        rng = np.random.default_rng([self.seed, step, 2])
+        n_synthetic = int(rng.binomial(batch_size, self.share))
+        parts = []
+        if n_synthetic < batch_size:
+            parts.append(self.real.batch_at(step, batch_size - n_synthetic))
+        if n_synthetic:
+            parts.append(self.synthetic.batch_at(step, n_synthetic))
+        return np.concatenate([n for n, _ in parts]), np.concatenate([c for _, c in parts])
+
+
+class Prefetcher:
+    """Batches ``first``, ``first + 1``, ... made ahead on worker threads, handed out in order."""
+
+    def __init__(
+        self,
+        make: Callable[[int], tuple[np.ndarray, np.ndarray]],
+        first: int,
+        threads: int = 2,
+        depth: int = 6,
+    ) -> None:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        self._make = make
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="docclean-patches")
+        self._queue: deque[Future[tuple[np.ndarray, np.ndarray]]] = deque()
+        self._next = first
+        for _ in range(depth):
+            self._submit()
+
+    def _submit(self) -> None:
+        self._queue.append(self._pool.submit(self._make, self._next))
+        self._next += 1
+
+    def get(self) -> tuple[np.ndarray, np.ndarray]:
+        batch = self._queue.popleft().result()
+        self._submit()
+        return batch
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+PACK_SUFFIX = ".npz"
+
+
+def is_pack(path: Path) -> bool:
+    """Whether ``path`` names a file of packed pairs (see :func:`pack_pairs`)."""
+    return path.suffix == PACK_SUFFIX and path.is_file()
+
+
+def pack_pairs(pairs: Sequence[Pair], output: Path) -> int:
+    """Write ``pairs`` into one ``.npz`` (atomically) that :func:`read_pack` reads back fast.
+
+    Pages are stored as uint8 (``noisy/NAME``, ``clean/NAME``), pure black-and-white targets as
+    bits (``clean/NAME`` packed, ``shape/NAME``). Returns the file's size in bytes.
+    """
+    from docclean.evaluation.metrics import is_bilevel
+    from docclean.io.atomic import atomic_path
+    from docclean.io.images import to_uint8
+
+    arrays: dict[str, np.ndarray] = {}
+    for pair in pairs:
+        arrays[f"noisy/{pair.name}"] = to_uint8(pair.noisy)
+        if is_bilevel(pair.clean):
+            white = pair.clean >= 0.5
+            arrays[f"clean/{pair.name}"] = np.packbits(white, axis=-1)
+            arrays[f"shape/{pair.name}"] = np.array(white.shape)
+        else:
+            arrays[f"clean/{pair.name}"] = to_uint8(pair.clean)
+    with atomic_path(output, suffix=PACK_SUFFIX) as tmp:
+        np.savez_compressed(tmp, allow_pickle=False, **arrays)
+        size = tmp.stat().st_size
+    return size
+
+
+def read_pack(path: Path) -> list[Pair]:
+    """The pairs of a pack written by :func:`pack_pairs`, by name, as float32 pages in [0, 1]."""
+    try:
+        packed = np.load(path, allow_pickle=False)
+        pairs = []
+        for key in sorted(packed.files):
+            if not key.startswith("noisy/"):
+                continue
+            name = key[len("noisy/") :]
+            noisy = packed[key].astype(np.float32) / 255
+            clean = packed[f"clean/{name}"]
+            if f"shape/{name}" in packed.files:
+                h, w = (int(v) for v in packed[f"shape/{name}"])
+                bits = np.unpackbits(clean, axis=-1)[:, :w]
+                clean = bits.reshape(h, w).astype(np.float32)
+            else:
+                clean = clean.astype(np.float32) / 255
+            if noisy.shape != clean.shape:
+                raise ValueError(f"{name}: noisy and clean sizes differ")
+            pairs.append(Pair(name, noisy, clean))
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataError(
+            f"{path}: not a pack of page pairs ({exc})", "make one with `docclean train --pack`"
+        ) from None
+    if not pairs:
+        raise DataError(f"{path}: the pack holds no page pairs")
+    return pairs
 
 
 def grid_patches(pairs: Sequence[Pair], patch_size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,134 +1,167 @@
-"""Training and fine-tuning on paired pages: patch sampling, validation, early stopping, model card."""
+"""Training and fine-tuning on paired pages: data, the model to start from, the loop, the card."""
 
 from __future__ import annotations
 
 import datetime as dt
 import platform
-import time
-from dataclasses import asdict, dataclass, field, replace
+import shlex
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from docclean import __version__
-from docclean.backend import Device, tensorflow
-from docclean.errors import DataError, OutputError, UsageError
+from docclean.backend import tensorflow
+from docclean.errors import DataError, UsageError
 from docclean.evaluation.metrics import gray_scores, is_bilevel, mean_scores
 from docclean.models.architectures import (
     ARCHITECTURES,
+    Architecture,
     flops_per_pixel,
     get_architecture,
     grow,
     grows_into,
 )
-from docclean.models.store import LoadedModel, card_path, save_model
+from docclean.models.card import ModelCard
+from docclean.models.store import LoadedModel, save_model
 from docclean.progress import Reporter
+from docclean.training.config import (
+    DEFAULT_ARCH,
+    DEFAULT_EVAL_EVERY,
+    REGULARIZER_WEIGHTS,
+    SCHEDULES,
+    SYNTHETIC_SIZE,
+    WARMUP_SHARE,
+    TrainConfig,
+)
 from docclean.training.data import (
-    DEFAULT_AUGMENT,
+    MixedSampler,
     Pair,
-    PatchSampler,
-    check_augment,
     find_pairs,
-    grid_patches,
+    is_pack,
     load_pairs,
+    pack_pairs,
+    read_pack,
     report_problems,
     split_validation,
     steps_for_one_pass,
 )
 
-DEFAULT_ARCH = "tone-unet"
-SYNTHETIC_SIZE = (768, 768)  # rendered pages for --synthetic: (height, width) px
-# --regularizer choices and their default --regularizer-weight (docclean.models.regularizers applies them)
-REGULARIZER_WEIGHTS = {"none": 0.0, "sparse": 1e-4, "contractive": 1e-4}
-SCHEDULES = {
-    "plateau": "halve the learning rate when validation stalls for half of --patience epochs",
-    "cosine": "warm up over the first 2 % of steps, then cosine decay to 0 by the last epoch",
-}
-
-
-@dataclass
-class TrainConfig:
-    """Every training option, validated once; defaults live here."""
-
-    output: Path
-    arch: str | None = None
-    init_from: str | None = None
-    loss: str = "mse"
-    regularizer: str = "none"
-    regularizer_weight: float | None = None
-    epochs: int = 30
-    patch_size: int | None = None
-    """Default: the architecture's ``train_patch_size``."""
-    batch_size: int | None = None
-    """Default: the architecture's ``train_batch_size``."""
-    steps_per_epoch: int | None = None
-    learning_rate: float = 1e-3
-    schedule: str = "plateau"
-    """A name from :data:`SCHEDULES`."""
-    patience: int = 6
-    seed: int = 0
-    augment: list[str] = field(default_factory=lambda: list(DEFAULT_AUGMENT))
-    """Names from :data:`docclean.training.data.AUGMENTATIONS`; empty for none."""
-    val_names: list[str] | None = None
-    val_fraction: float = 0.1
-    synthetic: int = 0
-    synthetic_exclude: list[str] = field(default_factory=list)
-    skip_bad_pairs: bool = False
-    overwrite: bool = False
-    description: str = ""
-    device: Device = "auto"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def validate(self) -> None:
-        from docclean.training.losses import LOSSES
-
-        if self.loss not in LOSSES:
-            raise UsageError(f"unknown loss {self.loss!r}", f"choose one of: {', '.join(LOSSES)}")
-        if self.schedule not in SCHEDULES:
-            raise UsageError(
-                f"unknown schedule {self.schedule!r}", f"choose one of: {', '.join(SCHEDULES)}"
-            )
-        if self.regularizer not in REGULARIZER_WEIGHTS:
-            raise UsageError(
-                f"unknown regularizer {self.regularizer!r}",
-                f"choose one of: {', '.join(REGULARIZER_WEIGHTS)}",
-            )
-        weight = self.regularizer_weight
-        if self.regularizer != "none" and weight is not None and weight <= 0:
-            raise UsageError(
-                f"--regularizer {self.regularizer} needs a positive --regularizer-weight"
-            )
-        get_architecture(self.arch or DEFAULT_ARCH)  # a known name
-        if self.epochs < 1 or (self.batch_size is not None and self.batch_size < 1):
-            raise UsageError("--epochs and --batch-size must be at least 1")
-        check_augment(self.augment)  # names known
-        if self.synthetic < 0:
-            raise UsageError("--synthetic must be 0 or more")
-        if self.synthetic_exclude:
-            from docclean.synth.generator import resolve_kinds
-
-            resolve_kinds(exclude=self.synthetic_exclude)  # names known, some kind left
-        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
-            raise UsageError("--steps-per-epoch must be at least 1")
-        path = self.output.with_suffix(".keras")
-        if not self.overwrite and (path.exists() or card_path(path).exists()):
-            raise OutputError(f"{path} already exists", "choose another name or pass --overwrite")
+__all__ = ["SCHEDULES", "TrainConfig", "pack", "score_pages", "train"]
 
 
 def train(
-    noisy_dir: Path, clean_dir: Path, config: TrainConfig, reporter: Reporter
+    noisy_dir: Path, clean_dir: Path | None, config: TrainConfig, reporter: Reporter
 ) -> dict[str, Any]:
-    """Train ``config.arch`` on the pairs in the two folders; writes the model and card, returns the card."""
+    """Train ``config.arch`` on paired pages; writes the model and card, returns the card.
+
+    The pairs are the images in the two folders, matched by name, or the pack ``noisy_dir``
+    written by :func:`pack` (``clean_dir`` None).
+    """
     config.validate()
     start = _starting_point(config)
-    arch = get_architecture(start.card["architecture"] if start else config.arch or DEFAULT_ARCH)
+    arch = get_architecture(start.architecture if start else config.arch or DEFAULT_ARCH)
     patch_size = arch.train_patch_size if config.patch_size is None else config.patch_size
     batch_size = arch.train_batch_size if config.batch_size is None else config.batch_size
     config = replace(config, arch=arch.name, patch_size=patch_size, batch_size=batch_size)
     if patch_size < 8 or patch_size % arch.stride:
         raise UsageError(
             f"--patch-size must be at least 8 and a multiple of {arch.stride} for {arch.name}"
+        )
+    train_pairs, val_pairs = _read_pairs(noisy_dir, clean_dir, config, reporter)
+    synthetic = _synthetic_pairs(config, reporter)
+    reporter.info(
+        f"training {arch.name} on {len(train_pairs)} page pair(s)"
+        + (f" and {len(synthetic)} synthetic" if synthetic else "")
+        + f", validating on {len(val_pairs)}"
+    )
+
+    tensorflow(config.device)
+    import keras
+
+    from docclean.models.regularizers import with_regularizer
+    from docclean.training.loop import run_loop
+    from docclean.training.losses import get_loss
+
+    keras.utils.set_random_seed(config.seed)
+    model = start.loaded.model if start else arch.build()
+    weight = config.regularizer_weight
+    if weight is None:
+        weight = REGULARIZER_WEIGHTS[config.regularizer]
+    trainable = with_regularizer(model, arch, config.regularizer, weight)
+    sampler = MixedSampler(
+        train_pairs, synthetic, config.synthetic_share, patch_size, config.seed, config.augment
+    )
+    trainable.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate), loss=get_loss(config.loss)
+    )
+
+    bilevel = all(is_bilevel(p.clean) for p in train_pairs)
+    plan = _plan(config, sampler.pixels, bilevel, bool(val_pairs))
+    draft = ModelCard.draft(config.output.stem, arch)
+    loaded = LoadedModel(config.output.stem, config.output, draft, model)
+    scorer = _PageScorer(loaded, val_pairs, config.device) if val_pairs else None
+    started_from = None
+    if start is not None and scorer is not None:
+        started_from = scorer.model_scores()
+        reporter.info(
+            f"started from {start.loaded.name}: {_figure(started_from)} on the validation pages"
+        )
+    result = run_loop(
+        model,
+        trainable,
+        lambda step: sampler.batch_at(step, batch_size),
+        plan,
+        scorer.model_scores if scorer else None,
+        config.run_dir,
+        config.recipe(),
+        config.resume,
+        reporter,
+    )
+    validation = scorer.report() if scorer else None
+    if validation is not None and started_from is not None:
+        validation["started_from"] = started_from
+        reporter.info(f"started from: {_figure(started_from)}; now: {_figure(validation['model'])}")
+    pages = (str(noisy_dir), "" if clean_dir is None else str(clean_dir))
+    card = _card(config, pages, arch, model, start, (train_pairs, val_pairs), plan, result)
+    card["validation"] = validation
+    card["output_kind"] = "bilevel" if bilevel else "grayscale"
+    saved = save_model(model, config.output, card, overwrite=config.overwrite)
+    reporter.info(f"wrote {config.model_path} and its card")
+    return saved.to_dict()
+
+
+def pack(
+    noisy_dir: Path, clean_dir: Path, output: Path, config: TrainConfig, reporter: Reporter
+) -> int:
+    """Write the pairs of two folders into one pack that ``train`` reads fast; returns the pairs."""
+    from docclean.errors import OutputError
+
+    if output.suffix != ".npz":
+        raise UsageError(f"--pack {output}: the pack's name must end in .npz")
+    if output.exists() and not config.overwrite:
+        raise OutputError(f"{output} already exists", "choose another name or pass --overwrite")
+    paths, problems = find_pairs(noisy_dir, clean_dir)
+    report_problems(problems, config.skip_bad_pairs, reporter.warn)
+    pairs, bad = load_pairs(paths)
+    report_problems(bad, config.skip_bad_pairs, reporter.warn)
+    if not pairs:
+        raise DataError(f"no image pairs found in {noisy_dir} and {clean_dir}")
+    size = pack_pairs(pairs, output)
+    reporter.info(f"packed {len(pairs)} pair(s) into {output} ({size / 1e6:.1f} MB)")
+    return len(pairs)
+
+
+def _read_pairs(
+    noisy_dir: Path, clean_dir: Path | None, config: TrainConfig, reporter: Reporter
+) -> tuple[list[Pair], list[Pair]]:
+    """The training and validation pairs, from folders or a pack, split by ``--val``."""
+    if clean_dir is None:
+        if not is_pack(noisy_dir):
+            raise DataError(f"{noisy_dir}: not a pack of page pairs (.npz) nor a folder")
+        return split_validation(
+            read_pack(noisy_dir), config.val_names, config.val_fraction, config.seed
         )
     paths, problems = find_pairs(noisy_dir, clean_dir)
     report_problems(problems, config.skip_bad_pairs, reporter.warn)
@@ -142,155 +175,232 @@ def train(
     report_problems(bad_train + bad_val, config.skip_bad_pairs, reporter.warn)
     if not train_pairs:
         raise DataError("none of the training pairs could be read")
-    if config.synthetic:
-        from docclean.synth.generator import resolve_kinds, synthetic_pairs
+    return train_pairs, val_pairs
 
-        reporter.info(f"making {config.synthetic} synthetic pair(s) from rendered text pages")
-        rng = np.random.default_rng(config.seed)
-        kinds = resolve_kinds(exclude=config.synthetic_exclude)
-        train_pairs = train_pairs + synthetic_pairs(
-            config.synthetic, rng, kinds=kinds, size=SYNTHETIC_SIZE
-        )
+
+def _synthetic_pairs(config: TrainConfig, reporter: Reporter) -> list[Pair]:
+    """``--synthetic`` damaged rendered pages and ``--synthetic-undamaged`` pages paired with
+    themselves (which teach a model to leave clean text as it is)."""
+    if not (config.synthetic or config.synthetic_undamaged):
+        return []
+    from docclean.synth.generator import render_page, resolve_kinds, synthetic_pairs
+
     reporter.info(
-        f"training {arch.name} on {len(train_pairs)} page pair(s), validating on {len(val_pairs)}"
+        f"rendering {config.synthetic + config.synthetic_undamaged} synthetic page(s) "
+        f"of {SYNTHETIC_SIZE[1]}x{SYNTHETIC_SIZE[0]} px"
     )
+    rng = np.random.default_rng(config.seed)
+    kinds = resolve_kinds(exclude=config.synthetic_exclude)
+    pairs = synthetic_pairs(config.synthetic, rng, kinds=kinds, size=SYNTHETIC_SIZE)
+    for i in range(config.synthetic_undamaged):
+        page = render_page(rng, SYNTHETIC_SIZE)
+        pairs.append(Pair(f"undamaged-{i:05d}", page, page))
+    return pairs
 
-    tf = tensorflow(config.device)
-    import keras
 
-    from docclean.models.regularizers import with_regularizer
-    from docclean.training.losses import get_loss
+def _plan(config: TrainConfig, pixels: int, bilevel: bool, validated: bool) -> Any:
+    """The loop's plan: steps, evaluations, schedule and what decides the best weights."""
+    from docclean.training.loop import LoopPlan
 
-    keras.utils.set_random_seed(config.seed)
-    model = start.model if start else arch.build()
-    weight = config.regularizer_weight
-    if weight is None:
-        weight = REGULARIZER_WEIGHTS[config.regularizer]
-    trainable = with_regularizer(model, arch, config.regularizer, weight)
-    sampler = PatchSampler(train_pairs, patch_size, config.seed, config.augment)
-    steps = config.steps_per_epoch or steps_for_one_pass(sampler.pixels, patch_size, batch_size)
-    trainable.compile(
-        optimizer=keras.optimizers.Adam(_learning_rate(config, steps)),
-        loss=get_loss(config.loss),
-        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
-    )
-    shape = (batch_size, patch_size, patch_size, 1)
-    dataset = tf.data.Dataset.from_generator(
-        lambda: sampler.batches(batch_size),
-        output_signature=(tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32)),
-    ).prefetch(2)
-    validation = grid_patches(val_pairs, patch_size) if val_pairs else None
-    monitor = "val_rmse" if validation is not None else "loss"  # RMSE: what users are scored on
-    callbacks: list[Any] = [
-        keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=config.patience, restore_best_weights=True
-        ),
-        _progress_callback(reporter, config.epochs, steps),
-    ]
-    if config.schedule == "plateau":
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=monitor, factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5
-            )
+    assert config.patch_size is not None and config.batch_size is not None
+    if config.steps is not None:
+        total = config.steps
+        eval_every = min(config.eval_every or DEFAULT_EVAL_EVERY, total)
+        steps_per_epoch = None
+        stop_patience = None
+    else:
+        steps_per_epoch = config.steps_per_epoch or steps_for_one_pass(
+            pixels, config.patch_size, config.batch_size
         )
-    started = time.perf_counter()
-    try:
-        history = trainable.fit(
-            dataset,
-            epochs=config.epochs,
-            steps_per_epoch=steps,
-            validation_data=validation,
-            validation_batch_size=batch_size,
-            callbacks=callbacks,
-            verbose=0,
-            shuffle=False,
-        )
-    except KeyboardInterrupt:
-        reporter.warn("training interrupted; no model written")
-        raise
-    seconds = time.perf_counter() - started
-    losses = history.history
-    best_epoch = int(np.argmin(losses[monitor])) + 1
-
-    loaded = LoadedModel(
-        config.output.stem,
-        config.output,
-        {"receptive_radius": arch.receptive_radius, "stride": arch.stride},
-        model,
+        total = config.epochs * steps_per_epoch
+        eval_every = steps_per_epoch
+        stop_patience = config.patience
+    warmup = config.warmup if config.warmup is not None else max(1, round(WARMUP_SHARE * total))
+    monitor, higher = ("fm", True) if bilevel and validated else ("rmse", False)
+    return LoopPlan(
+        total_steps=total,
+        eval_every=eval_every,
+        learning_rate=config.learning_rate,
+        schedule=config.schedule,
+        warmup=min(warmup, total),
+        plateau_patience=max(1, config.patience // 2),
+        stop_patience=stop_patience,
+        ema=config.ema,
+        keep=config.keep,
+        monitor=monitor if validated else "loss",
+        higher_is_better=higher and validated,
+        checkpoint_every=config.checkpoint_every,
+        steps_per_epoch=steps_per_epoch,
     )
-    validation_scores = score_pages(loaded, val_pairs) if val_pairs else None
-    # bilevel: trained on black-and-white targets; its output is how likely a pixel is background,
-    # and `clean --binarize` thresholds it at 0.5
-    bilevel = all(is_bilevel(p.clean) for p in train_pairs)
-    output_kind = "bilevel" if bilevel else "grayscale"
+
+
+def _figure(scores: dict[str, float]) -> str:
+    return f"FM {scores['fm']:.2f}" if "fm" in scores else f"RMSE {scores['rmse']:.5f}"
+
+
+def _card(
+    config: TrainConfig,
+    pages: tuple[str, str],
+    arch: Architecture,
+    model: Any,
+    start: _Start | None,
+    pairs: tuple[list[Pair], list[Pair]],
+    plan: Any,
+    result: Any,
+) -> dict[str, Any]:
+    """The card's facts about the model and how it was trained (``save_model`` completes it)."""
     from docclean.synth.generator import never_seen_kinds
 
+    state = result.state
     this_run = {
         "synthetic_pairs": config.synthetic,
         "synthetic_excluded_kinds": config.synthetic_exclude,
     }
-    started_from = start.card.get("training") if start is not None else None
-    never_seen = never_seen_kinds(this_run, started_from)
-    card = {
+    start_training = start.loaded.card.training if start is not None else None
+    train_pairs, val_pairs = pairs
+    command = config.command or command_line(config, *pages)
+    commands = [*(start_training.commands if start_training else []), command]
+    epochs = (
+        {
+            "steps_per_epoch": plan.steps_per_epoch,
+            "epochs_requested": config.epochs,
+            "epochs_run": state.step // plan.steps_per_epoch,
+            "best_epoch": result.kept_step // plan.steps_per_epoch,
+        }
+        if plan.steps_per_epoch
+        else {}
+    )
+    if config.schedule == "cosine":
+        optimizer = (
+            f"adam lr={config.learning_rate:g}, {plan.warmup} warm-up steps, cosine decay to 0 "
+            f"over {plan.total_steps} steps"
+        )
+    else:
+        optimizer = f"adam lr={config.learning_rate:g}, schedule plateau"
+    weight = config.regularizer_weight
+    if weight is None:
+        weight = REGULARIZER_WEIGHTS[config.regularizer]
+    noisy, clean = pages
+    return {
         "architecture": arch.name,
         "architecture_summary": arch.summary,
         "description": config.description,
-        "output_kind": output_kind,
         "parameters": int(model.count_params()),
         "flops_per_pixel": flops_per_pixel(model),
         "input": "single-channel grayscale page, float32 in [0, 1], any size",
         "training": {
-            "noisy_dir": str(noisy_dir),
-            "clean_dir": str(clean_dir),
-            "train_pages": [p.name for p in train_pairs if not p.name.startswith("synthetic-")],
+            "noisy_dir": noisy,
+            "clean_dir": clean,
+            "train_pages": [p.name for p in train_pairs],
             "synthetic_pairs": config.synthetic,
+            "synthetic_undamaged_pages": config.synthetic_undamaged,
+            "synthetic_share": config.synthetic_share,
             "synthetic_excluded_kinds": config.synthetic_exclude,
-            "never_seen_kinds": never_seen,
+            "never_seen_kinds": never_seen_kinds(
+                this_run,
+                {"never_seen_kinds": start_training.never_seen_kinds} if start_training else None,
+            ),
             "validation_pages": [p.name for p in val_pairs],
-            "patch_size": patch_size,
-            "batch_size": batch_size,
-            "steps_per_epoch": steps,
-            "epochs_requested": config.epochs,
-            "epochs_run": len(losses["loss"]),
-            "best_epoch": best_epoch,
+            "patch_size": config.patch_size,
+            "batch_size": config.batch_size,
+            "steps_run": state.step,
+            **epochs,
+            "kept_step": result.kept_step,
+            "kept_because": result.kept_because,
+            "stopped_early": state.stopped_early,
+            "resumed_at_steps": state.resumed_at,
             "loss": config.loss,
             "regularizer": {"kind": config.regularizer, "weight": weight},
             "init_from": _init_from(start),
-            "optimizer": f"adam lr={config.learning_rate}, schedule {config.schedule}",
+            "optimizer": optimizer,
+            "schedule": config.schedule,
+            "ema": config.ema,
             "augment": config.augment,
             "seed": config.seed,
-            "seconds": round(seconds, 1),
-            "history": {k: [round(float(v), 6) for v in vs] for k, vs in losses.items()},
+            "seconds": round(state.seconds, 1),
+            "trainer": f"docclean train, {_device()}",
+            "commands": commands,
+            "history": state.history,
             **config.extra,
         },
-        "validation": validation_scores,
         "versions": _versions(),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "config": {k: str(v) for k, v in asdict(config).items() if k not in ("extra",)},
     }
-    card = save_model(model, config.output, card, overwrite=config.overwrite)
-    reporter.info(f"wrote {config.output.with_suffix('.keras')} and its card")
-    return card
 
 
-def _learning_rate(config: TrainConfig, steps_per_epoch: int) -> Any:
-    """Adam's learning rate: the number itself (``plateau``), or a cosine decay over the run."""
-    if config.schedule == "plateau":
-        return config.learning_rate
-    import keras
+def command_line(config: TrainConfig, noisy: str, clean: str) -> str:
+    """A `docclean train` command for ``config`` (used when no command line was given)."""
+    args = ["docclean", "train"]
+    args += [noisy] if not clean else ["--noisy", noisy, "--clean", clean]
+    defaults = TrainConfig(output=config.output)
+    skipped = {"output", "extra", "command", "resume", "overwrite", "device", "val_names"}
+    for name, value in asdict(config).items():
+        if name in skipped or value == getattr(defaults, name):
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(flag)
+        elif isinstance(value, list):
+            args += [flag, ",".join(value) or "none"]
+        elif value is not None:
+            args += [flag, str(value)]
+    if config.val_names is not None:
+        args += ["--val", ",".join(config.val_names)]
+    args += ["-o", str(config.output)]
+    return shlex.join(args)
 
-    total = config.epochs * steps_per_epoch
-    warmup = max(1, total // 50)
-    return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0,
-        decay_steps=max(1, total - warmup),
-        alpha=0.0,
-        warmup_target=config.learning_rate,
-        warmup_steps=warmup,
-    )
+
+def _device() -> str:
+    import tensorflow as tf
+
+    gpus = tf.config.get_visible_devices("GPU")
+    return f"{len(gpus)} GPU(s), TensorFlow" if gpus else "CPU, TensorFlow"
 
 
-def _starting_point(config: TrainConfig) -> LoadedModel | None:
+class _PageScorer:
+    """Whole validation pages cleaned as `docclean clean` cleans them (tiled), then scored."""
+
+    def __init__(self, loaded: LoadedModel, pairs: list[Pair], device: Any) -> None:
+        from docclean.evaluation.metrics import bilevel_scores
+        from docclean.inference.cleaner import PageCleaner
+
+        self.cleaner = PageCleaner(loaded, device=device)
+        self.pairs = pairs
+        self.bilevel = all(is_bilevel(p.clean) for p in pairs)
+        self.score = bilevel_scores if self.bilevel else gray_scores
+
+    def model_scores(self) -> dict[str, float]:
+        rows = [self.score(self.cleaner.clean(p.noisy), p.clean) for p in self.pairs]
+        return _rounded(mean_scores(rows))
+
+    def report(self) -> dict[str, Any]:
+        """The model's scores beside the reference (Otsu for bilevel targets, else none)."""
+        from docclean.evaluation import baselines
+
+        if self.bilevel:
+            reference = "otsu"
+            rows = [self.score(baselines.otsu(p.noisy), p.clean) for p in self.pairs]
+        else:
+            reference = "no_cleaning"
+            rows = [self.score(p.noisy, p.clean) for p in self.pairs]
+        return {
+            "pages": len(self.pairs),
+            "model": self.model_scores(),
+            reference: _rounded(mean_scores(rows)),
+        }
+
+
+@dataclass(frozen=True)
+class _Start:
+    """The model a fine-tuning run starts from, grown into ``--arch`` if that was asked for."""
+
+    loaded: LoadedModel
+    architecture: str
+    grown_from: str | None = None
+
+
+def _starting_point(config: TrainConfig) -> _Start | None:
     """The model to fine-tune (``--init-from``), checked against ``--arch`` when both are given.
 
     An ``--arch`` that the model's architecture grows into (``tone-unet-lin`` from ``tone-unet``,
@@ -301,9 +411,9 @@ def _starting_point(config: TrainConfig) -> LoadedModel | None:
     from docclean.models.store import load_model
 
     start = load_model(config.init_from)
-    source = start.card["architecture"]
+    source = start.card.architecture
     if config.arch is None or config.arch == source:
-        return start
+        return _Start(start, source)
     arch = get_architecture(config.arch)
     if not grows_into(source, arch):
         growable = [a.name for a in ARCHITECTURES.values() if grows_into(source, a)]
@@ -312,17 +422,17 @@ def _starting_point(config: TrainConfig) -> LoadedModel | None:
             f"--arch {config.arch} differs from {start.name}'s architecture {source}",
             f"leave --arch out when fine-tuning{hint}",
         )
-    card = {**start.card, "architecture": arch.name, "grown_from": source}
-    return LoadedModel(start.name, start.path, card, grow(start.model, arch))
+    grown = LoadedModel(start.name, start.path, start.card, grow(start.model, arch))
+    return _Start(grown, arch.name, grown_from=source)
 
 
-def _init_from(start: LoadedModel | None) -> dict[str, str] | None:
+def _init_from(start: _Start | None) -> dict[str, str] | None:
     """The card's ``init_from``: the starting model's name, sha256 and, if grown, its architecture."""
     if start is None:
         return None
-    entry = {"name": start.name, "sha256": start.card["sha256"]}
-    if "grown_from" in start.card:
-        entry["grown_from"] = start.card["grown_from"]
+    entry = {"name": start.loaded.name, "sha256": start.loaded.card.sha256}
+    if start.grown_from:
+        entry["grown_from"] = start.grown_from
     return entry
 
 
@@ -332,25 +442,7 @@ def score_pages(loaded: LoadedModel, pairs: list[Pair]) -> dict[str, Any]:
     Grayscale targets: RMSE/PSNR/SSIM, beside no cleaning. Bilevel targets (all pure black and
     white): FM, pseudo-FM, PSNR and DRD of the output thresholded at 0.5, beside Otsu.
     """
-    from docclean.evaluation import baselines as baselines
-    from docclean.evaluation.metrics import bilevel_scores
-    from docclean.inference.cleaner import PageCleaner
-
-    cleaner = PageCleaner(loaded)
-    bilevel = all(is_bilevel(p.clean) for p in pairs)
-    score = bilevel_scores if bilevel else gray_scores
-    reference, method = ("otsu", baselines.otsu) if bilevel else ("no_cleaning", None)
-    model_rows = []
-    reference_rows = []
-    for pair in pairs:
-        model_rows.append(score(cleaner.clean(pair.noisy), pair.clean))
-        baseline = method(pair.noisy) if method else pair.noisy
-        reference_rows.append(score(baseline, pair.clean))
-    return {
-        "pages": len(pairs),
-        "model": _rounded(mean_scores(model_rows)),
-        reference: _rounded(mean_scores(reference_rows)),
-    }
+    return _PageScorer(loaded, pairs, "auto").report()
 
 
 def _rounded(scores: dict[str, float]) -> dict[str, float]:
@@ -368,40 +460,3 @@ def _versions() -> dict[str, str]:
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
-
-
-def _progress_callback(reporter: Reporter, epochs: int, steps: int) -> Any:
-    """A Keras callback that shows epochs, loss and validation loss through ``reporter``."""
-    import keras
-
-    class ProgressCallback(keras.callbacks.Callback):
-        def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
-            self._context = reporter.bar("epoch 1", steps)
-            self._bar = self._context.__enter__()
-            self._started = time.perf_counter()
-
-        def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            self._bar.reset(steps, f"epoch {epoch + 1}/{epochs}")
-            self._epoch_started = time.perf_counter()
-
-        def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-            loss = (logs or {}).get("loss")
-            self._bar.advance(1, status=f"loss {loss:.5f}" if loss is not None else "")
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            logs = {} if logs is None else logs
-            # the rate this epoch ended with, in the card's history whatever the schedule
-            logs.setdefault("learning_rate", float(self.model.optimizer.learning_rate))
-            parts = [f"epoch {epoch + 1}/{epochs}", f"loss {logs.get('loss', float('nan')):.5f}"]
-            if "val_loss" in logs:
-                parts.append(f"val_loss {logs['val_loss']:.5f}")
-            if "val_rmse" in logs:
-                parts.append(f"val_rmse {logs['val_rmse']:.5f}")
-            parts.append(f"lr {logs['learning_rate']:.1e}")
-            parts.append(f"{time.perf_counter() - self._epoch_started:.0f} s")
-            reporter.info("  ".join(parts))
-
-        def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-            self._context.__exit__(None, None, None)
-
-    return ProgressCallback()
