@@ -25,6 +25,11 @@ from docclean.errors import ExitCode, InputError, OutputError, UsageError
 from docclean.progress import Reporter
 
 
+class EngineChoice(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 class FormatChoice(str, Enum):
     same = "same"
     png = "png"
@@ -72,6 +77,14 @@ def clean(
             "binarization model unless --model is given."
         ),
     ] = False,
+    color: Annotated[
+        bool,
+        typer.Option(
+            "--color",
+            help="Write colour pages in RGB: paper cleaned to white as in gray, coloured ink "
+            "(stamps, signatures, colour print) keeps its hue. Gray inputs stay gray.",
+        ),
+    ] = False,
     tile_size: Annotated[
         int | None,
         typer.Option(
@@ -111,6 +124,21 @@ def clean(
         typer.Option(help="Print what would be cleaned or skipped; clean nothing, load no model."),
     ] = False,
     device: DeviceOption = DeviceChoice.auto,
+    engine: Annotated[
+        EngineChoice,
+        typer.Option(
+            help="local: this process; ray: Ray Data actors over all local cores, or a cluster "
+            "with --ray-address (pip install 'docclean[ray]')."
+        ),
+    ] = EngineChoice.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine ray: join the Ray cluster at ADDR (e.g. auto, or "
+            "ray://head:10001) instead of starting a local one.",
+            metavar="ADDR",
+        ),
+    ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per page on stdout.")
     ] = False,
@@ -122,13 +150,18 @@ def clean(
     """
     import json
 
-    from docclean.inference.batch import CleanJob, PageRecord
+    from docclean.inference.batch import PageRecord
 
     reporter = Reporter(quiet=quiet)
     stop = threading.Event()
     stdout = _StdoutLines(stop)
     with errors_to_exit_codes(reporter), _stop_on_signals(stop, quiet):
         check_tile_and_batch(tile_size, batch_size)
+        if color and binarize:
+            raise UsageError(
+                "--color and --binarize cannot be combined", "bilevel pages are black and white"
+            )
+        check_engine(engine, ray_address, str(output_dir) == "-" and not dry_run)
         if str(output_dir) == "-":
             _clean_filter(
                 inputs or [],
@@ -139,6 +172,7 @@ def clean(
                 reporter,
                 lambda: _page_cleaner(model, tile_size, batch_size, device, binarize),
                 stop,
+                color,
             )
             return
         files = _clean_inputs(inputs or [], files_from, null, relative_to, output_dir)
@@ -146,7 +180,7 @@ def clean(
             raise UsageError(
                 "no input images found", "give image or PDF files, folders, or --files-from"
             )
-        job = CleanJob(
+        job = _job_class(engine)(
             files,
             output_dir,
             fmt=fmt.value,
@@ -161,8 +195,12 @@ def clean(
                 "binarize": binarize,
                 "tile_size": tile_size,
                 "batch_size": batch_size,
+                "color": color,
             },
+            color=color,
         )
+        if engine == EngineChoice.ray:
+            _ray_settings(job, ray_address, model, tile_size, batch_size, device, binarize)
 
         def on_record(record: PageRecord) -> None:
             if record.status == "failed":
@@ -185,13 +223,21 @@ def clean(
         else:
             try:
                 todo = job.prepare(on_record)  # inputs checked before TensorFlow loads
-                if todo and not job.summary.stopped:
+                if todo and not job.summary.stopped and engine == EngineChoice.ray:
+                    spec = job.cleaner = job.cleaner.resolved()
+                    assert spec.model is not None
+                    where = f"the Ray cluster at {ray_address}" if ray_address else "a local Ray"
+                    reporter.info(
+                        f"cleaning {todo} file(s) with {Path(spec.model).stem} on {where}"
+                    )
+                elif todo and not job.summary.stopped:
                     cleaner = _page_cleaner(model, tile_size, batch_size, device, binarize)
                     check_tile_and_batch(cleaner.config.tile_size, cleaner.config.batch_size)
                     job.clean_page = cleaner.clean
                     reporter.info(
                         f"cleaning {todo} file(s) with {cleaner.loaded.name} on {device_in_use()}"
                     )
+                if todo and not job.summary.stopped:
                     with reporter.bar("cleaning pages", None) as bar:
                         totals: list[int] = []
 
@@ -228,6 +274,46 @@ def clean(
         raise typer.Exit(int(ExitCode.OUTPUT))
     if summary.files_failed:
         raise typer.Exit(int(ExitCode.INPUT_FAILED))
+
+
+def check_engine(engine: EngineChoice, ray_address: str | None, to_stdout: bool) -> None:
+    """Refuse engine options that cannot work together; with --engine ray, Ray must import
+    (checked before TensorFlow loads)."""
+    if ray_address is not None and engine != EngineChoice.ray:
+        raise UsageError("--ray-address needs --engine ray")
+    if engine != EngineChoice.ray:
+        return
+    if to_stdout:
+        raise UsageError("-o - cleans one image in this process", "drop --engine ray")
+    from docclean.inference.ray_engine import import_ray
+
+    import_ray()
+
+
+def _job_class(engine: EngineChoice) -> Any:
+    if engine == EngineChoice.ray:
+        from docclean.inference.ray_engine import RayCleanJob
+
+        return RayCleanJob
+    from docclean.inference.batch import CleanJob
+
+    return CleanJob
+
+
+def _ray_settings(
+    job: Any,
+    ray_address: str | None,
+    model: str | None,
+    tile_size: int | None,
+    batch_size: int | None,
+    device: DeviceChoice,
+    binarize: bool,
+) -> None:
+    """Tell a RayCleanJob how its actors build the model and where Ray runs."""
+    from docclean.inference.ray_engine import CleanerSpec, RayOptions
+
+    job.cleaner = CleanerSpec(model, tile_size, batch_size, device.value, binarize)
+    job.ray = RayOptions(address=ray_address)
 
 
 @contextmanager
@@ -382,6 +468,7 @@ def _clean_filter(
     reporter: Reporter,
     make_cleaner: Any,
     stop: threading.Event | None = None,
+    color: bool = False,
 ) -> None:
     """`clean X -o -`: clean one image (a file, or - for bytes on stdin) and write it to stdout.
 
@@ -404,7 +491,9 @@ def _clean_filter(
         if from_stdin:
             source = _stdin_to_file(work)
         item = InputFile(source, Path(source.name))
-        job = CleanJob([item], work / "out", fmt=fmt.value, overwrite=True, dpi=dpi, jobs=1)
+        job = CleanJob(
+            [item], work / "out", fmt=fmt.value, overwrite=True, dpi=dpi, jobs=1, color=color
+        )
         if stop is not None:
             job.stop = stop
         shown = "<stdin>" if from_stdin else str(source)

@@ -22,11 +22,12 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from docclean.errors import DocCleanError, InputError, OutputError, OutputExistsError, UsageError
+from docclean.inference.color import recolor
 from docclean.io.images import (
     MAX_PIXELS,
     PageImage,
@@ -270,6 +271,7 @@ class CleanJob:
     summary: Summary = field(default_factory=Summary)
     settings: dict[str, Any] = field(default_factory=dict)
     progress: ProgressFn | None = None
+    color: bool = False
     _claimed: dict[Path, Path] = field(default_factory=dict)
     _todo: list[_Planned] | None = None
 
@@ -312,7 +314,7 @@ class CleanJob:
         started = time.perf_counter() - self.summary.seconds
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="docclean-io")
         outcomes: deque[_Outcome] = deque()
-        reader: _PageReader | None = None
+        reader: PageSource | None = None
         try:
             todo = self._todo if self._todo is not None else self._plan(on_record)
             self._todo = []
@@ -322,7 +324,7 @@ class CleanJob:
                 self._check_output_dir()
             total = sum(planned.pages for planned in todo)
             self._advance(0, total)
-            reader = _PageReader(todo, self.dpi, depth=self.jobs)
+            reader = self._page_source(todo)
             state: _FileState | None = None
             for index, entry in reader:
                 if self.summary.stopped or self._interrupted():
@@ -353,6 +355,20 @@ class CleanJob:
             pool.shutdown(wait=True, cancel_futures=True)
             self.summary.seconds = time.perf_counter() - started
         return self.summary
+
+    def _page_source(self, todo: list[_Planned]) -> PageSource:
+        """The planned files' pages in order, as :func:`read_file_entries` gives each file's
+        (another engine decodes and cleans them elsewhere: see :meth:`_cleaned`)."""
+        return _PageReader(todo, self.dpi, depth=self.jobs, color=self.color)
+
+    def _cleaned(self, page: PageImage) -> tuple[np.ndarray, float]:
+        """``page`` cleaned, and the seconds that took."""
+        assert self.clean_page is not None
+        started = time.perf_counter()
+        cleaned = self.clean_page(page.pixels)
+        if page.rgb is not None and cleaned.dtype != np.bool_:  # --color: ink keeps its colour
+            cleaned = recolor(page.rgb, cleaned)
+        return cleaned, time.perf_counter() - started
 
     def _advance(self, pages: int, total: int) -> None:
         if self.progress is not None:
@@ -399,12 +415,10 @@ class CleanJob:
         self, pool: ThreadPoolExecutor, state: _FileState, page: PageImage, total: int
     ) -> None:
         """Clean one page; a multi-page file's page goes to its partial store at once."""
-        assert self.clean_page is not None
         planned = state.planned
         if not state.warned:
             state.warned = self._check_dpi(planned.item, page, planned.pages)
-        started = time.perf_counter()
-        cleaned = self.clean_page(page.pixels)
+        cleaned, seconds = self._cleaned(page)
         height, width = page.pixels.shape
         dpi = self._out_dpi(planned.item, page)
         state.records.append(
@@ -415,7 +429,7 @@ class CleanJob:
                 width=width,
                 height=height,
                 dpi=list(dpi) if dpi else None,
-                seconds=round(time.perf_counter() - started, 4),
+                seconds=round(seconds, 4),
                 status="done",
             )
         )
@@ -636,6 +650,15 @@ def _settled(outcome: _Outcome) -> bool:
 _END = object()
 
 
+class PageSource(Protocol):
+    """``(file index, entry)`` for the planned files in order, each file's pages then None (or
+    its error); ``close`` stops it early."""
+
+    def __iter__(self) -> Iterator[tuple[int, PageImage | DocCleanError | None]]: ...
+
+    def close(self) -> None: ...
+
+
 class _PageReader:
     """The planned files' pages in order, decoded by one thread at most ``depth`` pages ahead.
 
@@ -643,11 +666,13 @@ class _PageReader:
     file's pages are all read, or ``(file index, InputError)`` when reading it failed.
     """
 
-    def __init__(self, todo: list[_Planned], pdf_dpi: float | None, depth: int) -> None:
+    def __init__(
+        self, todo: list[_Planned], pdf_dpi: float | None, depth: int, color: bool = False
+    ) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
         self._closed = threading.Event()
         self._thread = threading.Thread(
-            target=self._fill, args=(todo, pdf_dpi), name="docclean-reader", daemon=True
+            target=self._fill, args=(todo, pdf_dpi, color), name="docclean-reader", daemon=True
         )
         self._thread.start()
 
@@ -667,8 +692,8 @@ class _PageReader:
                 self._queue.get_nowait()
         self._thread.join()
 
-    def _fill(self, todo: list[_Planned], pdf_dpi: float | None) -> None:
-        entries = _read_entries(todo, pdf_dpi)
+    def _fill(self, todo: list[_Planned], pdf_dpi: float | None, color: bool) -> None:
+        entries = _read_entries(todo, pdf_dpi, color)
         try:
             for entry in entries:
                 if not self._put(entry):
@@ -690,23 +715,30 @@ class _PageReader:
 
 
 def _read_entries(
-    todo: list[_Planned], pdf_dpi: float | None
+    todo: list[_Planned], pdf_dpi: float | None, color: bool = False
 ) -> Generator[tuple[int, PageImage | DocCleanError | None], None, None]:
     for index, planned in enumerate(todo):
-        path = planned.item.path
-        try:
-            for page in read_pages(path, pdf_dpi, start=planned.start):
-                yield index, page
-        except DocCleanError as exc:
-            yield index, exc
-            continue
-        except MemoryError:
-            yield index, InputError(path, "not enough memory to decode it")
-            continue
-        except Exception as exc:  # a decoder failure imageio does not know yet
-            yield index, InputError(path, f"cannot be read ({type(exc).__name__}: {exc})")
-            continue
-        yield index, None
+        for entry in read_file_entries(planned.item.path, pdf_dpi, planned.start, color):
+            yield index, entry
+
+
+def read_file_entries(
+    path: Path, pdf_dpi: float | None, start: int = 0, color: bool = False
+) -> Generator[PageImage | DocCleanError | None, None, None]:
+    """A file's pages from ``start`` on, then None; or, when reading fails, the InputError
+    (after the pages read before it). With ``color``, colour pages carry their RGB."""
+    try:
+        yield from read_pages(path, pdf_dpi, start=start, color=color)
+    except DocCleanError as exc:
+        yield exc
+        return
+    except MemoryError:
+        yield InputError(path, "not enough memory to decode it")
+        return
+    except Exception as exc:  # a decoder failure imageio does not know yet
+        yield InputError(path, f"cannot be read ({type(exc).__name__}: {exc})")
+        return
+    yield None
 
 
 def _exists(path: Path) -> bool:
