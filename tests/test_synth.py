@@ -677,3 +677,13 @@ def test_synthetic_pairs_at_many_resolutions() -> None:
     pairs = synth.synthetic_pairs(4, np.random.default_rng(0), size=(128, 160), dpi=scale)
     assert all(p.noisy.shape == p.clean.shape == (128, 160) for p in pairs)
     assert all(p.clean.dtype == np.float32 for p in pairs)
+
+
+def test_good_share_sets_how_many_synthetic_pages_are_good_ones() -> None:
+    """good_share: that share of pages is undamaged or a light scan, the rest damage only."""
+    rng = np.random.default_rng(5)
+    pairs = synth.synthetic_pairs(40, rng, size=(96, 128), good_share=0.5)
+    identical = sum(np.array_equal(p.noisy, p.clean) for p in pairs)
+    assert 5 <= identical <= 20  # undamaged pages: about half of the good half
+    none = synth.synthetic_pairs(10, np.random.default_rng(5), size=(96, 128), good_share=0.0)
+    assert not any(np.array_equal(p.noisy, p.clean) for p in none)

@@ -842,6 +842,7 @@ def synthetic_pairs(
     mix: bool = True,
     dpi: DpiScale | None = None,
     historical: bool = False,
+    good_share: float | None = None,
 ) -> list[Pair]:
     """``n`` synthetic training pairs in memory, named ``synthetic-00000`` and on.
 
@@ -853,8 +854,12 @@ def synthetic_pairs(
     (:func:`historical_pair`), rendered pages mostly handwriting-like. Mix the result with real
     pairs before building a :class:`~docclean.training.data.PatchSampler`. Memory: 8 bytes a pixel
     a pair, so 17 MB for each rendered A4 page at 150 dpi; pass a smaller ``size`` for many pairs.
+    ``good_share``, when given, is the share of pages that are good ones (:data:`ALONE`: undamaged,
+    or a good light scan) instead of their :data:`CHANCE`; the others get only damage kinds.
     """
     chosen = resolve_kinds(kinds)
+    good = [k for k in chosen if k in ALONE]
+    damage = [k for k in chosen if k not in ALONE]
     pairs: list[Pair] = []
     for i in range(n):
         if clean_pages:
@@ -864,6 +869,11 @@ def synthetic_pairs(
             page = render_page(rng, size, dpi.draw(rng) if dpi else None, manuscript)
         if historical:
             noisy, clean = historical_pair(page, rng, chosen)
+        elif good_share is not None and good and damage:
+            if rng.random() < good_share:
+                noisy, clean = make_pair(page, rng, [good[int(rng.integers(len(good)))]], False)
+            else:
+                noisy, clean = make_pair(page, rng, damage, mix)
         else:
             noisy, clean = make_pair(page, rng, chosen, mix)
         pairs.append(Pair(f"synthetic-{i:05d}", noisy, clean))
