@@ -246,9 +246,9 @@ def test_synthetic_kinds_can_be_left_out(tmp_path: Path, pair_dir: Path, monkeyp
     seen: list[list[str]] = []
     real = synth.synthetic_pairs
 
-    def spy(n, rng, clean_pages=None, kinds=None, size=synth.RENDER_SIZE, mix=True):  # type: ignore[no-untyped-def]
+    def spy(n, rng, clean_pages=None, kinds=None, size=synth.RENDER_SIZE, mix=True, dpi=None):  # type: ignore[no-untyped-def]
         seen.append(list(kinds))
-        return real(n, rng, clean_pages, kinds, (64, 64), mix)
+        return real(n, rng, clean_pages, kinds, (64, 64), mix, dpi)
 
     monkeypatch.setattr(synth, "synthetic_pairs", spy)
     card = train(pair_dir / "noisy", pair_dir / "clean",
@@ -297,3 +297,42 @@ def test_cosine_schedule_decays_to_zero_and_plateau_holds(tmp_path: Path, pair_d
         train(
             pair_dir / "noisy", pair_dir / "clean", quick(tmp_path, "x", schedule="step"), reporter
         )
+
+
+def test_synthetic_pages_at_a_resolution_share_and_undamaged(
+    tmp_path: Path, pair_dir: Path, monkeypatch
+) -> None:
+    """--synthetic-size/--synthetic-dpi reach the renderer; undamaged pages pair with themselves;
+    --synthetic-share draws that share of the patches from them; the card records all four."""
+    import docclean.synth.generator as synth
+    from docclean.training.data import MixedSampler, Pair
+
+    seen: dict = {}
+    real = synth.synthetic_pairs
+
+    def spy(n, rng, clean_pages=None, kinds=None, size=synth.RENDER_SIZE, mix=True, dpi=None):  # type: ignore[no-untyped-def]
+        seen.update(size=size, dpi=str(dpi))
+        return real(n, rng, clean_pages, kinds, size, mix, dpi)
+
+    monkeypatch.setattr(synth, "synthetic_pairs", spy)
+    config = quick(tmp_path, "m", synthetic=1, synthetic_undamaged=1, synthetic_share=0.5,
+                   synthetic_size="96x64", synthetic_dpi="150-300")  # fmt: skip
+    card = train(pair_dir / "noisy", pair_dir / "clean", config, Reporter(quiet=True))
+    assert seen == {"size": (64, 96), "dpi": "150-300"}
+    t = card["training"]
+    assert (t["synthetic_size"], t["synthetic_dpi"], t["synthetic_share"]) == (
+        "96x64",
+        "150-300",
+        0.5,
+    )
+    assert t["synthetic_pairs"] == 1 and t["synthetic_undamaged_pages"] == 1
+    with pytest.raises(UsageError, match="--synthetic-share"):
+        train(pair_dir / "noisy", pair_dir / "clean", quick(tmp_path, "x", synthetic_share=0.5),
+              Reporter(quiet=True))  # fmt: skip
+
+    # the share: real pages all 0, synthetic all 1; 40 % of 4,000 patches synthetic
+    zeros, ones = np.zeros((20, 20), np.float32), np.ones((20, 20), np.float32)
+    sampler = MixedSampler([Pair("r", zeros, zeros)], [Pair("s", ones, ones)], 0.4, 8, 0, [])
+    share = np.mean([sampler.batch_at(k, 40)[1].mean() for k in range(100)])
+    assert share == pytest.approx(0.4, abs=0.02)
+    np.testing.assert_array_equal(sampler.batch_at(7, 40)[0], sampler.batch_at(7, 40)[0])

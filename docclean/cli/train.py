@@ -193,6 +193,21 @@ def train(
             "`docclean synth --list-kinds`): to test generalization to a kind left out."
         ),
     ] = None,
+    synthetic_size: Annotated[
+        str | None,
+        typer.Option(
+            help="Size of rendered synthetic pages, WxH px (with --synthetic-dpi: the window cut "
+            "from a page) \\[default: 768x768]."
+        ),
+    ] = None,
+    synthetic_dpi: Annotated[
+        str | None,
+        typer.Option(
+            help="Resolutions the synthetic pages are set at: 300, a range 150-600 (drawn "
+            "log-uniform) or choices 150,300,600; type gets its real size (pt * dpi / 72 px) "
+            "\\[default: a whole page fitted to --synthetic-size]."
+        ),
+    ] = None,
     checkpoint_every: Annotated[
         int | None,
         typer.Option(
@@ -259,6 +274,8 @@ def train(
             "synthetic_share": synthetic_share,
             "synthetic_undamaged": synthetic_undamaged,
             "synthetic_exclude": parse_kind_list(synthetic_exclude),
+            "synthetic_size": synthetic_size,
+            "synthetic_dpi": synthetic_dpi,
             "checkpoint_every": checkpoint_every,
             "description": description,
         }

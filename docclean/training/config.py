@@ -74,6 +74,12 @@ class TrainConfig:
     """Share of each batch's patches drawn from the synthetic pairs [default: by page area]."""
     synthetic_undamaged: int = 0
     synthetic_exclude: list[str] = field(default_factory=list)
+    synthetic_size: str | None = None
+    """Rendered synthetic pages' size, ``WxH`` px [default: :data:`SYNTHETIC_SIZE`]; with
+    ``synthetic_dpi`` the window cut from a page set at that resolution."""
+    synthetic_dpi: str | None = None
+    """Resolutions synthetic pages are set at (``300``, ``150-600``, ``150,300,600``); type at its
+    real size (pt * dpi / 72 px). Default: a whole page fitted to ``synthetic_size``."""
     checkpoint_every: int = 200
     resume: bool = False
     skip_bad_pairs: bool = False
@@ -134,6 +140,13 @@ class TrainConfig:
             raise UsageError(f"--synthetic-share must be in [0, 1], not {share}")
         if share is not None and not (self.synthetic or self.synthetic_undamaged):
             raise UsageError("--synthetic-share needs --synthetic or --synthetic-undamaged pages")
+        if self.synthetic_size is not None or self.synthetic_dpi is not None:
+            from docclean.synth.render import parse_scale, parse_size
+
+            if self.synthetic_size is not None:
+                parse_size(self.synthetic_size)
+            if self.synthetic_dpi is not None:
+                parse_scale(self.synthetic_dpi)
         if self.synthetic_exclude:
             from docclean.synth.generator import resolve_kinds
 

@@ -184,16 +184,19 @@ def _synthetic_pairs(config: TrainConfig, reporter: Reporter) -> list[Pair]:
     if not (config.synthetic or config.synthetic_undamaged):
         return []
     from docclean.synth.generator import render_page, resolve_kinds, synthetic_pairs
+    from docclean.synth.render import parse_scale, parse_size
 
+    size = parse_size(config.synthetic_size) if config.synthetic_size else SYNTHETIC_SIZE
+    dpi = parse_scale(config.synthetic_dpi) if config.synthetic_dpi else None
     reporter.info(
         f"rendering {config.synthetic + config.synthetic_undamaged} synthetic page(s) "
-        f"of {SYNTHETIC_SIZE[1]}x{SYNTHETIC_SIZE[0]} px"
+        f"of {size[1]}x{size[0]} px" + (f" set at {dpi} dpi" if dpi else "")
     )
     rng = np.random.default_rng(config.seed)
     kinds = resolve_kinds(exclude=config.synthetic_exclude)
-    pairs = synthetic_pairs(config.synthetic, rng, kinds=kinds, size=SYNTHETIC_SIZE)
+    pairs = synthetic_pairs(config.synthetic, rng, kinds=kinds, size=size, dpi=dpi)
     for i in range(config.synthetic_undamaged):
-        page = render_page(rng, SYNTHETIC_SIZE)
+        page = render_page(rng, size, dpi.draw(rng) if dpi else None)
         pairs.append(Pair(f"undamaged-{i:05d}", page, page))
     return pairs
 
@@ -296,6 +299,8 @@ def _card(
             "synthetic_undamaged_pages": config.synthetic_undamaged,
             "synthetic_share": config.synthetic_share,
             "synthetic_excluded_kinds": config.synthetic_exclude,
+            "synthetic_size": config.synthetic_size or "x".join(map(str, SYNTHETIC_SIZE[::-1])),
+            "synthetic_dpi": config.synthetic_dpi,
             "never_seen_kinds": never_seen_kinds(
                 this_run,
                 {"never_seen_kinds": start_training.never_seen_kinds} if start_training else None,
