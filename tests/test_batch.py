@@ -83,11 +83,11 @@ def test_files_from_newline_and_nul_lists(mixed: Path, tmp_path: Path, tiny_mode
     model = ("--model", str(tiny_model))
     by_line = run("clean", "--files-from", str(listing), "-o", str(tmp_path / "o1"), *model)
     assert by_line.exit_code == 0, by_line.output
-    assert files(tmp_path / "o1") == ["a.png", "b.png"]
+    assert files(tmp_path / "o1") == ["a.png", "faxes/b.png"]  # folders below the common root
     nul = f"{mixed / 'reports' / 'q1.pdf'}\0{mixed / 'faxes' / 'old' / 'f.tif'}\0".encode()
     by_nul = run("clean", "--files-from", "-", "-0", "-o", str(tmp_path / "o2"), *model, input=nul)
     assert by_nul.exit_code == 0, by_nul.output
-    assert files(tmp_path / "o2") == ["f.tif", "q1.pdf"]
+    assert files(tmp_path / "o2") == ["faxes/old/f.tif", "reports/q1.pdf"]
     both = run("clean", "-", "--files-from", "-", "-o", str(tmp_path / "o3"), *model, input="")
     assert both.exit_code == ExitCode.USAGE and "stdin can be read only once" in both.output
     missing = run("clean", "--files-from", str(tmp_path / "nope"), "-o", str(tmp_path / "o4"))

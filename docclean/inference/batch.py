@@ -485,7 +485,7 @@ class CleanJob:
                 break
             try:
                 kind = output_kind(item.path, self.fmt)
-                pages = self._count_pages(item, kind)
+                pages = self._count_pages(item, kind, dry=report_planned)
                 target = self._claim(item, kind, inputs_resolved)
             except DocCleanError as exc:
                 self._fail(item, exc, on_record)
@@ -519,12 +519,15 @@ class CleanJob:
             "settings": self.settings,
         }
 
-    def _count_pages(self, item: InputFile, kind: OutputKind) -> int:
+    def _count_pages(self, item: InputFile, kind: OutputKind, dry: bool = False) -> int:
         """The input's page count (a cheap look at its header or page list); raises InputError.
 
         A PDF page that would render above the pixel limit, and a multi-page input asked to
-        become a PNG (PNG holds one page), fail here.
+        become a PNG (PNG holds one page), fail here. A dry run (``dry``) opens only the
+        multi-page inputs asked to become PNG, and counts every other input as one page.
         """
+        if dry and (kind != "png" or item.path.suffix.lower() not in MULTIPAGE_SUFFIXES):
+            return 1
         if item.path.is_dir():
             raise InputError(item.path, "is a folder with no images docclean reads")
         try:
