@@ -229,7 +229,6 @@ def start_ray(options: RayOptions) -> tuple[ModuleType, bool]:
         return ray, False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # C++ notes on stderr
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     kwargs: dict[str, Any] = {
         "include_dashboard": False,
@@ -282,6 +281,7 @@ class _RaySource:
 
     def __init__(self, job: RayCleanJob, todo: list[_Planned]) -> None:
         self._ray, self._started = start_ray(job.ray)
+        self._embedded = self._started and not job.ray.address
         self._rows: Any = None
         try:
             self._rows = iter(self._dataset(job, todo).iter_rows())
@@ -300,6 +300,8 @@ class _RaySource:
         count, remote, threads, described = actor_layout(
             resources, job.cleaner.device, job.ray.actors
         )
+        if self._embedded:  # one machine: a dead actor is a bug or no memory, not a lost node
+            remote["max_restarts"] = 0
         device = job.cleaner.device if remote.get("num_gpus") else "cpu"
         spec = CleanerSpec(**{**job.cleaner.__dict__, "device": device})
         cpus = max(1, int(resources.get("CPU", 1)))

@@ -1,0 +1,80 @@
+"""The GPU path (`@pytest.mark.gpu`; benchmarks/gpu_check.sh runs these on a machine with a GPU):
+tiled cleaning on the GPU equals one whole-page model call, and the GPU's pages equal the CPU's
+within 1/255. Skipped where TensorFlow sees no GPU."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, clean_page, dirty
+
+
+@pytest.fixture(scope="module")
+def tf():
+    from docclean.backend import tensorflow
+
+    tf = tensorflow("auto")
+    if not tf.config.list_physical_devices("GPU"):
+        pytest.skip("TensorFlow sees no GPU")
+    return tf
+
+
+@pytest.fixture(scope="module")
+def page() -> np.ndarray:
+    rng = np.random.default_rng(11)
+    return dirty(clean_page(700, 500, rng), rng)
+
+
+def _cleaner():
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import load_model
+
+    return PageCleaner(load_model(None), tile_size=512, batch_size=4, device="auto")
+
+
+@pytest.mark.gpu
+def test_tiled_equals_whole_page_on_the_gpu(tf, page: np.ndarray) -> None:
+    from docclean.inference.tiling import whole_page_canvas
+
+    cleaner = _cleaner()
+    margin, stride = cleaner.config.margin, cleaner.loaded.stride
+    with tf.device("/GPU:0"):
+        tiled = cleaner.clean(page)
+        canvas = whole_page_canvas(page, margin, stride)
+        whole = np.asarray(cleaner.loaded.model(canvas[None, ..., None], training=False))[0, ..., 0]
+    height, width = page.shape
+    whole = whole[margin : margin + height, margin : margin + width]
+    assert np.abs(tiled - whole).max() <= 1e-4
+
+
+@pytest.mark.gpu
+def test_gpu_pages_equal_cpu_pages_within_one_level(tf, page: np.ndarray) -> None:
+    cleaner = _cleaner()
+    with tf.device("/GPU:0"):
+        on_gpu = cleaner.clean(page)
+    with tf.device("/CPU:0"):
+        on_cpu = _cleaner().clean(page)
+    assert np.abs(on_gpu - on_cpu).max() <= 1 / 255
+
+
+def test_gpu_check_script_says_there_is_no_gpu(tmp_path: Path) -> None:
+    """Where nvidia-smi finds no GPU, benchmarks/gpu_check.sh installs nothing and exits 0."""
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'NVIDIA-SMI has failed' >&2\nexit 9\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_check.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "gpu_check: no GPU on this machine (nvidia-smi finds none): nothing to check"
+    )
