@@ -1,23 +1,34 @@
-"""The accelerator recipe end to end, on the CPU and with TensorFlow: pack, train, card, load.
+"""Long runs with `docclean train`: packs, step runs scored on whole pages, keep-best, EMA, growing,
+checkpoints and --resume, divergence, the commands on the card, and the default model's recipe.
 
-``bench/pack_pages.py`` packs page pairs, ``bench/train_long.py`` trains on them with any Keras
-backend and ``bench/card_from_run.py`` turns the run into a docclean model whose card's validation
-figure is measured by docclean itself. The shipped models' last stage went through these three.
+The shipped models' later stages were long step runs; these run the same recipes for a few steps
+on tiny synthetic pages.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BENCH, clean_page, dirty, run_bench, write_gray
+from conftest import clean_page, dirty, write_gray
+from typer.testing import CliRunner
 
+from docclean.cli.main import app
+from docclean.errors import ExitCode, UsageError
 from docclean.evaluation.metrics import rmse
 from docclean.inference.cleaner import PageCleaner
 from docclean.models.store import load_model
-from docclean.training.data import find_pairs, load_pairs
+from docclean.progress import Reporter
+from docclean.training.config import TrainConfig
+from docclean.training.data import find_pairs, load_pairs, read_pack
+from docclean.training.trainer import train
+
+runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +44,19 @@ def pair_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def packed(pair_dirs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The pairs packed by bench/pack_pages.py, as train_long.py reads them."""
+    """The pairs packed by `docclean train --pack`."""
     path = tmp_path_factory.mktemp("packed") / "pages.npz"
-    run_bench("pack_pages.py", "pairs", str(pair_dirs[0]), str(pair_dirs[1]), str(path))
+    noisy, clean = pair_dirs
+    result = runner.invoke(app, ["train", "--noisy", str(noisy), "--clean", str(clean), "--pack", str(path)])  # fmt: skip
+    assert result.exit_code == 0, result.output
     return path
+
+
+def steps(tmp_path: Path, name: str, **changes: object) -> TrainConfig:
+    """A short step run of seed-text: 6 steps of 4 patches of 16 px, scored every 2."""
+    options: dict = {"arch": "seed-text", "steps": 6, "eval_every": 2, "patch_size": 16,
+                     "batch_size": 4, "learning_rate": 3e-3, "schedule": "cosine", "seed": 1}  # fmt: skip
+    return TrainConfig(output=tmp_path / name, **{**options, **changes})
 
 
 def test_packed_pages_are_the_pages_docclean_reads(pair_dirs: tuple[Path, Path], packed: Path):
@@ -45,114 +65,242 @@ def test_packed_pages_are_the_pages_docclean_reads(pair_dirs: tuple[Path, Path],
     assert sorted(arrays.files) == sorted(
         f"{side}/{p.name}" for p in pairs for side in ("noisy", "clean")
     )
-    for pair in pairs:
-        assert np.abs(arrays[f"noisy/{pair.name}"] / 255 - pair.noisy).max() <= 0.5 / 255 + 1e-6
-        assert np.abs(arrays[f"clean/{pair.name}"] / 255 - pair.clean).max() <= 0.5 / 255 + 1e-6
+    for pair, back in zip(pairs, read_pack(packed), strict=True):
+        assert back.name == pair.name
+        assert np.abs(back.noisy - pair.noisy).max() <= 0.5 / 255 + 1e-6
+        assert np.abs(back.clean - pair.clean).max() <= 0.5 / 255 + 1e-6
 
 
-def test_a_long_run_becomes_a_docclean_model_with_a_measured_card(
+def test_a_step_run_keeps_its_best_scored_weights_and_cards_them(
     pair_dirs: tuple[Path, Path], packed: Path, tmp_path: Path
 ) -> None:
-    run = tmp_path / "run.keras"
-    log = run_bench(
-        "train_long.py", "--data", str(packed), "--val", "p3", "--arch", "tone-unet",
-        "--steps", "30", "--eval-every", "10", "--batch", "4", "--patch", "64",
-        "--lr", "3e-3", "--warmup", "5", "--out", str(run),
-    )  # fmt: skip
-    rows = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
-    assert [r["step"] for r in rows] == [10, 20, 30]
-    summary = json.loads(run.with_suffix(".json").read_text())
-    assert summary["steps"] == 30
-    assert summary["train_pages"] == ["p0", "p1", "p2"] and summary["validation_pages"] == ["p3"]
-    best = min(rows, key=lambda r: r["rmse"])
-    assert summary["best"]["step"] == best["step"]
-    assert (tmp_path / "run-last.keras").exists()
-
-    output = tmp_path / "model"
-    run_bench(
-        "card_from_run.py", str(run), str(output), "--noisy", str(pair_dirs[0]),
-        "--clean", str(pair_dirs[1]), "--description", "test run",
-    )  # fmt: skip
-    card = json.loads((tmp_path / "model.json").read_text())
-    assert card["architecture"] == "tone-unet" and card["output_kind"] == "grayscale"
-    assert card["training"]["steps_run"] == 30
-    assert card["training"]["kept_step"] == best["step"]
-    assert card["training"]["validation_pages"] == ["p3"]
-    # the card's figure is docclean's own whole-page score, the run's best checkpoint's figure
-    assert card["validation"]["model"]["rmse"] == pytest.approx(best["rmse"], abs=2e-4)
-
-    loaded = load_model(str(output.with_suffix(".keras")))
+    config = steps(tmp_path, "run", val_names=["p3"], steps=30, eval_every=10, batch_size=8,
+                   patch_size=32)  # fmt: skip
+    card = train(packed, None, config, Reporter(quiet=True))
+    t = card["training"]
+    assert t["history"]["step"] == [10, 20, 30] and t["steps_run"] == 30
+    assert t["train_pages"] == ["p0", "p1", "p2"] and t["validation_pages"] == ["p3"]
+    best = int(np.argmin(t["history"]["val_rmse"]))
+    assert t["kept_step"] == t["history"]["step"][best]
+    assert t["kept_because"].startswith("best validation RMSE")
+    # the card's figure is the kept weights' whole-page score, as `clean` tiles the page
+    assert card["validation"]["model"]["rmse"] == pytest.approx(
+        t["history"]["val_rmse"][best], abs=2e-5
+    )
+    loaded = load_model(str(tmp_path / "run.keras"))
     pairs, _ = load_pairs([p for p in find_pairs(*pair_dirs)[0] if p.name == "p3"])
     cleaned = PageCleaner(loaded).clean(pairs[0].noisy)
     assert rmse(cleaned, pairs[0].clean) == pytest.approx(
         card["validation"]["model"]["rmse"], abs=1e-5
     )
     assert rmse(cleaned, pairs[0].clean) < rmse(pairs[0].noisy, pairs[0].clean)
+    assert not (tmp_path / "run.run").exists()  # the checkpoints go when the run ends
+
+    last = train(packed, None, steps(tmp_path, "last", val_names=["p3"], keep="last"),
+                 Reporter(quiet=True))["training"]  # fmt: skip
+    assert last["kept_step"] == 6 and last["kept_because"] == "the last step"
+    lr = last["history"]["learning_rate"]  # cosine: warm-up of 1 step, then down to 0 at step 6
+    assert lr == sorted(lr, reverse=True) and lr[-1] == 0.0
 
 
-def test_a_long_run_grows_a_tone_unet_into_tone_unet_fine_then_lin(
-    pair_dirs: tuple[Path, Path], packed: Path, tmp_path: Path
+def test_ema_weights_are_what_is_scored_and_saved(packed: Path, tmp_path: Path) -> None:
+    card = train(packed, None, steps(tmp_path, "ema", val_names=["p3"], ema=0.9, keep="last"),
+                 Reporter(quiet=True))  # fmt: skip
+    history = card["training"]["history"]
+    assert "raw_val_rmse" in history and history["val_rmse"] != history["raw_val_rmse"]
+    assert card["training"]["ema"] == 0.9
+    assert card["validation"]["model"]["rmse"] == pytest.approx(history["val_rmse"][-1], abs=2e-5)
+
+
+def test_a_tone_unet_grows_into_tone_unet_fine_then_lin(packed: Path, tmp_path: Path) -> None:
+    """--arch tone-unet-fine --init-from a tone-unet, at learning rate 0, computes what it started
+    from; its output grows once more; each card names the commands of the whole line."""
+    reporter = Reporter(quiet=True)
+    small = {"patch_size": 32, "batch_size": 2, "steps": 2, "eval_every": 2}
+    train(packed, None, steps(tmp_path, "start", arch="tone-unet", **small), reporter)
+    fine = train(packed, None, steps(tmp_path, "fine", arch="tone-unet-fine", learning_rate=0.0,
+                 init_from=str(tmp_path / "start.keras"), **small), reporter)  # fmt: skip
+    assert fine["architecture"] == "tone-unet-fine" and fine["receptive_radius"] == 108
+    assert fine["training"]["init_from"]["grown_from"] == "tone-unet"
+    lin = train(packed, None, steps(tmp_path, "lin", arch="tone-unet-lin", learning_rate=0.0,
+                init_from=str(tmp_path / "fine.keras"), **small), reporter)  # fmt: skip
+    assert lin["training"]["init_from"]["grown_from"] == "tone-unet-fine"
+    commands = lin["training"]["commands"]
+    assert len(commands) == 3 and all(c.startswith("docclean train ") for c in commands)
+    assert "--arch tone-unet-fine" in commands[1] and "--arch tone-unet-lin" in commands[2]
+    page = read_pack(packed)[0].noisy
+    before = PageCleaner(load_model(tmp_path / "start.keras")).clean(page)
+    after = PageCleaner(load_model(tmp_path / "lin.keras")).clean(page)
+    assert np.abs(after - before).max() < 1e-5
+    # a fine-tuning run scores where it started: the same figure, at learning rate 0
+    scores = lin["validation"]
+    assert scores["started_from"]["rmse"] == pytest.approx(scores["model"]["rmse"], abs=1e-5)
+
+
+def test_an_interrupted_run_resumes_to_the_uninterrupted_result(
+    packed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """--arch tone-unet-fine --init a tone-unet, at learning rate 0, computes what it started from."""
-    from docclean.models.architectures import get_architecture
-    from docclean.models.store import save_model
+    """Ctrl-C leaves a checkpoint (weights, optimizer, EMA, best, step); --resume ends where an
+    uninterrupted run ends, and refuses other options."""
+    import docclean.training.loop as loop
 
-    start = tmp_path / "start.keras"
-    save_model(get_architecture("tone-unet").build(), start, {"architecture": "tone-unet"})
-    run = tmp_path / "grown.keras"
-    run_bench(
-        "train_long.py", "--data", str(packed), "--arch", "tone-unet-fine", "--init", str(start),
-        "--steps", "2", "--batch", "2", "--patch", "64", "--lr", "0", "--out", str(run),
-    )  # fmt: skip
-    output = tmp_path / "model"
-    run_bench(
-        "card_from_run.py", str(run), str(output), "--noisy", str(pair_dirs[0]),
-        "--clean", str(pair_dirs[1]),
-    )  # fmt: skip
-    card = json.loads((tmp_path / "model.json").read_text())
-    assert card["architecture"] == "tone-unet-fine" and card["receptive_radius"] == 108
-    assert card["training"]["init_from"]["grown_from"] == "tone-unet"
-    pairs, _ = load_pairs(find_pairs(*pair_dirs)[0][:1])
-    grown = PageCleaner(load_model(str(output.with_suffix(".keras")))).clean(pairs[0].noisy)
-    before = PageCleaner(load_model(str(start))).clean(pairs[0].noisy)
-    assert np.abs(grown - before).max() < 1e-6
+    options = {
+        "val_names": ["p3"],
+        "steps": 8,
+        "eval_every": 3,
+        "ema": 0.9,
+        "checkpoint_every": 100,
+    }
+    whole = train(packed, None, steps(tmp_path / "a", "m", **options), Reporter(quiet=True))
 
-    # a run's own output (which carries its loss) starts the next run, grown once more
-    again = tmp_path / "lin.keras"
-    run_bench(
-        "train_long.py", "--data", str(packed), "--arch", "tone-unet-lin", "--init", str(run),
-        "--steps", "2", "--batch", "2", "--patch", "64", "--lr", "0", "--out", str(again),
-    )  # fmt: skip
-    run_bench(
-        "card_from_run.py", str(again), str(tmp_path / "lin"), "--noisy", str(pair_dirs[0]),
-        "--clean", str(pair_dirs[1]),
-    )  # fmt: skip
-    card = json.loads((tmp_path / "lin.json").read_text())
-    assert card["architecture"] == "tone-unet-lin"
-    assert card["training"]["init_from"]["grown_from"] == "tone-unet-fine"
-    assert "--arch tone-unet-fine" in card["training"]["init_from"]["name"]  # the run it came from
-    lin = PageCleaner(load_model(str(tmp_path / "lin.keras"))).clean(pairs[0].noisy)
-    assert np.abs(lin - grown).max() < 1e-6
+    real_rate, calls = loop._rate, []
+
+    def interrupting_rate(plan, state):  # type: ignore[no-untyped-def]
+        calls.append(state.step)
+        if state.step == 4:  # Ctrl-C during step 5: it finishes, a checkpoint follows
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_rate(plan, state)
+
+    monkeypatch.setattr(loop, "_rate", interrupting_rate)
+    config = steps(tmp_path / "b", "m", **options)
+    with pytest.raises(KeyboardInterrupt):
+        train(packed, None, config, Reporter(quiet=True))
+    assert calls[-1] == 4 and (tmp_path / "b" / "m.run" / "checkpoint.npz").exists()
+    assert not (tmp_path / "b" / "m.keras").exists()
+    monkeypatch.setattr(loop, "_rate", real_rate)
+
+    with pytest.raises(UsageError, match="--resume"):  # a checkpoint is not overwritten silently
+        train(packed, None, config, Reporter(quiet=True))
+    with pytest.raises(UsageError, match="learning_rate"):
+        train(packed, None, steps(tmp_path / "b", "m", resume=True, learning_rate=1e-3, **options),
+              Reporter(quiet=True))  # fmt: skip
+    resumed = train(packed, None, steps(tmp_path / "b", "m", resume=True, **options),
+                    Reporter(quiet=True))  # fmt: skip
+    assert resumed["training"]["resumed_at_steps"] == [5]
+    a, b = whole["training"]["history"], resumed["training"]["history"]
+    assert a["step"] == b["step"] == [3, 6, 8]
+    np.testing.assert_allclose(a["val_rmse"], b["val_rmse"], atol=1e-5)
+    np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-4)
+    first = load_model(tmp_path / "a" / "m.keras").model.get_weights()
+    again = load_model(tmp_path / "b" / "m.keras").model.get_weights()
+    for x, y in zip(first, again, strict=True):
+        np.testing.assert_allclose(x, y, atol=1e-5)
+    assert not (tmp_path / "b" / "m.run").exists()
 
 
-def test_the_synthetic_pool_can_hold_undamaged_pages(tmp_path: Path) -> None:
-    """--synthetic-undamaged adds rendered pages paired with themselves to the damaged ones."""
-    import importlib.util
+def test_a_diverging_run_stops_writes_nothing_and_exits_4(
+    pair_dirs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docclean.training.losses as losses
 
-    spec = importlib.util.spec_from_file_location("train_long", BENCH / "train_long.py")
-    assert spec and spec.loader
-    train_long = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_long)
-    rng = np.random.default_rng(3)
-    pages = np.stack([(clean_page(96, 128, rng) * 255).round().astype(np.uint8) for _ in range(3)])
-    path = tmp_path / "rendered.npz"
-    np.savez(path, pages=pages)
+    real = losses.get_loss
 
-    pool = train_long.synthetic_pool(path, 4, seed=0, exclude=[], undamaged=2)
-    assert len(pool) == 6
-    for pair in pool[:4]:  # damaged: every kind changes some pixels
-        assert np.abs(pair.noisy - pair.clean).max() > 0.05
-    for pair, source in zip(pool[4:], (pages[2], pages[1]), strict=True):
-        assert pair.name.startswith("undamaged-")
-        np.testing.assert_array_equal(pair.noisy, pair.clean)
-        np.testing.assert_allclose(pair.clean, source / 255, atol=1e-6)
+    def nan_after_two_steps(name: str):  # type: ignore[no-untyped-def]
+        import keras
+
+        base, counter = real(name), keras.Variable(0.0, trainable=False)
+
+        def loss(y_true, y_pred):  # type: ignore[no-untyped-def]
+            counter.assign_add(1.0)
+            blow_up = keras.ops.where(counter > 2.0, float("nan"), 0.0)
+            return base(y_true, y_pred) + blow_up
+
+        return loss
+
+    monkeypatch.setattr(losses, "get_loss", nan_after_two_steps)
+    out = tmp_path / "m"
+    noisy, clean = pair_dirs
+    result = runner.invoke(app, ["train", "--noisy", str(noisy), "--clean", str(clean), "-o", str(out),
+                                 "--arch", "seed-text", "--steps", "5", "--patch-size", "16",
+                                 "--batch-size", "4", "--checkpoint-every", "1"])  # fmt: skip
+    assert result.exit_code == ExitCode.DATA, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "diverged" in errors[0] and "step 3" in errors[0]
+    assert "lower --learning-rate" in errors[0]
+    assert not list(tmp_path.iterdir())  # no model, no card, no checkpoint
+
+
+def test_the_card_records_the_command_line_and_a_fine_tune_prints_both_figures(
+    pair_dirs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    noisy, clean = pair_dirs
+    first = ["train", "--noisy", str(noisy), "--clean", str(clean), "-o", str(tmp_path / "a b"),
+             "--arch", "seed-text", "--steps", "4", "--eval-every", "2", "--patch-size", "16",
+             "--batch-size", "4", "--val", "p3", "--description", "two words"]  # fmt: skip
+    monkeypatch.setattr("sys.argv", ["/usr/bin/docclean", *first])
+    assert runner.invoke(app, first).exit_code == 0
+    card = json.loads((tmp_path / "a b.json").read_text())
+    assert card["training"]["commands"] == [shlex.join(["docclean", *first])]
+
+    second = ["train", "--noisy", str(noisy), "--clean", str(clean), "-o", str(tmp_path / "c"),
+              "--init-from", str(tmp_path / "a b.keras"), "--steps", "4", "--patch-size", "16",
+              "--batch-size", "4", "--val", "p3", "--learning-rate", "3e-3"]  # fmt: skip
+    monkeypatch.setattr("sys.argv", ["docclean", *second])
+    result = runner.invoke(app, second)
+    assert result.exit_code == 0, result.output
+    tuned = json.loads((tmp_path / "c.json").read_text())
+    assert tuned["training"]["commands"] == [shlex.join(["docclean", *first]),
+                                             shlex.join(["docclean", *second])]  # fmt: skip
+    before, now = tuned["validation"]["started_from"]["rmse"], tuned["validation"]["model"]["rmse"]
+    assert f"started from: RMSE {before:.5f}; now: RMSE {now:.5f}" in result.stderr
+    # the first command, run again, makes the same model (to within float noise)
+    rerun = [a if a != str(tmp_path / "a b") else str(tmp_path / "again") for a in first]
+    assert runner.invoke(app, rerun).exit_code == 0
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["validation"]["model"]["rmse"] == pytest.approx(
+        card["validation"]["model"]["rmse"], abs=1e-5
+    )
+
+
+def docclean_train_args(command: str) -> list[str]:
+    """``docclean train`` arguments for a card's command: as written when it is one; a command of
+    the accelerator script that made the older stages translated flag by flag (its defaults: batch
+    32, patches of 256, cosine decay with 200 warm-up steps)."""
+    words = shlex.split(command)
+    if words[:2] == ["docclean", "train"]:
+        return words[2:]
+    renamed = {"--init": "--init-from", "--lr": "--learning-rate", "--batch": "--batch-size",
+               "--patch": "--patch-size", "--out": "-o", "--synthetic-count": "--synthetic"}  # fmt: skip
+    args = ["--schedule", "cosine", "--batch-size", "32", "--patch-size", "256", "--warmup", "200"]
+    flags = words[words.index("--data") :] if "--data" in words else words
+    pairs = iter(flags)
+    for flag in pairs:
+        value = next(pairs)
+        if flag == "--data":
+            args.insert(0, value)
+        elif flag != "--synthetic":  # a pack of rendered pages: docclean renders its own
+            args += [renamed.get(flag, flag), value]
+    return args
+
+
+def test_the_default_models_recipe_runs_from_its_card(pair_dir: Path, tmp_path: Path) -> None:
+    """The default model's last command, its data, length and output swapped for tiny ones."""
+    from docclean.models.store import DEFAULT_MODEL
+
+    card = load_model(DEFAULT_MODEL).card
+    assert card.training is not None and card.training.commands
+    args = docclean_train_args(card.training.commands[-1])
+    tiny = {"--steps": "2", "--eval-every": "1", "--synthetic": "1", "--synthetic-undamaged": "1",
+            "--synthetic-size": "128x128", "-o": str(tmp_path / "m")}  # fmt: skip
+    swapped: list[str] = []
+    words = iter(args)
+    for word in words:
+        if not word.startswith("-"):  # the data: tiny pages instead
+            continue
+        value = (
+            None
+            if word in ("--resume", "--overwrite", "--skip-bad-pairs", "--json")
+            else next(words)
+        )
+        if word in ("--val", "--val-fraction", "--noisy", "--clean"):
+            continue
+        if word == "--init-from" and value and not Path(value).exists():
+            value = str(Path(__file__).resolve().parents[1] / value)  # relative to the checkout
+        swapped += [word] + ([tiny.get(word, value)] if value is not None else [])
+    assert "--steps" in swapped and "--learning-rate" in swapped
+    command = ["train", str(pair_dir), *swapped, "--val", "page0"]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    made = json.loads((tmp_path / "m.json").read_text())
+    assert made["architecture"] == card.architecture
+    assert made["training"]["steps_run"] == 2
