@@ -1,6 +1,6 @@
 """Long runs: does one process clean thousands of pages without its memory growing?
 
-    python bench/longrun.py [--pages 1000] [--size 300x400] [--model NAME|PATH] [--every 100]
+    python benchmarks/longrun.py [--pages 1000] [--size 300x400] [--model NAME|PATH] [--every 100]
                             [--max-growth-mb 100] [--jobs 2] [--json FILE]
 
 Writes ``--pages`` small synthetic pages (WIDTHxHEIGHT) to a temporary folder and cleans them all
