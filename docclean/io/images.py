@@ -23,7 +23,7 @@ from PIL import ExifTags, Image, ImageFile, ImageOps, TiffImagePlugin, Unidentif
 
 from docclean.errors import InputError, OutputError, OutputExistsError
 from docclean.io.atomic import TargetExistsError, atomic_path
-from docclean.io.pdf import DEFAULT_DPI, count_pdf_pages, is_pdf_path, iter_pdf_pages, pdf_bytes
+from docclean.io.pdf import DEFAULT_DPI, count_pdf_pages, is_pdf_path, iter_pdf_pages, write_pdf
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -58,11 +58,14 @@ _SWAPS_AXES = frozenset({5, 6, 7, 8})  # EXIF orientations that rotate by 90 deg
 
 @dataclass(frozen=True)
 class PageImage:
-    """One decoded page: float32 gray pixels in [0, 1], its DPI and 0-based page index."""
+    """One decoded page: float32 gray pixels in [0, 1], its DPI and 0-based page index; when
+    colour was asked for and the page has it, ``rgb`` holds its colours (HxWx3 uint8, over
+    white)."""
 
     pixels: np.ndarray
     dpi: tuple[float, float] | None
     index: int
+    rgb: np.ndarray | None = None
 
 
 def is_image_path(path: Path) -> bool:
@@ -239,8 +242,11 @@ def _orientation(image: Image.Image) -> int:
         return 1
 
 
-def _decode_page(path: Path, image: ImageFile.ImageFile, index: int, total: int) -> PageImage:
-    """Decode the current frame of ``image`` into a PageImage (raises InputError)."""
+def _decode_page(
+    path: Path, image: ImageFile.ImageFile, index: int, total: int, color: bool = False
+) -> PageImage:
+    """Decode the current frame of ``image`` into a PageImage (raises InputError); with
+    ``color``, a colour frame's RGB too."""
     page = f"page {index + 1} of {total} " if total > 1 else ""
     _check_size(path, image, page)
     try:
@@ -253,16 +259,17 @@ def _decode_page(path: Path, image: ImageFile.ImageFile, index: int, total: int)
             if dpi is not None and orientation in _SWAPS_AXES:
                 dpi = (dpi[1], dpi[0])
         pixels = to_float_gray(upright)
+        rgb = to_rgb(upright) if color else None
     except _UnsupportedModeError as exc:
         raise InputError(path, f"{page}{exc}") from exc
     except Exception as exc:
         cause = _decode_cause(exc)
         raise InputError(path, f"{page}is corrupt: {cause}" if page else cause) from exc
-    return PageImage(pixels=pixels, dpi=dpi, index=index)
+    return PageImage(pixels=pixels, dpi=dpi, index=index, rgb=rgb)
 
 
 def _iter_pages(
-    path: Path, first_only: bool = False, start: int = 0
+    path: Path, first_only: bool = False, start: int = 0, color: bool = False
 ) -> Generator[PageImage, None, None]:
     """Decode pages one at a time from page ``start`` on, holding the file open between them."""
     with _pillow_guard():
@@ -277,33 +284,44 @@ def _iter_pages(
                     except Exception as exc:
                         cause = f"page {index + 1} of {total} is corrupt: {_decode_cause(exc)}"
                         raise InputError(path, cause) from exc
-                result = _decode_page(path, image, index, total)
+                result = _decode_page(path, image, index, total, color)
             yield result
 
 
-def _iter_pdf(path: Path, dpi: float | None, start: int = 0) -> Generator[PageImage, None, None]:
-    """PDF pages as PageImages (see :func:`docclean.io.pdf.iter_pdf_pages`)."""
+def _iter_pdf(
+    path: Path, dpi: float | None, start: int = 0, color: bool = False
+) -> Generator[PageImage, None, None]:
+    """PDF pages as PageImages (see :func:`docclean.io.pdf.iter_pdf_pages`); with ``color``,
+    pages are rendered in colour and a page with colour keeps its RGB."""
     _check_file(path)
-    pages = iter_pdf_pages(path, dpi, MAX_PIXELS, start)
+    pages = iter_pdf_pages(path, dpi, MAX_PIXELS, start, color=color)
     for index, (pixels, page_dpi) in enumerate(pages, start=start):
+        if pixels.ndim == 3:
+            yield PageImage(
+                pixels=_luma(pixels, 255.0), dpi=page_dpi, index=index, rgb=_colored(pixels)
+            )
+            continue
         yield PageImage(
             pixels=pixels.astype(np.float32) / np.float32(255), dpi=page_dpi, index=index
         )
 
 
-def read_pages(path: Path, pdf_dpi: float | None = None, start: int = 0) -> Iterator[PageImage]:
+def read_pages(
+    path: Path, pdf_dpi: float | None = None, start: int = 0, color: bool = False
+) -> Iterator[PageImage]:
     """Yield every page of ``path`` lazily (multi-page TIFF: all frames; PDF: all pages; in order),
     from the 0-based page ``start`` on (the pages before it are not decoded).
 
     The file is probed (exists, non-empty, an image, not too large) before this returns,
     so those errors raise here; damage inside the pixel data raises during iteration.
     PDF pages are rendered at ``pdf_dpi`` when given, else at the DPI of the image they hold.
+    With ``color``, each page that has colour also carries it (:attr:`PageImage.rgb`).
     """
     path = Path(path)
     count_pages(path)
     if is_pdf_path(path):
-        return _iter_pdf(path, pdf_dpi, start)
-    return _iter_pages(path, start=start)
+        return _iter_pdf(path, pdf_dpi, start, color)
+    return _iter_pages(path, start=start, color=color)
 
 
 def read_image(path: Path) -> PageImage:
@@ -430,6 +448,30 @@ def to_float_gray(image: Image.Image) -> np.ndarray:
     return to_float_gray(converted)
 
 
+_GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+
+
+def to_rgb(image: Image.Image) -> np.ndarray | None:
+    """A colour image's pixels as HxWx3 uint8 (transparency over white); None for gray modes
+    and for colour images whose pixels are all gray (nothing to keep)."""
+    if image.mode in _GRAY_MODES:
+        return None
+    try:
+        rgba = np.asarray(image.convert("RGBA"))
+    except (ValueError, OSError) as exc:
+        raise _UnsupportedModeError(f"unsupported image mode {image.mode!r}") from exc
+    alpha = rgba[..., 3:].astype(np.float32) / np.float32(255)
+    rgb = rgba[..., :3].astype(np.float32) * alpha + np.float32(255) * (1 - alpha)
+    return _colored(np.floor(rgb + np.float32(0.5)).astype(np.uint8))
+
+
+def _colored(rgb: np.ndarray) -> np.ndarray | None:
+    """``rgb`` (HxWx3 uint8), or None when R, G and B are equal everywhere (a gray page)."""
+    if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+        return None
+    return np.ascontiguousarray(rgb)
+
+
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
     """Float in [0, 1] to uint8: scaled by 255, rounded half up, clipped; NaN becomes 0."""
     values = np.nan_to_num(np.asarray(pixels, dtype=np.float32), nan=0.0)
@@ -441,9 +483,11 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 
 
 def _page_image(path: Path, page: np.ndarray, number: int) -> Image.Image:
-    """A Pillow image for one page array: mode "L" for float [0, 1] or uint8, "1" for bool."""
+    """A Pillow image for one page array: mode "L" for float [0, 1] or uint8, "1" for bool,
+    "RGB" for HxWx3."""
     arr = np.asarray(page)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+    colour = arr.ndim == 3 and arr.shape[2] == 3
+    if not (arr.ndim == 2 or colour) or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise OutputError(f"cannot write {path}: page {number} has shape {arr.shape}, not HxW")
     if arr.dtype == np.bool_:
         return Image.fromarray(np.ascontiguousarray(arr))  # mode "1", True is white
@@ -476,7 +520,7 @@ def _save_pil(
     """Encode ``images`` into ``fh`` one at a time (PNG: one page; TIFF: one or more; PDF via
     img2pdf, which holds the compressed pages, never the decoded ones)."""
     if pil_format == "PDF":
-        fh.write(pdf_bytes(images, [d or (DEFAULT_DPI, DEFAULT_DPI) for d in dpis]))
+        write_pdf(fh, images, [d or (DEFAULT_DPI, DEFAULT_DPI) for d in dpis])
         return
 
     if pil_format == "PNG":
@@ -502,7 +546,7 @@ def write_pages(
     """Write pages as ``fmt`` ("png": one page; "tiff" and "pdf": one or more) atomically.
 
     Float pages are written as 8-bit gray (through :func:`to_uint8`), uint8 pages as they are
-    and bool pages as bilevel (TIFF and PDF: CCITT G4). ``page_dpis`` gives each page its own
+    (HxWx3: RGB) and bool pages as bilevel (TIFF and PDF: CCITT G4). ``page_dpis`` gives each page its own
     DPI, else every page gets ``dpi``; a PDF page without DPI is taken as 300 dpi, and its size
     in points is its pixel size times 72 / DPI. Data goes to a hidden ``.<name>.*.part`` file
     in the target directory, is fsynced and then renamed over ``path``; on failure the temporary

@@ -15,7 +15,7 @@ import math
 import threading
 from collections.abc import Generator, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image
@@ -29,6 +29,7 @@ __all__ = [
     "is_pdf_path",
     "iter_pdf_pages",
     "pdf_bytes",
+    "write_pdf",
 ]
 
 DEFAULT_DPI: float = 300.0
@@ -151,9 +152,10 @@ def _tidy(value: float) -> float:
 
 
 def _render(
-    page: Any, dpi: tuple[float, float], max_pixels: int
+    page: Any, dpi: tuple[float, float], max_pixels: int, color: bool = False
 ) -> tuple[np.ndarray, tuple[float, float]]:
-    """Render ``page`` in 8-bit gray at ``dpi`` (lowered to fit ``max_pixels``).
+    """Render ``page`` in 8-bit gray (``color``: HxWx3 RGB) at ``dpi`` (lowered to fit
+    ``max_pixels``).
 
     Returns the pixels and their actual DPI: the page size in whole pixels over its size in inches.
     """
@@ -167,11 +169,16 @@ def _render(
         dpi = (dpi[0] * shrink, dpi[1] * shrink)
         width = max(1, math.floor(width_pt * dpi[0] / _POINTS_PER_INCH))
         height = max(1, math.floor(height_pt * dpi[1] / _POINTS_PER_INCH))
-    bitmap = pdfium.PdfBitmap.new_native(width, height, pdfium.raw.FPDFBitmap_Gray)
+    kind = pdfium.raw.FPDFBitmap_BGR if color else pdfium.raw.FPDFBitmap_Gray
+    bitmap = pdfium.PdfBitmap.new_native(width, height, kind)
     bitmap.fill_rect((255, 255, 255, 255), 0, 0, width, height)
-    flags = pdfium.raw.FPDF_ANNOT | pdfium.raw.FPDF_GRAYSCALE
+    flags = pdfium.raw.FPDF_ANNOT | (pdfium.raw.FPDF_REVERSE_BYTE_ORDER if color else 0)
+    flags |= 0 if color else pdfium.raw.FPDF_GRAYSCALE
     pdfium.raw.FPDF_RenderPageBitmap(bitmap, page, 0, 0, width, height, 0, flags)
-    pixels = np.array(bitmap.to_numpy(), dtype=np.uint8).reshape(height, -1)[:, :width]
+    if color:
+        pixels = np.array(bitmap.to_numpy(), dtype=np.uint8)[:height, :width, :3]
+    else:
+        pixels = np.array(bitmap.to_numpy(), dtype=np.uint8).reshape(height, -1)[:, :width]
     # The DPI the whole pixels really have, so that pixels * 72 / DPI is the page size again.
     actual = (width * _POINTS_PER_INCH / width_pt, height * _POINTS_PER_INCH / height_pt)
     return pixels, (_tidy(actual[0]), _tidy(actual[1]))
@@ -200,12 +207,17 @@ def _native_pixels(page: Any, rendered: np.ndarray) -> np.ndarray | None:
             return None
         if tuple(image.get_px_size()) != (rendered.shape[1], rendered.shape[0]):
             return None
-        native = np.asarray(image.get_bitmap(render=False).to_pil().convert("L"))
+        mode = "RGB" if rendered.ndim == 3 else "L"
+        native = np.asarray(image.get_bitmap(render=False).to_pil().convert(mode))
     except Exception:  # formats PDFium cannot hand out raw: keep the rendering
         return None
     if native.shape != rendered.shape:
         return None
-    difference = np.abs(_block_means(native) - _block_means(rendered)).mean()
+    if native.ndim == 3:  # colour: compare the channels' mean
+        difference = np.abs(_block_means(native.mean(axis=2)) - _block_means(rendered.mean(axis=2)))
+    else:
+        difference = np.abs(_block_means(native) - _block_means(rendered))
+    difference = difference.mean()
     return native if difference < 16 else None
 
 
@@ -218,9 +230,10 @@ def _block_means(pixels: np.ndarray, block: int = 8) -> np.ndarray:
 
 
 def iter_pdf_pages(
-    path: Path, dpi: float | None, max_pixels: int, start: int = 0
+    path: Path, dpi: float | None, max_pixels: int, start: int = 0, color: bool = False
 ) -> Generator[tuple[np.ndarray, tuple[float, float]], None, None]:
-    """Yield each page from the 0-based ``start`` on as (uint8 gray pixels, DPI), in order.
+    """Yield each page from the 0-based ``start`` on as (uint8 gray pixels, DPI), in order
+    (``color``: HxWx3 RGB pixels).
 
     Pages render at ``dpi`` when given, else at their largest image's DPI, else DEFAULT_DPI.
     """
@@ -236,7 +249,7 @@ def iter_pdf_pages(
                     page = doc[index]
                     try:
                         page_dpi = (dpi, dpi) if dpi else _image_dpi(page) or (DEFAULT_DPI,) * 2
-                        pixels, page_dpi = _render(page, page_dpi, max_pixels)
+                        pixels, page_dpi = _render(page, page_dpi, max_pixels, color)
                         native = None if dpi else _native_pixels(page, pixels)
                         result = (pixels if native is None else native, page_dpi)
                     finally:
@@ -263,32 +276,41 @@ def _page_data(page: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def pdf_bytes(pages: Iterable[Image.Image], dpis: Sequence[tuple[float, float]]) -> bytes:
-    """A PDF with one page per image, each ``pixels * 72 / dpi`` points in size.
+def write_pdf(
+    stream: IO[bytes], pages: Iterable[Image.Image], dpis: Sequence[tuple[float, float]]
+) -> None:
+    """Write a PDF with one page per image to ``stream``, each ``pixels * 72 / dpi`` points in size.
 
-    Pages are taken one at a time and only their compressed data is kept.
+    Pages are taken one at a time as img2pdf asks for them, and only their compressed data is
+    kept until the PDF is written, never the decoded pages.
     """
     import img2pdf
 
-    points: list[tuple[float, float]] = []
-    data: list[bytes] = []
-    for number, (page, dpi) in enumerate(zip(pages, dpis, strict=True), start=1):
-        width_pt = page.width * _POINTS_PER_INCH / dpi[0]
-        height_pt = page.height * _POINTS_PER_INCH / dpi[1]
+    images = iter(pages)
+    sizes = iter(enumerate(dpis, start=1))
+
+    class _NextPage:
+        def read(self) -> bytes:  # img2pdf reads each item in turn
+            return _page_data(next(images))
+
+    def layout(width_px: int, height_px: int, ndpi: object) -> tuple[float, float, float, float]:
+        number, dpi = next(sizes)  # img2pdf lays pages out in order, one call each
+        width_pt = width_px * _POINTS_PER_INCH / dpi[0]
+        height_pt = height_px * _POINTS_PER_INCH / dpi[1]
         if min(width_pt, height_pt) < _MIN_POINTS:
             raise ValueError(
                 f"page {number} would be {width_pt:.2f} x {height_pt:.2f} pt, and PDF pages "
                 f"must be at least {_MIN_POINTS:g} pt (give a lower --dpi)"
             )
-        points.append((width_pt, height_pt))
-        data.append(_page_data(page))
-    sizes = iter(points)
-
-    def layout(width_px: int, height_px: int, ndpi: object) -> tuple[float, float, float, float]:
-        width_pt, height_pt = next(sizes)  # img2pdf lays pages out in order, one call each
         return width_pt, height_pt, width_pt, height_pt
 
-    out = img2pdf.convert(data, layout_fun=layout, nodate=True)
-    if not isinstance(out, bytes):  # pragma: no cover - convert returns bytes without a stream
-        raise TypeError("img2pdf returned no data")
-    return out
+    img2pdf.convert(
+        [_NextPage() for _ in dpis], layout_fun=layout, nodate=True, outputstream=stream
+    )
+
+
+def pdf_bytes(pages: Iterable[Image.Image], dpis: Sequence[tuple[float, float]]) -> bytes:
+    """A PDF with one page per image, each ``pixels * 72 / dpi`` points in size."""
+    buffer = io.BytesIO()
+    write_pdf(buffer, pages, dpis)
+    return buffer.getvalue()
