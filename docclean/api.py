@@ -8,6 +8,7 @@ does a page given to :meth:`Cleaner.clean`, so both give the same pixels.
     cleaner = docclean.Cleaner()                 # the default office model, CPU or GPU
     clean = cleaner.clean(numpy_page)            # uint8 or float, gray or RGB(A): same type back
     clean_pil = cleaner.clean(Image.open("scan.png"))
+    colour = docclean.Cleaner(color=True).clean(rgb_page)   # coloured ink keeps its colour
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ class Cleaner:
 
     ``model`` is a shipped model's name or a ``.keras`` path (its card beside it); ``None`` is the
     default office model, or with ``binarize`` the binarization model. ``tile_size`` and
-    ``batch_size`` default to the model's own. Loading fails with :class:`docclean.errors.ModelError`.
+    ``batch_size`` default to the model's own. With ``color``, colour pages come back in colour:
+    paper cleaned as in gray, coloured ink (stamps, signatures) keeping its hue (see
+    :mod:`docclean.inference.color`). Loading fails with :class:`docclean.errors.ModelError`.
     """
 
     def __init__(
@@ -45,9 +48,13 @@ class Cleaner:
         binarize: bool = False,
         tile_size: int | None = None,
         batch_size: int | None = None,
+        color: bool = False,
     ) -> None:
         if device not in ("auto", "cpu", "gpu"):
             raise UsageError(f"device must be auto, cpu or gpu, not {device!r}")
+        if color and binarize:
+            raise UsageError("color and binarize cannot be combined")
+        self.color = color
         from docclean.backend import tensorflow
         from docclean.inference.cleaner import PageCleaner
         from docclean.models.store import DEFAULT_BINARIZE_MODEL, load_model
@@ -83,41 +90,52 @@ class Cleaner:
         return result
 
     @overload
-    def clean(self, image: ArrayT) -> ArrayT: ...
+    def clean(self, image: ArrayT, *, color: bool | None = None) -> ArrayT: ...
     @overload
-    def clean(self, image: Image.Image) -> Image.Image: ...
+    def clean(self, image: Image.Image, *, color: bool | None = None) -> Image.Image: ...
 
-    def clean(self, image: Any) -> Any:
+    def clean(self, image: Any, *, color: bool | None = None) -> Any:
         """Clean a page: a numpy array (uint8, uint16 or float in [0, 1]; HxW, HxWx1, HxWx3 or
-        HxWx4) or a PIL image. Returns the same type, shape and dtype (a colour page comes back
-        as its cleaned gray in every colour channel, alpha opaque)."""
+        HxWx4) or a PIL image. Returns the same type, shape and dtype, alpha opaque. A colour
+        page comes back as its cleaned gray in every colour channel, or with ``color`` (default:
+        the cleaner's) in colour: white paper, coloured ink keeping its hue."""
         from PIL import Image
 
+        color = self.color if color is None else color
+        if color and self.binarize:
+            raise UsageError("color and binarize cannot be combined")
         if isinstance(image, Image.Image):
-            return self._clean_pil(image)
+            return self._clean_pil(image, color)
         if isinstance(image, np.ndarray):
-            return self._clean_array(image)
+            return self._clean_array(image, color)
         raise UsageError(f"clean takes a numpy array or a PIL image, not {type(image).__name__}")
 
-    def _clean_pil(self, image: Image.Image) -> Image.Image:
+    def _clean_pil(self, image: Image.Image, color: bool = False) -> Image.Image:
         from PIL import Image
 
-        from docclean.io.images import to_float_gray, to_uint8
+        from docclean.inference.color import recolor
+        from docclean.io.images import to_float_gray, to_rgb, to_uint8
 
         try:
             gray = to_float_gray(image)
+            rgb = to_rgb(image) if color else None
         except ValueError as exc:
             raise UsageError(f"cannot read this PIL image: {exc}") from None
+        if rgb is not None:
+            coloured = Image.fromarray(recolor(rgb, self.clean_gray(gray)), mode="RGB")
+            return coloured.convert("RGBA") if image.mode in ("RGBA", "LA", "PA") else coloured
         cleaned = Image.fromarray(self._to_uint8(self.clean_gray(gray), to_uint8), mode="L")
         if image.mode in ("RGB", "RGBA", "LA"):
             return cleaned.convert(image.mode)
         return cleaned
 
-    def _clean_array(self, array: np.ndarray) -> np.ndarray:
+    def _clean_array(self, array: np.ndarray, color: bool = False) -> np.ndarray:
         from docclean.io.images import to_uint8
 
         gray = _array_to_gray(array)
         cleaned = self.clean_gray(gray)
+        if color and array.ndim == 3 and array.shape[2] in (3, 4):
+            return _recolored(array, cleaned)
         if array.dtype == np.uint8:
             out: np.ndarray = self._to_uint8(cleaned, to_uint8)
         elif array.dtype == np.uint16:
@@ -138,6 +156,29 @@ class Cleaner:
             return np.where(cleaned, np.uint8(255), np.uint8(0))
         result: np.ndarray = to_uint8(cleaned)
         return result
+
+
+def _recolored(array: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
+    """An HxWx3(4) page's cleaned gray ``cleaned`` with its coloured ink's colour, as ``array``'s
+    shape and dtype (alpha opaque)."""
+    from docclean.inference.color import recolor
+
+    full = 255.0 if array.dtype == np.uint8 else 65535.0 if array.dtype == np.uint16 else 1.0
+    rgb = array[..., :3].astype(np.float32) * np.float32(255 / full)
+    if array.shape[2] == 4:
+        alpha = array[..., 3:].astype(np.float32) / np.float32(full)
+        rgb = rgb * alpha + np.float32(255) * (1 - alpha)
+    colour = recolor(np.floor(rgb + 0.5).astype(np.uint8), cleaned)
+    if array.dtype == np.uint8:
+        out = colour
+    elif array.dtype == np.uint16:
+        out = colour.astype(np.uint16) * np.uint16(257)
+    else:
+        out = (colour.astype(np.float32) / np.float32(255)).astype(array.dtype)
+    if array.shape[2] == 4:
+        opaque = np.full((*out.shape[:2], 1), full, dtype=out.dtype)
+        out = np.concatenate([out, opaque], axis=2)
+    return out
 
 
 def _array_to_gray(array: np.ndarray) -> np.ndarray:

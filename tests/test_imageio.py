@@ -457,7 +457,7 @@ def test_write_png_two_pages_refused(tmp_path: Path) -> None:
     [
         ([], "tiff", "no pages"),
         ([np.zeros((2, 2), np.uint8)], "gif", "unknown format"),
-        ([np.zeros((2, 2, 3), np.float32)], "png", "shape"),
+        ([np.zeros((2, 2, 4), np.float32)], "png", "shape"),
         ([np.zeros((2, 2), np.int64)], "png", "dtype"),
     ],
 )
