@@ -147,3 +147,31 @@ def test_actor_layout_uses_gpus_when_there_are_some() -> None:
     assert actor_layout({"CPU": 64.0, "GPU": 4.0}, "cpu", None)[1] == {"num_cpus": 4.0}
     with pytest.raises(UsageError, match="no GPU"):
         actor_layout({"CPU": 8.0}, "gpu", None)
+
+
+def test_an_interrupted_ray_run_leaves_complete_outputs_and_a_rerun_finishes(
+    scans: Path, tmp_path: Path, tiny_model: Path, local_ray: object
+) -> None:
+    from docclean.inference.batch import PageRecord, discover_inputs
+    from docclean.inference.ray_engine import CleanerSpec, RayCleanJob
+
+    out = tmp_path / "out"
+    spec = CleanerSpec(str(tiny_model)).resolved()
+    job = RayCleanJob(list(discover_inputs([scans])), out, cleaner=spec)
+
+    def stop_after_the_first_page(record: PageRecord) -> None:
+        if record.status == "done":
+            job.stop.set()
+
+    job.prepare(stop_after_the_first_page)
+    summary = job.run(stop_after_the_first_page)
+    assert summary.interrupted and summary.files_done < 4
+    written = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert all(p.relative_to(out).as_posix() in OUTPUTS for p in written)
+    for path in written:
+        assert read_pages(path)  # each complete: it decodes
+
+    rerun = RayCleanJob(list(discover_inputs([scans])), out, cleaner=spec)
+    rerun.prepare(lambda record: None)
+    assert not rerun.run(lambda record: None).interrupted
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == OUTPUTS
