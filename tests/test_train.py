@@ -246,9 +246,10 @@ def test_synthetic_kinds_can_be_left_out(tmp_path: Path, pair_dir: Path, monkeyp
     seen: list[list[str]] = []
     real = synth.synthetic_pairs
 
-    def spy(n, rng, clean_pages=None, kinds=None, size=synth.RENDER_SIZE, mix=True, dpi=None):  # type: ignore[no-untyped-def]
+    def spy(n, rng, clean_pages=None, kinds=None, size=synth.RENDER_SIZE, mix=True, dpi=None,  # type: ignore[no-untyped-def]
+            historical=False, good_share=None):  # fmt: skip
         seen.append(list(kinds))
-        return real(n, rng, clean_pages, kinds, (64, 64), mix, dpi)
+        return real(n, rng, clean_pages, kinds, (64, 64), mix, dpi, historical, good_share)
 
     monkeypatch.setattr(synth, "synthetic_pairs", spy)
     card = train(pair_dir / "noisy", pair_dir / "clean",
@@ -310,15 +311,17 @@ def test_synthetic_pages_at_a_resolution_share_and_undamaged(
     seen: dict = {}
     real = synth.synthetic_pairs
 
-    def spy(n, rng, clean_pages=None, kinds=None, size=synth.RENDER_SIZE, mix=True, dpi=None):  # type: ignore[no-untyped-def]
-        seen.update(size=size, dpi=str(dpi))
-        return real(n, rng, clean_pages, kinds, size, mix, dpi)
+    def spy(n, rng, clean_pages=None, kinds=None, size=synth.RENDER_SIZE, mix=True, dpi=None,  # type: ignore[no-untyped-def]
+            historical=False, good_share=None):  # fmt: skip
+        seen.update(size=size, dpi=str(dpi), good_share=good_share)
+        return real(n, rng, clean_pages, kinds, size, mix, dpi, historical, good_share)
 
     monkeypatch.setattr(synth, "synthetic_pairs", spy)
     config = quick(tmp_path, "m", synthetic=1, synthetic_undamaged=1, synthetic_share=0.5,
-                   synthetic_size="96x64", synthetic_dpi="150-300")  # fmt: skip
+                   synthetic_size="96x64", synthetic_dpi="150-300",
+                   synthetic_good_share=0.25)  # fmt: skip
     card = train(pair_dir / "noisy", pair_dir / "clean", config, Reporter(quiet=True))
-    assert seen == {"size": (64, 96), "dpi": "150-300"}
+    assert seen == {"size": (64, 96), "dpi": "150-300", "good_share": 0.25}
     t = card["training"]
     assert (t["synthetic_size"], t["synthetic_dpi"], t["synthetic_share"]) == (
         "96x64",
@@ -326,6 +329,9 @@ def test_synthetic_pages_at_a_resolution_share_and_undamaged(
         0.5,
     )
     assert t["synthetic_pairs"] == 1 and t["synthetic_undamaged_pages"] == 1
+    assert t["synthetic_good_share"] == 0.25
+    with pytest.raises(UsageError, match="--synthetic-good-share"):
+        quick(tmp_path, "y", synthetic=1, synthetic_good_share=1.5).validate()
     with pytest.raises(UsageError, match="--synthetic-share"):
         train(pair_dir / "noisy", pair_dir / "clean", quick(tmp_path, "x", synthetic_share=0.5),
               Reporter(quiet=True))  # fmt: skip
@@ -336,3 +342,45 @@ def test_synthetic_pages_at_a_resolution_share_and_undamaged(
     share = np.mean([sampler.batch_at(k, 40)[1].mean() for k in range(100)])
     assert share == pytest.approx(0.4, abs=0.02)
     np.testing.assert_array_equal(sampler.batch_at(7, 40)[0], sampler.batch_at(7, 40)[0])
+
+
+def test_black_and_white_targets_score_fm_and_get_binarization_pairs(
+    tmp_path: Path, pair_dir: Path, monkeypatch
+) -> None:
+    """Bilevel targets: the run keeps the weights of best FM, and its synthetic pairs (damaged and
+    undamaged) have black-and-white targets too."""
+    from conftest import write_gray
+
+    import docclean.synth.generator as synth
+    from docclean.evaluation.metrics import is_bilevel
+    from docclean.training import trainer
+
+    for name in ("page0", "page1", "page2"):
+        page = load_pairs_by_name(pair_dir, name)
+        write_gray(tmp_path / "bw" / "noisy" / f"{name}.png", page.noisy)
+        write_gray(
+            tmp_path / "bw" / "clean" / f"{name}.png", (page.clean >= 0.5).astype(np.float32)
+        )
+    made: list = []
+    real = trainer._synthetic_pairs
+
+    def spy(config, reporter, historical):  # type: ignore[no-untyped-def]
+        made.extend(real(config, reporter, historical))
+        return made
+
+    monkeypatch.setattr(trainer, "_synthetic_pairs", spy)
+    config = quick(tmp_path, "m", loss="bce", synthetic=1, synthetic_undamaged=1,
+                   synthetic_size="64x64", steps=4, eval_every=2, val_names=["page2"])  # fmt: skip
+    card = train(tmp_path / "bw" / "noisy", tmp_path / "bw" / "clean", config, Reporter(quiet=True))
+    assert card["output_kind"] == "bilevel" and "val_fm" in card["training"]["history"]
+    assert card["training"]["kept_because"].startswith("best validation FM")
+    assert len(made) == 2 and all(is_bilevel(p.clean) for p in made)
+    assert synth.DEGRADATIONS  # the registry the historical pairs draw from
+
+
+def load_pairs_by_name(pair_dir: Path, name: str):  # type: ignore[no-untyped-def]
+    from docclean.training.data import find_pairs, load_pairs
+
+    pairs, _ = load_pairs([p for p in find_pairs(pair_dir / "noisy", pair_dir / "clean")[0]
+                           if p.name == name])  # fmt: skip
+    return pairs[0]

@@ -208,6 +208,13 @@ def train(
             "\\[default: a whole page fitted to --synthetic-size]."
         ),
     ] = None,
+    synthetic_good_share: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of the --synthetic pages that are good ones (undamaged, or a good light "
+            "scan whose target is the pure page) \\[default: each kind's own chance, about 18 %]."
+        ),
+    ] = None,
     checkpoint_every: Annotated[
         int | None,
         typer.Option(
@@ -276,6 +283,7 @@ def train(
             "synthetic_exclude": parse_kind_list(synthetic_exclude),
             "synthetic_size": synthetic_size,
             "synthetic_dpi": synthetic_dpi,
+            "synthetic_good_share": synthetic_good_share,
             "checkpoint_every": checkpoint_every,
             "description": description,
         }

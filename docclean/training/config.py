@@ -80,6 +80,9 @@ class TrainConfig:
     synthetic_dpi: str | None = None
     """Resolutions synthetic pages are set at (``300``, ``150-600``, ``150,300,600``); type at its
     real size (pt * dpi / 72 px). Default: a whole page fitted to ``synthetic_size``."""
+    synthetic_good_share: float | None = None
+    """Share of the ``synthetic`` pages that are good ones (undamaged, or a good light scan whose
+    target is the pure page), the rest damaged [default: each kind's own chance, about 18 %]."""
     checkpoint_every: int = 200
     resume: bool = False
     skip_bad_pairs: bool = False
@@ -140,6 +143,11 @@ class TrainConfig:
             raise UsageError(f"--synthetic-share must be in [0, 1], not {share}")
         if share is not None and not (self.synthetic or self.synthetic_undamaged):
             raise UsageError("--synthetic-share needs --synthetic or --synthetic-undamaged pages")
+        good = self.synthetic_good_share
+        if good is not None and not 0.0 <= good <= 1.0:
+            raise UsageError(f"--synthetic-good-share must be in [0, 1], not {good}")
+        if good is not None and not self.synthetic:
+            raise UsageError("--synthetic-good-share needs --synthetic pages")
         if self.synthetic_size is not None or self.synthetic_dpi is not None:
             from docclean.synth.render import parse_scale, parse_size
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import platform
 import shlex
 from dataclasses import asdict, dataclass, replace
@@ -70,7 +71,8 @@ def train(
             f"--patch-size must be at least 8 and a multiple of {arch.stride} for {arch.name}"
         )
     train_pairs, val_pairs = _read_pairs(noisy_dir, clean_dir, config, reporter)
-    synthetic = _synthetic_pairs(config, reporter)
+    bilevel = all(is_bilevel(p.clean) for p in train_pairs)
+    synthetic = _synthetic_pairs(config, reporter, historical=bilevel)
     reporter.info(
         f"training {arch.name} on {len(train_pairs)} page pair(s)"
         + (f" and {len(synthetic)} synthetic" if synthetic else "")
@@ -97,7 +99,6 @@ def train(
         optimizer=keras.optimizers.Adam(config.learning_rate), loss=get_loss(config.loss)
     )
 
-    bilevel = all(is_bilevel(p.clean) for p in train_pairs)
     plan = _plan(config, sampler.pixels, bilevel, bool(val_pairs))
     draft = ModelCard.draft(config.output.stem, arch)
     loaded = LoadedModel(config.output.stem, config.output, draft, model)
@@ -178,9 +179,10 @@ def _read_pairs(
     return train_pairs, val_pairs
 
 
-def _synthetic_pairs(config: TrainConfig, reporter: Reporter) -> list[Pair]:
+def _synthetic_pairs(config: TrainConfig, reporter: Reporter, historical: bool) -> list[Pair]:
     """``--synthetic`` damaged rendered pages and ``--synthetic-undamaged`` pages paired with
-    themselves (which teach a model to leave clean text as it is)."""
+    themselves (which teach a model to leave clean text as it is). ``historical`` (the real
+    targets are black and white): binarization pairs, with black-and-white targets too."""
     if not (config.synthetic or config.synthetic_undamaged):
         return []
     from docclean.synth.generator import render_page, resolve_kinds, synthetic_pairs
@@ -194,9 +196,19 @@ def _synthetic_pairs(config: TrainConfig, reporter: Reporter) -> list[Pair]:
     )
     rng = np.random.default_rng(config.seed)
     kinds = resolve_kinds(exclude=config.synthetic_exclude)
-    pairs = synthetic_pairs(config.synthetic, rng, kinds=kinds, size=size, dpi=dpi)
+    pairs = synthetic_pairs(
+        config.synthetic,
+        rng,
+        kinds=kinds,
+        size=size,
+        dpi=dpi,
+        historical=historical,
+        good_share=config.synthetic_good_share,
+    )
     for i in range(config.synthetic_undamaged):
         page = render_page(rng, size, dpi.draw(rng) if dpi else None)
+        if historical:
+            page = (page >= 0.5).astype(np.float32)
         pairs.append(Pair(f"undamaged-{i:05d}", page, page))
     return pairs
 
@@ -301,6 +313,7 @@ def _card(
             "synthetic_excluded_kinds": config.synthetic_exclude,
             "synthetic_size": config.synthetic_size or "x".join(map(str, SYNTHETIC_SIZE[::-1])),
             "synthetic_dpi": config.synthetic_dpi,
+            "synthetic_good_share": config.synthetic_good_share,
             "never_seen_kinds": never_seen_kinds(
                 this_run,
                 {"never_seen_kinds": start_training.never_seen_kinds} if start_training else None,
@@ -451,7 +464,9 @@ def score_pages(loaded: LoadedModel, pairs: list[Pair]) -> dict[str, Any]:
 
 
 def _rounded(scores: dict[str, float]) -> dict[str, float]:
-    return {k: round(v, 5) for k, v in scores.items()}
+    """Scores to 5 decimals; one that is not a finite number (the PSNR of a page matched
+    exactly) is left out, since a card holds finite numbers only."""
+    return {k: round(v, 5) for k, v in scores.items() if math.isfinite(v)}
 
 
 def _versions() -> dict[str, str]:
