@@ -384,3 +384,17 @@ def load_pairs_by_name(pair_dir: Path, name: str):  # type: ignore[no-untyped-de
     pairs, _ = load_pairs([p for p in find_pairs(pair_dir / "noisy", pair_dir / "clean")[0]
                            if p.name == name])  # fmt: skip
     return pairs[0]
+
+
+def test_validation_names_can_be_prefixes() -> None:
+    """--val '2016*' holds out every page whose name starts with 2016 (a year of DIBCO, say)."""
+    from docclean.errors import DataError
+    from docclean.training.data import PairPaths, split_validation
+
+    names = ["2014-a", "2016-a", "2016-b", "2016x"]
+    pairs = [PairPaths(n, Path(n), Path(n)) for n in names]
+    train_, val = split_validation(pairs, val_names=["2016-*", "2014-a"])
+    assert [p.name for p in val] == ["2014-a", "2016-a", "2016-b"]
+    assert [p.name for p in train_] == ["2016x"]
+    with pytest.raises(DataError, match="2017\\*"):
+        split_validation(pairs, val_names=["2017*"])

@@ -149,7 +149,10 @@ def train(
     ] = None,
     val: Annotated[
         str | None,
-        typer.Option(help="Validation pages: comma-separated names or @FILE with one name a line."),
+        typer.Option(
+            help="Validation pages: comma-separated names (NAME* for every name that starts "
+            "with NAME) or @FILE with one name a line."
+        ),
     ] = None,
     val_fraction: Annotated[
         float | None,

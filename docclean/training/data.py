@@ -136,9 +136,12 @@ def split_validation(
     """Split whole pages into (train, validation) by a list of names or a seeded random fraction."""
     if val_names is not None:
         wanted = {n.strip() for n in val_names if n.strip()}
-        by_stem = {Path(n).with_suffix("").as_posix() for n in wanted}
+        prefixes = [n[:-1] for n in wanted if n.endswith("*")]  # "2016*": every 2016 page
+        exact = {Path(n).with_suffix("").as_posix() for n in wanted if not n.endswith("*")}
         known = {p.name for p in pairs}
-        unknown = sorted(by_stem - known)
+        unknown = sorted(exact - known)
+        unknown += [f"{p}*" for p in prefixes if not any(k.startswith(p) for k in known)]
+        by_stem = exact | {k for k in known if any(k.startswith(p) for p in prefixes)}
         if unknown:
             raise DataError(f"validation names not among the pairs: {', '.join(unknown[:10])}")
         val = [p for p in pairs if p.name in by_stem]
