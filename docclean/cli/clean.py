@@ -162,6 +162,8 @@ def clean(
                 "--color and --binarize cannot be combined", "bilevel pages are black and white"
             )
         check_engine(engine, ray_address, str(output_dir) == "-" and not dry_run)
+        if color and engine == EngineChoice.ray:
+            raise UsageError("--color works with --engine local only", "drop --engine ray")
         if str(output_dir) == "-":
             _clean_filter(
                 inputs or [],
