@@ -78,3 +78,23 @@ def test_gpu_check_script_says_there_is_no_gpu(tmp_path: Path) -> None:
     assert result.stdout.strip() == (
         "gpu_check: no GPU on this machine (nvidia-smi finds none): nothing to check"
     )
+
+
+def test_mixed_precision_is_used_only_where_pages_stay_within_one_level() -> None:
+    """On the CPU (float16 emulated): the office model moves by more than 1/255 in float16 and
+    stays float32, with a note; the binarizer, whose outputs saturate, runs mixed, within 1/255."""
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import load_model
+
+    office = PageCleaner(load_model(None), tile_size=256, device="cpu", mixed_precision=True)
+    assert office.precision == "float32"
+    assert office.precision_note is not None and "runs in float32" in office.precision_note
+
+    rng = np.random.default_rng(3)
+    page = dirty(clean_page(300, 260, rng), rng)
+    exact = PageCleaner(load_model("dibco-fast-unet"), tile_size=256, device="cpu")
+    mixed = PageCleaner(
+        load_model("dibco-fast-unet"), tile_size=256, device="cpu", mixed_precision=True
+    )
+    assert mixed.precision == "mixed_float16" and mixed.precision_note is None
+    assert np.abs(mixed.clean(page) - exact.clean(page)).max() <= 1 / 255

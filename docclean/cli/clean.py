@@ -124,6 +124,13 @@ def clean(
         typer.Option(help="Print what would be cleaned or skipped; clean nothing, load no model."),
     ] = False,
     device: DeviceOption = DeviceChoice.auto,
+    mixed_precision: Annotated[
+        bool,
+        typer.Option(
+            help="Run the model in float16 where that keeps pages within 1/255 of float32 "
+            "(checked when the model loads; otherwise float32, with a warning). For GPUs."
+        ),
+    ] = False,
     engine: Annotated[
         EngineChoice,
         typer.Option(
@@ -202,7 +209,9 @@ def clean(
             color=color,
         )
         if engine == EngineChoice.ray:
-            _ray_settings(job, ray_address, model, tile_size, batch_size, device, binarize)
+            _ray_settings(
+                job, ray_address, model, tile_size, batch_size, device, binarize, mixed_precision
+            )
 
         def on_record(record: PageRecord) -> None:
             if record.status == "failed":
@@ -233,7 +242,11 @@ def clean(
                         f"cleaning {todo} file(s) with {Path(spec.model).stem} on {where}"
                     )
                 elif todo and not job.summary.stopped:
-                    cleaner = _page_cleaner(model, tile_size, batch_size, device, binarize)
+                    cleaner = _page_cleaner(
+                        model, tile_size, batch_size, device, binarize, mixed_precision
+                    )
+                    if cleaner.precision_note:
+                        reporter.warn(cleaner.precision_note)
                     check_tile_and_batch(cleaner.config.tile_size, cleaner.config.batch_size)
                     job.clean_page = cleaner.clean
                     reporter.info(
@@ -310,11 +323,12 @@ def _ray_settings(
     batch_size: int | None,
     device: DeviceChoice,
     binarize: bool,
+    mixed_precision: bool,
 ) -> None:
     """Tell a RayCleanJob how its actors build the model and where Ray runs."""
     from docclean.inference.ray_engine import CleanerSpec, RayOptions
 
-    job.cleaner = CleanerSpec(model, tile_size, batch_size, device.value, binarize)
+    job.cleaner = CleanerSpec(model, tile_size, batch_size, device.value, binarize, mixed_precision)
     job.ray = RayOptions(address=ray_address)
 
 

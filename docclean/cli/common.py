@@ -133,6 +133,7 @@ def _page_cleaner(
     batch_size: int | None,
     device: DeviceChoice,
     binarize: bool = False,
+    mixed_precision: bool = False,
 ) -> Any:
     from docclean.backend import tensorflow
     from docclean.inference.cleaner import PageCleaner
@@ -147,6 +148,7 @@ def _page_cleaner(
         batch_size=batch_size,
         device=device.value,
         binarize=binarize,
+        mixed_precision=mixed_precision,
     )
 
 

@@ -37,10 +37,16 @@ class PageCleaner:
         margin: int | None = None,
         device: Device = "auto",
         binarize: bool = False,
+        mixed_precision: bool = False,
     ) -> None:
         self._tf = tensorflow(device)
         self.loaded = loaded
         self.binarize = binarize
+        self._model = loaded.model
+        self.precision = "float32"
+        self.precision_note: str | None = None
+        if mixed_precision:
+            self._use_mixed_precision()
         arch = ARCHITECTURES.get(loaded.card.architecture)
         chosen = tile_size
         if tile_size is None:
@@ -61,7 +67,7 @@ class PageCleaner:
 
     def _forward(self, config: TileConfig) -> Any:
         """The traced model call for ``config``'s batch shape (traced on first use)."""
-        tf, model = self._tf, self.loaded.model
+        tf, model = self._tf, self._model
         key = config.tile_size
         if key not in self._forwards:
             spec = tf.TensorSpec(
@@ -74,6 +80,25 @@ class PageCleaner:
 
             self._forwards[key] = tf.function(forward, input_signature=[spec])
         return self._forwards[key]
+
+    def _use_mixed_precision(self) -> None:
+        """Run the model in mixed precision if that keeps its pages within one gray level
+        (checked on probe tiles); otherwise stay in float32 and say why in ``precision_note``."""
+        from docclean.inference.precision import (
+            MAX_ERROR,
+            mixed_precision_error,
+            mixed_precision_model,
+        )
+
+        mixed = mixed_precision_model(self.loaded.model)
+        error = mixed_precision_error(self.loaded.model, mixed)
+        if error <= MAX_ERROR:
+            self._model, self.precision = mixed, "mixed_float16"
+        else:
+            self.precision_note = (
+                f"mixed precision would change {self.loaded.name}'s pages by up to "
+                f"{error * 255:.1f}/255 (more than 1/255): it runs in float32"
+            )
 
     def config_for(self, height: int, width: int) -> TileConfig:
         """The tile layout that does the least work for a page of this size."""

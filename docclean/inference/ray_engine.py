@@ -42,6 +42,9 @@ INSTALL_HINT = "install it with `pip install 'docclean[ray]'` (or `pip install '
 CPUS_PER_ACTOR = 4
 """CPU threads one cleaning actor gives TensorFlow on a CPU cluster (small convolutions gain
 little from more; several actors use a big node better)."""
+DECODE_MEMORY = 512 * 2**20
+"""Memory a decoding task asks Ray for next to GPU actors (an A4 page at 300 dpi is 35 MB as
+float32; a PDF page is rendered before it is converted)."""
 _PAGE, _CLEAN_FAILED, _READ_FAILED, _END = "page", "clean-failed", "read-failed", "end"
 
 
@@ -64,6 +67,7 @@ class CleanerSpec:
     batch_size: int | None = None
     device: Device = "auto"
     binarize: bool = False
+    mixed_precision: bool = False
 
     def resolved(self) -> CleanerSpec:
         """The model checked here (found, card valid, sha256 right; no TensorFlow) and named by
@@ -79,7 +83,14 @@ class CleanerSpec:
             from docclean.models.store import load_model
 
             load_model(path)  # raises its ModelError before TensorFlow loads
-        return CleanerSpec(str(path), self.tile_size, self.batch_size, self.device, self.binarize)
+        return CleanerSpec(
+            str(path),
+            self.tile_size,
+            self.batch_size,
+            self.device,
+            self.binarize,
+            self.mixed_precision,
+        )
 
     def build(self, threads: int | None = None) -> Any:
         """A :class:`~docclean.inference.cleaner.PageCleaner` (TensorFlow limited to
@@ -97,6 +108,7 @@ class CleanerSpec:
             batch_size=self.batch_size,
             device=self.device,
             binarize=self.binarize,
+            mixed_precision=self.mixed_precision,
         )
 
 
@@ -296,6 +308,9 @@ class _RaySource:
         context.enable_progress_bars = False
         context.print_on_execution_start = False
         context.enable_auto_log_stats = False
+        detectors = getattr(context, "issue_detectors_config", None)
+        if detectors is not None:  # its advice (e.g. set memory=) would be noise on stderr
+            detectors.detectors = []
         resources = ray.cluster_resources()
         count, remote, threads, described = actor_layout(
             resources, job.cleaner.device, job.ray.actors
@@ -311,6 +326,10 @@ class _RaySource:
             for i, planned in enumerate(todo)
         ]
         blocks = min(len(files), job.ray.decode_blocks or 4 * cpus)
+        # GPU actors: decoding in CPU tasks, overlapped with inference (a memory request keeps
+        # Ray from fusing the two stages into the actor). CPU actors decode their own pages:
+        # the cores are busy cleaning anyway, and no decoded page crosses the object store.
+        decoding = {"num_cpus": 1, **({"memory": DECODE_MEMORY} if remote.get("num_gpus") else {})}
         return (
             ray.data.from_items(files, override_num_blocks=max(1, blocks))
             .map_batches(
@@ -318,7 +337,7 @@ class _RaySource:
                 batch_size=1,
                 batch_format="numpy",
                 fn_kwargs={"pdf_dpi": job.dpi},
-                num_cpus=1,
+                **decoding,
             )
             .map_batches(
                 PageCleanerActor,
