@@ -27,18 +27,21 @@ LINES = [
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans where installed, else Pillow's own scalable font."""
+    try:
+        return ImageFont.truetype(str(FONT), size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
 def scanned_page(ring: float, fill: float, seed: int, dpi: int = 150) -> np.ndarray:
     """A NoisyOffice-like strip of a letter at ``dpi``: 11 pt text on gray paper that darkens to
     the right, two coffee rings (``ring`` deep at the rim, ``fill`` inside) and sensor noise."""
     width, height = int(8.5 * dpi), int(2.6 * dpi)
     image = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(image)
-    try:
-        font: ImageFont.FreeTypeFont | ImageFont.ImageFont = ImageFont.truetype(
-            str(FONT), round(11 / 72 * dpi)
-        )
-    except OSError:
-        pytest.skip("the DejaVu font is not installed")
+    font = _font(round(11 / 72 * dpi))
     for i, line in enumerate(LINES):
         draw.text((int(0.6 * dpi), int(0.3 * dpi) + i * int(0.42 * dpi)), line, font=font, fill=0)
     ink = np.asarray(image, np.float32) / 255
@@ -148,6 +151,7 @@ needs_tesseract = pytest.mark.skipif(
 )
 
 
+@needs_tesseract
 def test_visible_without_a_rasterized_page_is_refused(tmp_path: Path) -> None:
     Image.new("L", (300, 200), 255).save(tmp_path / "p.png", dpi=(150, 150))
     import img2pdf
