@@ -98,3 +98,15 @@ def test_mixed_precision_is_used_only_where_pages_stay_within_one_level() -> Non
     )
     assert mixed.precision == "mixed_float16" and mixed.precision_note is None
     assert np.abs(mixed.clean(page) - exact.clean(page)).max() <= 1 / 255
+
+
+def test_training_strategy_is_the_default_without_two_gpus() -> None:
+    from docclean.backend import tensorflow
+    from docclean.training.distribute import global_batch_size, training_strategy
+
+    tf = tensorflow("auto")
+    strategy = training_strategy(tf)
+    gpus = len(tf.config.list_logical_devices("GPU"))
+    expected = "MirroredStrategy" if gpus >= 2 else type(tf.distribute.get_strategy()).__name__
+    assert type(strategy).__name__ == expected
+    assert global_batch_size(8, strategy) == 8 * (gpus if gpus >= 2 else 1)
