@@ -1082,16 +1082,49 @@ def test_two_runs_into_one_folder_never_clobber(tmp_path: Path, tiny_model: Path
     src, out = tmp_path / "in", tmp_path / "out"
     for n in range(12):
         write_gray(src / f"p{n:02d}.png", gray(60, 80) / 255)
+        if n % 4 == 0:  # multi-page files too: their pages are kept while they are cleaned
+            frames = [Image.fromarray(gray(60, 80)) for _ in range(4)]
+            frames[0].save(src / f"m{n:02d}.tif", save_all=True, append_images=frames[1:])
     args = ["clean", str(src), "-o", str(out), "--model", str(tiny_model), "--json"]
     first, second = popen(*args), popen(*args)
     results = [p.communicate(timeout=300) for p in (first, second)]
     assert (first.returncode, second.returncode) == (0, 0), results
-    done = [r["input"] for stdout, _ in results for r in records(stdout) if r["status"] == "done"]
-    assert sorted(done) == sorted(str(p) for p in src.iterdir())  # each cleaned exactly once
+    done = [
+        (r["input"], r["page"])
+        for stdout, _ in results
+        for r in records(stdout)
+        if r["status"] == "done"
+    ]
+    expected = [(str(p), 0) for p in src.glob("*.png")]
+    expected += [(str(p), page) for p in src.glob("*.tif") for page in range(4)]
+    assert sorted(done) == sorted(expected)  # each page cleaned by exactly one of the runs
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in src.iterdir())
     for path in out.iterdir():
-        with Image.open(path) as image:
-            image.load()
+        assert len(list(read_pages(path))) == (4 if path.suffix == ".tif" else 1)
     assert not part_files(out)
+
+
+def test_a_multipage_file_another_run_is_cleaning_is_left_to_it(tmp_path: Path) -> None:
+    from docclean.io.partial import PartialPages
+
+    job = _pages_job(tmp_path, lambda page: page, jobs=2)  # a.png, b.tif (3 pages), c-f.png
+    other = PartialPages(tmp_path / "out" / "b.tif", {"the other run": True})
+    assert other.lock()  # another run holds b.tif's pages
+    (other.folder / "page00001.png").write_bytes(b"theirs")
+    seen: list[PageRecord] = []
+    summary = job.run(seen.append)
+    skipped = [r for r in seen if r.status == "skipped"]
+    assert [Path(r.input).name for r in skipped] == ["b.tif"]
+    assert "is being cleaned by another docclean run" in (skipped[0].error or "")
+    assert (summary.files_done, summary.files_skipped, summary.files_failed) == (5, 1, 0)
+    assert (other.folder / "page00001.png").read_bytes() == b"theirs"  # not touched
+    other.release()
+    again = CleanJob(
+        list(discover_inputs([tmp_path / "in"])), tmp_path / "out", clean_page=lambda p: p
+    )
+    assert again.run(lambda record: None).files_done == 1  # b.tif, from its first page
+    assert len(list(read_pages(tmp_path / "out" / "b.tif"))) == 3
+    assert not other.folder.exists()
 
 
 def test_ctrl_c_in_a_long_pdf_keeps_its_cleaned_pages_and_the_rerun_continues(

@@ -315,6 +315,7 @@ class CleanJob:
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="docclean-io")
         outcomes: deque[_Outcome] = deque()
         reader: PageSource | None = None
+        state: _FileState | None = None
         try:
             todo = self._todo if self._todo is not None else self._plan(on_record)
             self._todo = []
@@ -325,7 +326,6 @@ class CleanJob:
             total = sum(planned.pages for planned in todo)
             self._advance(0, total)
             reader = self._page_source(todo)
-            state: _FileState | None = None
             for index, entry in reader:
                 if self.summary.stopped or self._interrupted():
                     break
@@ -353,6 +353,8 @@ class CleanJob:
             while outcomes:
                 self._finish(outcomes.popleft(), on_record)
             pool.shutdown(wait=True, cancel_futures=True)
+            if state is not None and state.planned.partial is not None:
+                state.planned.partial.release()  # an unfinished file: its pages await a rerun
             self.summary.seconds = time.perf_counter() - started
         return self.summary
 
@@ -401,6 +403,11 @@ class CleanJob:
         state = _FileState(planned)
         if planned.partial is not None:
             try:
+                if not planned.partial.lock():
+                    state.error = OutputExistsError(
+                        f"{planned.target} is being cleaned by another docclean run; left to it"
+                    )
+                    return state
                 planned.partial.begin(planned.start)
             except OSError as exc:
                 cause = (exc.strerror or str(exc)).lower()
@@ -448,6 +455,8 @@ class CleanJob:
     ) -> _Outcome:
         """The file's last page was cleaned (``end`` None) or reading it failed (``end``)."""
         planned = state.planned
+        if isinstance(end, OutputExistsError):  # another run holds its pages: left to it
+            return _Outcome(planned.item, error=end, target=planned.target)
         if end is not None:
             for kept in state.kept:
                 kept.exception()  # wait: the folder is removed after its last write
@@ -495,8 +504,9 @@ class CleanJob:
             if _exists(target) and not self.overwrite:
                 self.summary.files_skipped += 1
                 on_record(_file_record(item, target, "skipped"))
-                if not report_planned and pages > 1:  # a complete output: its pages are done
-                    PartialPages(target, {}).discard()
+                stale = PartialPages(target, {})
+                if not report_planned and stale.folder.is_dir() and stale.lock():
+                    stale.discard()  # the output is complete: pages left beside it are not needed
                 continue
             planned = _Planned(item, target, kind, pages)
             if pages > 1:
@@ -554,15 +564,17 @@ class CleanJob:
         if error is None and outcome.write is not None:
             try:
                 outcome.write.result()
-            except OutputExistsError as exc:  # another process wrote it: theirs stays
-                self.summary.files_skipped += 1
-                assert outcome.target is not None
-                record = _file_record(outcome.item, outcome.target, "skipped")
-                record.error = exc.message
-                on_record(record)
-                return
+            except OutputExistsError as exc:
+                error = exc
             except DocCleanError as exc:  # name the input too: the message names the output
                 error = _WriteFailedError(f"{outcome.item.path}: {exc.message}", exc.hint)
+        if isinstance(error, OutputExistsError):  # another run wrote it (or is): theirs stays
+            self.summary.files_skipped += 1
+            target = outcome.target or output_path(outcome.item, self.output_dir, "png")
+            record = _file_record(outcome.item, target, "skipped")
+            record.error = error.message
+            on_record(record)
+            return
         if error is not None:
             self._fail(outcome.item, error, on_record)
             return
@@ -625,17 +637,21 @@ def _assemble(planned: _Planned, kept: list[Future[None]], overwrite: bool) -> N
     partial = planned.partial
     assert partial is not None
     try:
-        for future in kept:
-            future.result()  # a page that could not be kept fails the file (the rest stay)
-        dpis = partial.dpis(planned.pages)
-    except OSError as exc:
-        cause = (exc.strerror or str(exc)).lower()
-        raise OutputError(f"cannot keep the pages of {planned.target}: {cause}") from exc
-    pages = partial.pages(planned.pages)
-    try:
-        write_pages(planned.target, pages, None, planned.kind, dpis, overwrite)
-    except OutputExistsError:
+        try:
+            for future in kept:
+                future.result()  # a page that could not be kept fails the file (the rest stay)
+            dpis = partial.dpis(planned.pages)
+        except OSError as exc:
+            cause = (exc.strerror or str(exc)).lower()
+            raise OutputError(f"cannot keep the pages of {planned.target}: {cause}") from exc
+        write_pages(
+            planned.target, partial.pages(planned.pages), None, planned.kind, dpis, overwrite
+        )
+    except OutputExistsError:  # another run's output is in place: these pages are not needed
         partial.discard()
+        raise
+    except BaseException:  # kept for a rerun
+        partial.release()
         raise
     partial.discard()
 

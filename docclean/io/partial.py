@@ -10,8 +10,11 @@ is removed once the output is in place.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import math
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +47,29 @@ class PartialPages:
         self.target = target
         self.folder = partial_folder(target)
         self.source = source
+        self._lock: int | None = None
+
+    def lock(self) -> bool:
+        """Hold the folder (made if missing) for this run: False when another run holds it
+        (two runs into one folder never write the same pages). :meth:`discard` or
+        :meth:`release` lets go."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except OSError:  # a file system without locks: go on unlocked
+            pass
+        self._lock = fd
+        return True
+
+    def release(self) -> None:
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock)
+            self._lock = None
 
     def _page(self, index: int) -> Path:
         return self.folder / f"page{index + 1:05d}.png"
@@ -63,11 +89,14 @@ class PartialPages:
         return count
 
     def begin(self, start: int) -> None:
-        """Get the folder ready to take page ``start`` on: a fresh one when ``start`` is 0."""
-        if start == 0:
-            self.discard()
+        """Get the (locked) folder ready to take page ``start`` on: emptied when ``start`` is 0."""
         self.folder.mkdir(parents=True, exist_ok=True)
         if start == 0:
+            for old in self.folder.iterdir():
+                if old.is_dir() and not old.is_symlink():
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    old.unlink(missing_ok=True)
             write_text_atomic(self.folder / _SOURCE, json.dumps(self.source, sort_keys=True))
 
     def add(self, index: int, pixels: np.ndarray, dpi: tuple[float, float] | None) -> None:
@@ -104,9 +133,10 @@ class PartialPages:
             return np.asarray(image)
 
     def discard(self) -> None:
-        """Remove the folder and what it holds (it is docclean's own)."""
+        """Remove the folder and what it holds (it is docclean's own), and let go of it."""
         if self.folder.is_dir() and not self.folder.is_symlink():
             shutil.rmtree(self.folder, ignore_errors=True)
+        self.release()
 
 
 class _LazyPages(Sequence[np.ndarray]):
