@@ -20,6 +20,7 @@ from docclean.io.images import read_pages, to_uint8
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install '.[ray]')")
 pytest.importorskip("ray.data", reason="Ray Data is not installed (pip install '.[ray]')")
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray's own, on import
 runner = CliRunner()
 
 
