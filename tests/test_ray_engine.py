@@ -176,3 +176,19 @@ def test_an_interrupted_ray_run_leaves_complete_outputs_and_a_rerun_finishes(
     rerun.prepare(lambda record: None)
     assert not rerun.run(lambda record: None).interrupted
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == OUTPUTS
+
+
+def test_an_error_raised_on_a_worker_keeps_its_kind_and_message() -> None:
+    from docclean.errors import ModelError
+    from docclean.inference.ray_engine import _unwrapped
+
+    report = RuntimeError(
+        "ActorDiedError: the actor died in its creation task\nTraceback (most recent call last):\n"
+        '  File "store.py", line 116\ndocclean.errors.ModelError: m.keras: sha256 0d70… does not '
+        "match its card (retrain or reinstall it)\n"
+    )
+    error = _unwrapped(report)
+    assert isinstance(error, ModelError) and error.exit_code == ExitCode.MODEL
+    assert str(error) == "m.keras: sha256 0d70… does not match its card (retrain or reinstall it)"
+    other = _unwrapped(RuntimeError("ObjectStoreFullError: no room\nmore"))
+    assert str(other) == "the Ray pipeline failed: RuntimeError: ObjectStoreFullError: no room"

@@ -24,7 +24,9 @@ import contextlib
 import logging
 import os
 import pickle
+import re
 import signal
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from docclean import errors
 from docclean.backend import Device
 from docclean.errors import DocCleanError, InputError, UsageError
 from docclean.inference.batch import CleanJob, PageSource, _Planned, read_file_entries
@@ -70,8 +73,8 @@ class CleanerSpec:
     mixed_precision: bool = False
 
     def resolved(self) -> CleanerSpec:
-        """The model checked here (found, card valid, sha256 right; no TensorFlow) and named by
-        absolute path, so that a bad model fails before Ray starts (exit 3)."""
+        """The model checked here (found, card valid, sha256 right; no TensorFlow), so that a bad
+        model fails before Ray starts (exit 3); a shipped model named, others by absolute path."""
         from docclean.models.store import DEFAULT_BINARIZE_MODEL, resolve_model, sha256_of
         from docclean.models.store import read_card as card_of
 
@@ -83,8 +86,12 @@ class CleanerSpec:
             from docclean.models.store import load_model
 
             load_model(path)  # raises its ModelError before TensorFlow loads
+        from docclean.models.store import shipped_models
+
+        shipped = shipped_models()  # a shipped model keeps its name: it lies elsewhere on workers
+        named = next((n for n, p in shipped.items() if p == path), None)
         return CleanerSpec(
-            str(path),
+            named or os.path.abspath(path),
             self.tile_size,
             self.batch_size,
             self.device,
@@ -262,7 +269,7 @@ def start_ray(options: RayOptions) -> tuple[ModuleType, bool]:
             with contextlib.suppress(ValueError, TypeError):  # not the main thread, or C's
                 signal.signal(sig, handler)
     logging.getLogger("ray").setLevel(logging.ERROR)
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # its failures reach us as errors
     return ray, True
 
 
@@ -315,8 +322,9 @@ class _RaySource:
         count, remote, threads, described = actor_layout(
             resources, job.cleaner.device, job.ray.actors
         )
+        restarts: dict[str, Any] = {}
         if self._embedded:  # one machine: a dead actor is a bug or no memory, not a lost node
-            remote["max_restarts"] = 0
+            restarts["max_restarts"] = 0  # (also spares stderr Ray's note on restarting them)
         device = job.cleaner.device if remote.get("num_gpus") else "cpu"
         spec = CleanerSpec(**{**job.cleaner.__dict__, "device": device})
         cpus = max(1, int(resources.get("CPU", 1)))
@@ -330,24 +338,28 @@ class _RaySource:
         # Ray from fusing the two stages into the actor). CPU actors decode their own pages:
         # the cores are busy cleaning anyway, and no decoded page crosses the object store.
         decoding = {"num_cpus": 1, **({"memory": DECODE_MEMORY} if remote.get("num_gpus") else {})}
-        return (
-            ray.data.from_items(files, override_num_blocks=max(1, blocks))
-            .map_batches(
-                decode_files,
-                batch_size=1,
-                batch_format="numpy",
-                fn_kwargs={"pdf_dpi": job.dpi},
-                **decoding,
+        with warnings.catch_warnings():  # max_restarts has no named parameter yet
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*")
+            stages = (
+                ray.data.from_items(files, override_num_blocks=max(1, blocks))
+                .map_batches(
+                    decode_files,
+                    batch_size=1,
+                    batch_format="numpy",
+                    fn_kwargs={"pdf_dpi": job.dpi},
+                    **decoding,
+                )
+                .map_batches(
+                    PageCleanerActor,
+                    batch_size=1,
+                    batch_format="numpy",
+                    fn_constructor_kwargs={"spec": spec, "threads": threads},
+                    compute=ray.data.ActorPoolStrategy(size=count),
+                    **remote,
+                    **restarts,
+                )
             )
-            .map_batches(
-                PageCleanerActor,
-                batch_size=1,
-                batch_format="numpy",
-                fn_constructor_kwargs={"spec": spec, "threads": threads},
-                compute=ray.data.ActorPoolStrategy(size=count),
-                **remote,
-            )
-        )
+        return stages
 
     def __iter__(self) -> Iterator[tuple[int, PageImage | DocCleanError | None]]:
         try:
@@ -389,5 +401,14 @@ def _unwrapped(exc: BaseException) -> BaseException:
             return current
         cause = getattr(current, "cause", None)
         current = cause if isinstance(cause, BaseException) else current.__cause__
-    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    text = str(exc)
+    raised = re.findall(r"docclean\.errors\.(\w+): (.+)", text)  # a worker's, in Ray's report
+    if raised:
+        name, message = raised[-1]
+        kind = getattr(errors, name, None)
+        if isinstance(kind, type) and issubclass(kind, DocCleanError):
+            rebuilt = kind.__new__(kind)
+            DocCleanError.__init__(rebuilt, message.strip())
+            return rebuilt
+    first = (text.strip().splitlines() or [""])[0][:300]
     return DocCleanError(f"the Ray pipeline failed: {type(exc).__name__}: {first}")
