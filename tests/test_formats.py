@@ -293,3 +293,20 @@ def test_bad_pdfs_give_one_clear_error_line_each(tmp_path: Path, tiny_model: Pat
     assert any("corrupt.pdf" in line and "corrupt PDF" in line for line in lines)
     assert "Traceback" not in result.output
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["good.pdf"]
+
+
+def test_a_long_pdf_reads_every_page_in_order_from_any_start(tmp_path: Path) -> None:
+    """The reader opens the PDF again every few pages (PDFium's cache): no page lost or doubled."""
+    from docclean.io.pdf import REOPEN_EVERY
+
+    count = 2 * REOPEN_EVERY + 3
+    shapes = [(20 + n, 30 + (n % 5), 150) for n in range(count)]
+    made = make_pdf(tmp_path / "long.pdf", shapes)
+    read = [to_uint8(p.pixels) for p in read_pages(tmp_path / "long.pdf")]
+    assert len(read) == count
+    for page, original in zip(read, made, strict=True):
+        np.testing.assert_array_equal(page, original)
+    later = list(read_pages(tmp_path / "long.pdf", start=REOPEN_EVERY - 1))
+    assert [p.index for p in later] == list(range(REOPEN_EVERY - 1, count))
+    for page in later:
+        np.testing.assert_array_equal(to_uint8(page.pixels), made[page.index])

@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 DEFAULT_DPI: float = 300.0
+REOPEN_EVERY = 8
+"""Pages read from one opening of a PDF (PDFium caches what it decoded until it closes)."""
 _POINTS_PER_INCH = 72.0
 _MIN_POINTS = 3.0  # smallest page side PDF viewers (and pikepdf) accept
 _pdfium_lock = threading.RLock()
@@ -236,6 +238,8 @@ def iter_pdf_pages(
     (``color``: HxWx3 RGB pixels).
 
     Pages render at ``dpi`` when given, else at their largest image's DPI, else DEFAULT_DPI.
+    PDFium keeps every image it decoded until its document closes, so the document is opened
+    again every :data:`REOPEN_EVERY` pages: memory stays flat however long the PDF is.
     """
     with _pdfium_lock:
         doc = _open(path)
@@ -245,6 +249,9 @@ def iter_pdf_pages(
             raise InputError(path, "PDF has no pages")
         for index in range(start, total):
             with _pdfium_lock:
+                if index > start and (index - start) % REOPEN_EVERY == 0:
+                    doc.close()
+                    doc = _open(path)
                 try:
                     page = doc[index]
                     try:
