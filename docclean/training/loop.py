@@ -89,7 +89,8 @@ class LoopResult:
 
 
 class _Interrupts:
-    """Ctrl-C and SIGTERM become a flag checked between steps, so a step is never cut in half."""
+    """Ctrl-C and SIGTERM become a flag checked between steps, so a step is never cut in half;
+    a second one (during a long validation, say) stops at once, without a new checkpoint."""
 
     def __init__(self) -> None:
         self.requested = False
@@ -97,6 +98,8 @@ class _Interrupts:
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
         def handler(signum: int, frame: object) -> None:
+            if self.requested:
+                raise KeyboardInterrupt
             self.requested = True
 
         previous: dict[signal.Signals, Any] = {}
