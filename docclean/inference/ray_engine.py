@@ -301,6 +301,7 @@ class _RaySource:
     def __init__(self, job: RayCleanJob, todo: list[_Planned]) -> None:
         self._ray, self._started = start_ray(job.ray)
         self._embedded = self._started and not job.ray.address
+        self._job = job
         self._rows: Any = None
         try:
             self._rows = iter(self._dataset(job, todo).iter_rows())
@@ -377,6 +378,9 @@ class _RaySource:
         except DocCleanError:
             raise
         except Exception as exc:
+            if self._job.stop.is_set():  # Ctrl-C reached Ray's workers too: the run was stopping
+                self._job.summary.interrupted = True
+                return
             raise _unwrapped(exc) from None
 
     def close(self) -> None:
