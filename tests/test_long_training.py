@@ -273,32 +273,51 @@ def docclean_train_args(command: str) -> list[str]:
     return args
 
 
-def test_the_default_models_recipe_runs_from_its_card(pair_dir: Path, tmp_path: Path) -> None:
-    """The default model's last command, its data, length and output swapped for tiny ones."""
-    from docclean.models.store import DEFAULT_MODEL
+BARE_FLAGS = ("--resume", "--overwrite", "--skip-bad-pairs", "--json")
 
-    card = load_model(DEFAULT_MODEL).card
-    assert card.training is not None and card.training.commands
-    args = docclean_train_args(card.training.commands[-1])
+
+def tiny_version(args: list[str], pages: Path, out: Path, fallback_start: str) -> list[str]:
+    """`docclean train` arguments made tiny: the pages, length, synthetic pages and output swapped,
+    validated on page0; a starting model not found here replaced by ``fallback_start``."""
     tiny = {"--steps": "2", "--eval-every": "1", "--synthetic": "1", "--synthetic-undamaged": "1",
-            "--synthetic-size": "128x128", "-o": str(tmp_path / "m")}  # fmt: skip
+            "--synthetic-size": "128x128", "-o": str(out), "--output": str(out)}  # fmt: skip
     swapped: list[str] = []
     words = iter(args)
     for word in words:
         if not word.startswith("-"):  # the data: tiny pages instead
             continue
-        value = (
-            None
-            if word in ("--resume", "--overwrite", "--skip-bad-pairs", "--json")
-            else next(words)
-        )
+        value = None if word in BARE_FLAGS else next(words)
         if word in ("--val", "--val-fraction", "--noisy", "--clean"):
             continue
         if word == "--init-from" and value and not Path(value).exists():
             value = str(Path(__file__).resolve().parents[1] / value)  # relative to the checkout
+            if not Path(value).exists():  # a run's output kept elsewhere
+                value = fallback_start
         swapped += [word] + ([tiny.get(word, value)] if value is not None else [])
-    assert "--steps" in swapped and "--learning-rate" in swapped
-    command = ["train", str(pair_dir), *swapped, "--val", "page0"]
+    return ["train", str(pages), *swapped, "--val", "page0"]
+
+
+def test_tiny_version_keeps_the_recipe_and_swaps_the_rest(tmp_path: Path) -> None:
+    command = ("docclean train --noisy /d/train --clean /d/train_cleaned --val-fraction 0 --arch "
+               "tone-unet-lin --init-from runs/x.keras --steps 4000 --eval-every 1000 --synthetic 120 "
+               "--synthetic-dpi 150-600 --synthetic-size 1024x1024 --synthetic-share 0.6 --ema 0.999 "
+               "--overwrite -o runs/new")  # fmt: skip
+    args = tiny_version(docclean_train_args(command), Path("/p"), tmp_path / "m", "START")
+    assert args == ["train", "/p", "--arch", "tone-unet-lin", "--init-from", "START", "--steps", "2",
+                    "--eval-every", "1", "--synthetic", "1", "--synthetic-dpi", "150-600",
+                    "--synthetic-size", "128x128", "--synthetic-share", "0.6", "--ema", "0.999",
+                    "--overwrite", "-o", str(tmp_path / "m"), "--val", "page0"]  # fmt: skip
+
+
+def test_the_default_models_recipe_runs_from_its_card(pair_dir: Path, tmp_path: Path) -> None:
+    """The default model's last command, its data, length and output swapped for tiny ones."""
+    from docclean.models.store import DEFAULT_MODEL, resolve_model
+
+    card = load_model(DEFAULT_MODEL).card
+    assert card.training is not None and card.training.commands
+    args = docclean_train_args(card.training.commands[-1])
+    assert "-o" in args or "--output" in args
+    command = tiny_version(args, pair_dir, tmp_path / "m", str(resolve_model(DEFAULT_MODEL)))
     result = runner.invoke(app, command)
     assert result.exit_code == 0, result.output
     made = json.loads((tmp_path / "m.json").read_text())
