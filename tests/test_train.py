@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -398,3 +399,31 @@ def test_validation_names_can_be_prefixes() -> None:
     assert [p.name for p in train_] == ["2016x"]
     with pytest.raises(DataError, match="2017\\*"):
         split_validation(pairs, val_names=["2017*"])
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["-o", "m", "--noisy", "DATA/noisy"], 2, "--clean DIR"),
+        (["DATA", "-o", "m", "--noisy", "DATA/noisy"], 2, "not both"),
+        (["DATA", "-o", "m", "--val-fraction", "2"], 2, "--val-fraction"),
+        (["DATA", "-o", "/proc/nope/m"], 5, "/proc/nope"),
+        (["DATA", "-o", "m", "--steps", "0"], 2, "--steps"),
+        (["DATA", "-o", "m", "--ema", "1"], 2, "--ema"),
+        (["DATA", "-o", "m", "--synthetic-share", "0.5"], 2, "--synthetic"),
+    ],
+)
+def test_bad_train_options_fail_before_training(
+    tmp_path: Path, pair_dir: Path, args: list[str], code: int, message: str
+) -> None:
+    """Usage errors exit 2 and an output that cannot be written exits 5, before any training
+    (TensorFlow is not even loaded by then, so these are quick)."""
+    from typer.testing import CliRunner
+
+    from docclean.cli.main import app
+
+    os.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["train", *[a.replace("DATA", str(pair_dir)) for a in args]])
+    assert result.exit_code == code, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "m.keras").exists()

@@ -12,6 +12,7 @@ import typer
 from docclean.cli.common import (
     DeviceChoice,
     DeviceOption,
+    data_folders,
     errors_to_exit_codes,
 )
 from docclean.progress import Reporter
@@ -254,7 +255,7 @@ def train(
     from docclean.errors import UsageError
     from docclean.synth.generator import parse_kind_list
     from docclean.training.config import TrainConfig
-    from docclean.training.data import is_pack, pair_dirs, parse_augment, read_name_list
+    from docclean.training.data import is_pack, parse_augment, read_name_list
 
     reporter = Reporter()
     with errors_to_exit_codes(reporter):
@@ -294,7 +295,7 @@ def train(
         if pack is not None:
             from docclean.training.trainer import pack as pack_pairs
 
-            noisy_dir, clean_dir = pair_dirs(data, noisy, clean)
+            noisy_dir, clean_dir = data_folders(data, noisy, clean, "train")
             config = TrainConfig(output=pack, skip_bad_pairs=skip_bad_pairs, overwrite=overwrite)
             pack_pairs(noisy_dir, clean_dir, pack, config, reporter)
             return
@@ -305,7 +306,7 @@ def train(
         if data is not None and noisy is None and clean is None and is_pack(data):
             source, target = data, None
         else:
-            source, target = pair_dirs(data, noisy, clean)
+            source, target = data_folders(data, noisy, clean, "train")
         config = TrainConfig(
             output=output,
             resume=resume,

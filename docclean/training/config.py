@@ -159,14 +159,29 @@ class TrainConfig:
             from docclean.synth.generator import resolve_kinds
 
             resolve_kinds(exclude=self.synthetic_exclude)  # names known, some kind left
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise UsageError(f"--val-fraction must be in [0, 1), not {self.val_fraction}")
         path = self.model_path
         if not self.overwrite and (path.exists() or card_path(path).exists()):
             raise OutputError(f"{path} already exists", "choose another name or pass --overwrite")
+        _check_writable(path.parent)
 
     def recipe(self) -> dict[str, str]:
         """The options that decide what a run computes: a resumed run must match them."""
         ignored = {"resume", "overwrite", "description", "device", "command", "extra"}
         return {f.name: str(getattr(self, f.name)) for f in fields(self) if f.name not in ignored}
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail before training, not after it, when the model's folder cannot be made or written."""
+    import os
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the model's folder ({exc.strerror})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{folder}: the model's folder is not writable")
 
 
 def default_of(name: str) -> Any:
