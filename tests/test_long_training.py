@@ -323,3 +323,38 @@ def test_the_default_models_recipe_runs_from_its_card(pair_dir: Path, tmp_path: 
     made = json.loads((tmp_path / "m.json").read_text())
     assert made["architecture"] == card.architecture
     assert made["training"]["steps_run"] == 2
+
+
+MIRRORED = """
+import sys
+from pathlib import Path
+from docclean.backend import tensorflow
+tf = tensorflow("cpu")
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import docclean.training.distribute as distribute
+distribute.training_strategy = lambda tf=None: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+from docclean.progress import Reporter
+from docclean.training.config import TrainConfig
+from docclean.training.trainer import train
+pack, out = Path(sys.argv[1]), Path(sys.argv[2])
+small = dict(steps=4, eval_every=2, patch_size=16, batch_size=4, val_names=["p3"])
+first = train(pack, None, TrainConfig(output=out / "m", arch="seed-text", ema=0.9, **small), Reporter(quiet=True))
+tuned = train(pack, None, TrainConfig(output=out / "t", init_from=str(out / "m.keras"), **small), Reporter(quiet=True))
+print(first["training"]["replicas"], first["validation"]["model"]["rmse"], tuned["validation"]["started_from"]["rmse"])
+"""
+
+
+def test_two_replicas_train_and_fine_tune_under_a_mirrored_strategy(
+    packed: Path, tmp_path: Path
+) -> None:
+    """The path for two or more GPUs, on two logical CPUs: built, compiled and trained in the
+    strategy's scope; a fine-tune starts from a copy made there, scoring what it started from."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", MIRRORED, str(packed), str(tmp_path)],
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    replicas, first, started_from = result.stdout.split()
+    assert replicas == "2" and float(first) == pytest.approx(float(started_from), abs=1e-5)

@@ -79,47 +79,58 @@ def train(
         + f", validating on {len(val_pairs)}"
     )
 
-    tensorflow(config.device)
+    tf = tensorflow(config.device)
     import keras
 
     from docclean.models.regularizers import with_regularizer
+    from docclean.training.distribute import training_strategy
     from docclean.training.loop import run_loop
     from docclean.training.losses import get_loss
 
-    keras.utils.set_random_seed(config.seed)
-    model = start.loaded.model if start else arch.build()
-    weight = config.regularizer_weight
-    if weight is None:
-        weight = REGULARIZER_WEIGHTS[config.regularizer]
-    trainable = with_regularizer(model, arch, config.regularizer, weight)
-    sampler = MixedSampler(
-        train_pairs, synthetic, config.synthetic_share, patch_size, config.seed, config.augment
-    )
-    trainable.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate), loss=get_loss(config.loss)
-    )
-
-    plan = _plan(config, sampler.pixels, bilevel, bool(val_pairs))
-    draft = ModelCard.draft(config.output.stem, arch)
-    loaded = LoadedModel(config.output.stem, config.output, draft, model)
-    scorer = _PageScorer(loaded, val_pairs, config.device) if val_pairs else None
-    started_from = None
-    if start is not None and scorer is not None:
-        started_from = scorer.model_scores()
-        reporter.info(
-            f"started from {start.loaded.name}: {_figure(started_from)} on the validation pages"
+    # two or more GPUs: MirroredStrategy splits each batch (--batch-size is the global batch)
+    strategy = training_strategy(tf)
+    replicas = int(strategy.num_replicas_in_sync)
+    with strategy.scope():
+        keras.utils.set_random_seed(config.seed)
+        if start is None:
+            model = arch.build()
+        elif replicas > 1:  # variables must be made in the strategy's scope: a copy of the start
+            model = arch.build()
+            model.set_weights(start.loaded.model.get_weights())
+        else:
+            model = start.loaded.model
+        weight = config.regularizer_weight
+        if weight is None:
+            weight = REGULARIZER_WEIGHTS[config.regularizer]
+        trainable = with_regularizer(model, arch, config.regularizer, weight)
+        sampler = MixedSampler(
+            train_pairs, synthetic, config.synthetic_share, patch_size, config.seed, config.augment
         )
-    result = run_loop(
-        model,
-        trainable,
-        lambda step: sampler.batch_at(step, batch_size),
-        plan,
-        scorer.model_scores if scorer else None,
-        config.run_dir,
-        config.recipe(),
-        config.resume,
-        reporter,
-    )
+        trainable.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate), loss=get_loss(config.loss)
+        )
+
+        plan = _plan(config, sampler.pixels, bilevel, bool(val_pairs))
+        draft = ModelCard.draft(config.output.stem, arch)
+        loaded = LoadedModel(config.output.stem, config.output, draft, model)
+        scorer = _PageScorer(loaded, val_pairs, config.device) if val_pairs else None
+        started_from = None
+        if start is not None and scorer is not None:
+            started_from = scorer.model_scores()
+            reporter.info(
+                f"started from {start.loaded.name}: {_figure(started_from)} on the validation pages"
+            )
+        result = run_loop(
+            model,
+            trainable,
+            lambda step: sampler.batch_at(step, batch_size),
+            plan,
+            scorer.model_scores if scorer else None,
+            config.run_dir,
+            config.recipe(),
+            config.resume,
+            reporter,
+        )
     validation = scorer.report() if scorer else None
     if validation is not None and started_from is not None:
         validation["started_from"] = started_from
@@ -128,6 +139,7 @@ def train(
     card = _card(config, pages, arch, model, start, (train_pairs, val_pairs), plan, result)
     card["validation"] = validation
     card["output_kind"] = "bilevel" if bilevel else "grayscale"
+    card["training"]["replicas"] = replicas
     saved = save_model(model, config.output, card, overwrite=config.overwrite)
     reporter.info(f"wrote {config.model_path} and its card")
     return saved.to_dict()
