@@ -614,6 +614,49 @@ def test_type_sizes_are_points_at_the_pages_resolution() -> None:
     assert {"table", "subheading"} <= set(sizes)
 
 
+def test_display_windows_show_a_bold_heading_at_every_resolution() -> None:
+    """Title pages: the window shows the page's heading (24-48 pt bold, 200-400 px tall at 600
+    dpi), which a window on an ordinary page at 600 dpi seldom does; their ink covers more."""
+    for dpi in (150, 300, 600):
+        shown = {False: 0, True: 0}
+        for display in (False, True):
+            for seed in range(10):
+                _, marks = render.render_with_layout(
+                    np.random.default_rng(seed), (512, 512), dpi, display=display
+                )
+                shown[display] += any(m.kind == "heading" for m in marks)
+        assert shown[True] >= 8, (dpi, shown)
+        if dpi == 600:
+            assert shown[False] <= 4, shown
+
+
+def test_good_pages_at_a_resolution_are_half_of_them_title_pages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a dpi scale, about half the good pages are title windows; damaged pages never are."""
+    asked: list[bool] = []
+
+    def recording(
+        rng: object, size: object, dpi: object, manuscript: bool, display: bool = False
+    ) -> np.ndarray:
+        asked.append(display)
+        return np.ones((64, 64), np.float32)
+
+    monkeypatch.setattr(synth, "render_page", recording)
+    scale = render.parse_scale("150-600")
+    kinds = ["undamaged", "light-scan", "blur"]
+    for share, pages in ((1.0, 40), (0.0, 20)):
+        asked.clear()
+        synth.synthetic_pairs(
+            pages, np.random.default_rng(2), kinds=kinds, size=(64, 64), dpi=scale, good_share=share
+        )
+        assert len(asked) == pages
+        if share:
+            assert 10 <= sum(asked) <= 30, asked
+        else:
+            assert not any(asked)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     height=st.integers(8, 400),

@@ -289,17 +289,19 @@ def undamaged(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def light_scan(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A good light scan: mild paper tone, slightly soft, faint noise; the target is the pure page."""
-    paper, black = rng.uniform(0.86, 0.98), rng.uniform(0.0, 0.15)
+    """A good light scan: paper tone, grey ink (up to 0.3), soft, faint noise; target: the page."""
+    paper, black = rng.uniform(0.80, 0.99), rng.uniform(0.0, 0.3)
     out: np.ndarray = black + (paper - black) * page
-    if rng.random() < 0.7:  # a scanner's optics: softer at 600 dpi than at 150
-        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.2))
+    if rng.random() < 0.7:  # a scanner's optics (softer at 600 dpi than at 150); faint ink, sharp
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.2 - 2 * black))
     yy, xx = _grid(page.shape)
     angle = rng.uniform(0, 2 * np.pi)
     ramp = np.cos(angle) * xx / max(page.shape[1], 1) + np.sin(angle) * yy / max(page.shape[0], 1)
     tone = 1.0 - rng.uniform(0.0, 0.03) * (ramp - ramp.min())
     tone = tone - rng.uniform(0.0, 0.03) * _smooth_field(page.shape, rng, 3)
     out = out * tone + rng.uniform(0.003, 0.02) * rng.standard_normal(page.shape, np.float32)
+    if rng.random() < 0.3:  # a scanner's tone curve
+        out = np.clip(out, 0.0, 1.0) ** rng.uniform(0.85, 1.2)
     if rng.random() < 0.3:
         out = jpeg_at(out, int(rng.integers(80, 96)))
     return _finish(out)
@@ -855,22 +857,25 @@ def synthetic_pairs(
     pairs before building a :class:`~docclean.training.data.PatchSampler`. Memory: 8 bytes a pixel
     a pair, so 17 MB for each rendered A4 page at 150 dpi; pass a smaller ``size`` for many pairs.
     ``good_share``, when given, is the share of pages that are good ones (:data:`ALONE`: undamaged,
-    or a good light scan) instead of their :data:`CHANCE`; the others get only damage kinds.
+    or a good light scan) instead of their :data:`CHANCE`, half of them rendered title pages heavy
+    with bold headings (with ``dpi``); the others get only damage kinds.
     """
     chosen = resolve_kinds(kinds)
     good = [k for k in chosen if k in ALONE]
     damage = [k for k in chosen if k not in ALONE]
     pairs: list[Pair] = []
     for i in range(n):
+        is_good = good_share is not None and bool(good and damage) and rng.random() < good_share
         if clean_pages:
             page = clean_pages[i % len(clean_pages)]
         else:
             manuscript = historical and rng.random() < 0.7
-            page = render_page(rng, size, dpi.draw(rng) if dpi else None, manuscript)
+            display = is_good and dpi is not None and rng.random() < 0.5
+            page = render_page(rng, size, dpi.draw(rng) if dpi else None, manuscript, display)
         if historical:
             noisy, clean = historical_pair(page, rng, chosen)
         elif good_share is not None and good and damage:
-            if rng.random() < good_share:
+            if is_good:
                 noisy, clean = make_pair(page, rng, [good[int(rng.integers(len(good)))]], False)
             else:
                 noisy, clean = make_pair(page, rng, damage, mix)

@@ -602,6 +602,17 @@ _BLOCKS: tuple[tuple[_Block, float], ...] = (
     (_form, 0.09),
 )
 _MANUSCRIPT_BLOCKS: tuple[tuple[_Block, float], ...] = ((_paragraph, 0.92), (_subheading, 0.08))
+# Title pages, notices, slides and forms: a third of the blocks are bold headings.
+_DISPLAY_BLOCKS: tuple[tuple[_Block, float], ...] = (
+    (_paragraph, 0.3),
+    (_heading, 0.2),
+    (_subheading, 0.13),
+    (_small_print, 0.07),
+    (_table, 0.1),
+    (_rule, 0.05),
+    (_list, 0.07),
+    (_form, 0.08),
+)
 
 
 def _style(
@@ -675,6 +686,7 @@ def render_with_layout(
     size: tuple[int, int] = RENDER_SIZE,
     dpi: float | None = None,
     manuscript: bool = False,
+    display: bool = False,
 ) -> tuple[np.ndarray, list[Mark]]:
     """:func:`render_page` and the text runs it drew (their kind, size, face and box)."""
     h, w = size
@@ -688,12 +700,14 @@ def render_with_layout(
     first = max(0, style.top - h // 4)
     last = max(first, min(sheet[0] - h, style.bottom - (3 * h) // 4))
     top = int(rng.integers(first, last + 1))
+    if display:  # the window shows the page's title, whose letters are large at any dpi
+        top = int(np.clip(style.top - rng.integers(0, h // 2), first, last))
     left = int(rng.integers(0, sheet[1] - w + 1))
     canvas = _Canvas(size, top, left, style)
-    blocks = _MANUSCRIPT_BLOCKS if manuscript else _BLOCKS
+    blocks = _MANUSCRIPT_BLOCKS if manuscript else _DISPLAY_BLOCKS if display else _BLOCKS
     chances = np.array([p for _, p in blocks])
     y = float(style.top)
-    if rng.random() < (0.2 if manuscript else 0.7):
+    if rng.random() < (0.2 if manuscript else 1.0 if display else 0.7):
         y = (_subheading if manuscript else _heading)(canvas, rng, y)
     while y < style.bottom and y < top + h:
         block = blocks[int(rng.choice(len(blocks), p=chances / chances.sum()))][0]
@@ -709,6 +723,7 @@ def render_page(
     size: tuple[int, int] = RENDER_SIZE,
     dpi: float | None = None,
     manuscript: bool = False,
+    display: bool = False,
 ) -> np.ndarray:
     """A clean page of pseudo-text, float32 ``size`` = (height, width) in [0, 1].
 
@@ -719,15 +734,16 @@ def render_page(
     font when there is none), with random sizes, spacing, margins and alignment. ``manuscript``:
     italic faces, larger and looser, bent like handwriting, black ink (the pages of historical
     pairs); without ``dpi`` its type is in proportion to ``size`` (see :func:`whole_page_dpi`).
+    ``display``: a title page or notice, a third of its blocks bold headings and subheadings.
 
     Without either, the first renderer's whole page of ``size`` (:mod:`.legacy_render`), type in
     proportion to its height, the same pixels for a seed as before pages had a resolution.
     """
-    if dpi is None and not manuscript:
+    if dpi is None and not manuscript and not display:
         from docclean.synth.legacy_render import render_whole_page
 
         return render_whole_page(rng, size)
-    return render_with_layout(rng, size, dpi, manuscript)[0]
+    return render_with_layout(rng, size, dpi, manuscript, display)[0]
 
 
 _LETTERS = "etaoinshrdlucmfwypvbgkqjxz"
