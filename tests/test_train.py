@@ -153,6 +153,34 @@ def test_fine_tuning_the_mirrored_binarizer_keeps_its_decision_level(
                             regularizer="sparse"), Reporter(quiet=True))  # fmt: skip
 
 
+def test_the_mirrored_binarizer_unwraps_into_its_base_net(tmp_path: Path, pair_dir: Path) -> None:
+    """--arch fast-unet --init-from the mirrored binarizer: its net alone (half the work), then
+    trained; the net computes what the nested net did, one view, before its level is moved."""
+    from docclean.models.architectures import get_architecture, nested_base, unwrap
+    from docclean.models.store import DEFAULT_BINARIZE_MODEL
+
+    shipped = load_model(DEFAULT_BINARIZE_MODEL)
+    plain = unwrap(shipped.model, get_architecture("fast-unet"))
+    base = nested_base(shipped.model)
+    assert base is not None and plain.count_params() == base.count_params()
+    page = np.random.default_rng(0).random((1, 64, 64, 1)).astype(np.float32)
+    assert np.allclose(np.asarray(plain(page)), np.asarray(base(page)), atol=1e-6)
+    with pytest.raises(ValueError, match="does not unwrap"):
+        unwrap(plain, get_architecture("fast-unet"))
+
+    pages = (pair_dir / "noisy", pair_dir / "clean")
+    config = quick(
+        tmp_path, "one", arch="fast-unet", patch_size=32, init_from=DEFAULT_BINARIZE_MODEL
+    )
+    card = train(*pages, config, Reporter(quiet=True))
+    assert card["architecture"] == "fast-unet"
+    assert card["training"]["init_from"] == {
+        "name": shipped.name, "sha256": shipped.card.sha256, "grown_from": "fast-unet-mirrored"
+    }  # fmt: skip
+    tuned = load_model(tmp_path / "one.keras").model
+    assert not np.allclose(np.asarray(tuned(page)), np.asarray(plain(page)))  # it trained
+
+
 @pytest.mark.parametrize("loss", ["bce", "l1", "mse+ssim", "mse+edge"])
 def test_every_loss_trains(tmp_path: Path, pair_dir: Path, loss: str) -> None:
     card = train(

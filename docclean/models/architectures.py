@@ -462,6 +462,18 @@ def grow(model: keras.Model, arch: Architecture) -> keras.Model:
     return grown
 
 
+def unwrap(model: keras.Model, arch: Architecture) -> keras.Model:
+    """A fresh ``arch`` model carrying the base net of ``model``, an ``arch``-mirrored model: the
+    base alone, run once instead of once per view (half the work, before any fine-tuning)."""
+    base = nested_base(model)
+    source = model.name.replace("_", "-")
+    if base is None or source != f"{arch.name}-mirrored":
+        raise ValueError(f"a {source} model does not unwrap into {arch.name}")
+    plain = arch.build()
+    plain.set_weights(base.get_weights())
+    return plain
+
+
 def flops_per_pixel(model: keras.Model, side: int = 256) -> int:
     """Floating-point operations per input pixel of one forward pass: 2 per multiply-add.
 

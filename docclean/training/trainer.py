@@ -23,6 +23,7 @@ from docclean.models.architectures import (
     get_architecture,
     grow,
     grows_into,
+    unwrap,
 )
 from docclean.models.card import ModelCard
 from docclean.models.store import LoadedModel, save_model
@@ -434,7 +435,8 @@ def _starting_point(config: TrainConfig) -> _Start | None:
     """The model to fine-tune (``--init-from``), checked against ``--arch`` when both are given.
 
     An ``--arch`` that the model's architecture grows into (``tone-unet-lin`` from ``tone-unet``,
-    say) starts from the model's weights, its added layers as the identity (:func:`grow`).
+    say) starts from the model's weights, its added layers as the identity (:func:`grow`); the base
+    of a ``-mirrored`` model (``fast-unet`` from ``fast-unet-mirrored``) from its net (:func:`unwrap`).
     """
     if config.init_from is None:
         return None
@@ -445,6 +447,9 @@ def _starting_point(config: TrainConfig) -> _Start | None:
     if config.arch is None or config.arch == source:
         return _Start(start, source)
     arch = get_architecture(config.arch)
+    if source == f"{arch.name}-mirrored":
+        plain = LoadedModel(start.name, start.path, start.card, unwrap(start.model, arch))
+        return _Start(plain, arch.name, grown_from=source)
     if not grows_into(source, arch):
         growable = [a.name for a in ARCHITECTURES.values() if grows_into(source, a)]
         hint = f" or grow it into {', '.join(growable)}" if growable else ""
