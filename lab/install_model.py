@@ -11,7 +11,9 @@ and how to reproduce it, and optionally:
   --reported-from MODEL: that model's validation figures as `reported_validation` (for a model
     trained on all data, whose figure comes from its validation twin, named by --validation-model);
   --speed JSON: the A4 row of `benchmarks/speed.py --json` as `speed` (seconds per page, in a batch
-    and for the model alone, one fresh process, peak RSS) with the command that measured it.
+    and for the model alone, one fresh process, peak RSS) with the command that measured it;
+  --commands-since MODEL: keep only the `docclean train` commands run since MODEL (the model the
+    first kept command starts from, whose own card, in zoo/, holds the commands before it).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--reported-from", type=Path, default=None)
     parser.add_argument("--validation-model", default="")
     parser.add_argument("--speed", type=Path, default=None)
+    parser.add_argument("--commands-since", type=Path, default=None)
     args = parser.parse_args()
 
     from docclean.models.card import Speed, read_card, write_card
@@ -56,6 +59,17 @@ def main() -> None:
             raise SystemExit(f"{args.reported_from}: its card has no validation figures")
         reported = dataclasses.replace(twin, validation_model=args.validation_model, **where)
         card = dataclasses.replace(card, reported_validation=reported)
+    if args.commands_since and card.training:
+        before = read_card(args.commands_since).training
+        earlier = before.commands if before else []
+        if card.training.commands[: len(earlier)] != earlier:
+            raise SystemExit(
+                f"{args.source}: its commands do not start with {args.commands_since}'s"
+            )
+        training = dataclasses.replace(
+            card.training, commands=card.training.commands[len(earlier) :]
+        )
+        card = dataclasses.replace(card, training=training)
     if args.speed:
         speed = Speed.from_report(json.loads(args.speed.read_text()), args.name)
         card = dataclasses.replace(card, speed=speed)

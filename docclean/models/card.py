@@ -244,7 +244,8 @@ class Training:
     (data folders, patch size, loss, schedule, history, ...) is kept as written in ``details``."""
 
     commands: list[str] = field(default_factory=list)
-    """The command lines that made the model, in order (fine-tuning runs after the first)."""
+    """The command lines that made the model, in order (fine-tuning runs after the first); a
+    shipped card may begin at ``init_from``, a model kept in zoo/ whose card holds the earlier ones."""
     never_seen_kinds: list[str] = field(default_factory=list)
     """Synthetic damage kinds no run in the model's line (it and the models it started from) saw."""
     validation_pages: list[str] = field(default_factory=list)
