@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +21,12 @@ from docclean.cli.common import (
     errors_to_exit_codes,
 )
 from docclean.errors import ExitCode, InputError, OutputError, UsageError
+from docclean.interrupts import deferred_interrupts
 from docclean.progress import Reporter
+
+# The first SIGINT or SIGTERM ends the run between pages; a second one ends it at once (writes
+# under way still finish).
+_STOPPING = b"stopping after the current page (interrupt again to stop now)\n"
 
 
 class EngineChoice(str, Enum):
@@ -162,7 +166,7 @@ def clean(
     reporter = Reporter(quiet=quiet)
     stop = threading.Event()
     stdout = _StdoutLines(stop)
-    with errors_to_exit_codes(reporter), _stop_on_signals(stop, quiet):
+    with errors_to_exit_codes(reporter), deferred_interrupts(stop, None if quiet else _STOPPING):
         check_tile_and_batch(tile_size, batch_size)
         if color and binarize:
             raise UsageError(
@@ -330,38 +334,6 @@ def _ray_settings(
 
     job.cleaner = CleanerSpec(model, tile_size, batch_size, device.value, binarize, mixed_precision)
     job.ray = RayOptions(address=ray_address)
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event, quiet: bool) -> Iterator[None]:
-    """The first SIGINT or SIGTERM sets ``stop`` (the run ends between pages); a second one
-    raises KeyboardInterrupt (the run ends at once, writes under way still finish)."""
-    import signal
-
-    try:
-        fd: int | None = None if quiet else sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # captured stderr (tests) has no descriptor
-        fd = None
-
-    def handler(signum: int, frame: object) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        if fd is not None:  # os.write: safe in a handler, unlike print
-            with suppress(OSError):
-                os.write(fd, b"stopping after the current page (interrupt again to stop now)\n")
-
-    previous: dict[signal.Signals, Any] = {}
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, handler)
-    except ValueError:  # not the main thread (e.g. under a test runner's thread)
-        pass
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def check_tile_and_batch(tile_size: int | None, batch_size: int | None) -> None:

@@ -12,9 +12,9 @@ import contextlib
 import io
 import json
 import math
-import signal
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from docclean.errors import DataError, UsageError
+from docclean.interrupts import deferred_interrupts
 from docclean.io.atomic import atomic_path
 from docclean.progress import Reporter
 from docclean.training.config import MIN_LEARNING_RATE
@@ -88,33 +89,6 @@ class LoopResult:
     kept_because: str
 
 
-class _Interrupts:
-    """Ctrl-C and SIGTERM become a flag checked between steps, so a step is never cut in half;
-    a second one (during a long validation, say) stops at once, without a new checkpoint."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        def handler(signum: int, frame: object) -> None:
-            if self.requested:
-                raise KeyboardInterrupt
-            self.requested = True
-
-        previous: dict[signal.Signals, Any] = {}
-        try:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, handler)
-        except ValueError:  # not the main thread: interrupts arrive as they always do
-            pass
-        try:
-            yield
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
-
-
 def run_loop(
     model: Any,
     trainable: Any,
@@ -152,11 +126,13 @@ def run_loop(
     if plan.ema and not ema:
         ema = [np.array(w) for w in model.get_weights()]
 
-    interrupts = _Interrupts()
+    # Ctrl-C and SIGTERM set a flag checked between steps, so a step is never cut in half; a
+    # second one (during a long validation, say) stops at once, without a new checkpoint.
+    interrupted = threading.Event()
     prefetch = Prefetcher(batch_at, state.step)
     started = time.perf_counter() - state.seconds
     try:
-        with interrupts.deferred(), reporter.bar("training", plan.total_steps) as bar:
+        with deferred_interrupts(interrupted), reporter.bar("training", plan.total_steps) as bar:
             bar.advance(state.step)
             while state.step < plan.total_steps and not state.stopped_early:
                 rate = _rate(plan, state)
@@ -179,10 +155,10 @@ def run_loop(
                     best_weights = _evaluate(
                         model, evaluate, plan, state, ema, best_weights, rate, reporter
                     )
-                if interrupts.requested or (state.step % plan.checkpoint_every == 0 and not last):
+                if interrupted.is_set() or (state.step % plan.checkpoint_every == 0 and not last):
                     state.seconds = time.perf_counter() - started
                     _save(checkpoint, model, trainable, ema, best_weights, state, recipe)
-                if interrupts.requested:
+                if interrupted.is_set():
                     reporter.warn(
                         f"interrupted at step {state.step}; checkpoint in {run_dir} "
                         "(run the same command with --resume to continue)"
