@@ -24,36 +24,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import SMALL_PAGE_STROKES, rss_mb, synthetic_page
 from PIL import Image
-
-
-def rss_mb() -> float:
-    """This process's resident set size in MiB, from /proc/self/status (Linux)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status (Linux only)")
-
-
-def synthetic_page(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
-    """A gray page of text-like strokes on uneven paper with noise, as uint8."""
-    page = np.full((height, width), 232.0, np.float32)
-    for top in range(12, height - 16, 18):
-        x = 10 + int(rng.integers(0, 8))
-        while x < width - 24:
-            word = int(rng.integers(8, 40))
-            page[top : top + 9, x : min(x + word, width - 8)] = rng.uniform(20, 70)
-            x += word + int(rng.integers(4, 10))
-    page -= np.linspace(0, 40, width, dtype=np.float32)[np.newaxis, :]
-    page += rng.normal(0, 9, page.shape).astype(np.float32)
-    return np.clip(page, 0, 255).astype(np.uint8)
 
 
 def write_pages(folder: Path, count: int, width: int, height: int) -> None:
     """``count`` PNG pages (16 distinct ones, repeated under different names)."""
     rng = np.random.default_rng(0)
-    distinct = [synthetic_page(height, width, rng) for _ in range(16)]
+    distinct = [synthetic_page(height, width, SMALL_PAGE_STROKES, rng) for _ in range(16)]
     for n in range(count):
         Image.fromarray(distinct[n % len(distinct)]).save(folder / f"page{n:05d}.png")
 

@@ -25,18 +25,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import A4_300DPI_STROKES, rss_mb, synthetic_page
 from PIL import Image
 
 A4_300DPI = (2480, 3508)
-
-
-def rss_mb() -> float:
-    """This process's resident set size now, in MiB (Linux /proc)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status (Linux only)")
 
 
 def peak_rss_mb() -> float:
@@ -44,26 +36,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def synthetic_page(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
-    """A gray A4 page of text-like strokes on unevenly lit paper with a little noise, as uint8."""
-    page = np.full((height, width), 232.0, np.float32)
-    for top in range(120, height - 160, 48):
-        x = 150 + int(rng.integers(0, 30))
-        while x < width - 200:
-            word = int(rng.integers(30, 160))
-            page[top : top + 24, x : min(x + word, width - 150)] = rng.uniform(20, 70)
-            x += word + int(rng.integers(15, 35))
-    page -= np.linspace(0, 40, width, dtype=np.float32)[np.newaxis, :]
-    page += rng.normal(0, 6, page.shape).astype(np.float32)
-    return np.clip(page, 0, 255).astype(np.uint8)
-
-
 def make_pdf(path: Path, pages: int) -> None:
     """An A4 PDF of ``pages`` copies of one synthetic scan (JPEG data, embedded as it is)."""
     import img2pdf
 
     buffer = io.BytesIO()
-    page = synthetic_page(*A4_300DPI, np.random.default_rng(0))
+    width, height = A4_300DPI
+    page = synthetic_page(height, width, A4_300DPI_STROKES, np.random.default_rng(0))
     Image.fromarray(page).save(buffer, format="JPEG", quality=80, dpi=(300, 300))
     data = buffer.getvalue()
     path.write_bytes(img2pdf.convert([data] * pages))
