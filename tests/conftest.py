@@ -93,3 +93,35 @@ def tiny_model(pair_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     )
     train(pair_dir / "noisy", pair_dir / "clean", config, Reporter(quiet=True))
     return out.with_suffix(".keras")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A tmpfs of 256 KiB (root only; skipped elsewhere), unmounted afterwards."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path, leave: int) -> None:
+    """Fill ``disk`` until at most ``leave`` bytes are free."""
+    with open(disk / "filler", "wb") as fh:
+        while True:
+            free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+            if free <= leave:
+                return
+            try:
+                fh.write(b"\0" * min(4096, free - leave))
+                fh.flush()
+            except OSError:
+                return

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import clean_page, dirty, write_gray
+from conftest import clean_page, dirty, fill, write_gray
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, TiffImagePlugin
@@ -868,38 +868,6 @@ def test_output_error_names_the_input(tmp_path: Path) -> None:
 
 
 # --- 6. round two: pipes, full disks, races, long documents, hostile files --------------------
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path):
-    """A tmpfs of 256 KiB (root only; skipped elsewhere), unmounted afterwards."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(disk: Path, leave: int) -> None:
-    """Fill ``disk`` until at most ``leave`` bytes are free."""
-    with open(disk / "filler", "wb") as fh:
-        while True:
-            free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-            if free <= leave:
-                return
-            try:
-                fh.write(b"\0" * min(4096, free - leave))
-                fh.flush()
-            except OSError:
-                return
 
 
 def noisy_png(path: Path, h: int = 300, w: int = 400) -> Path:

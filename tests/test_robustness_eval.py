@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import clean_page, dirty, write_gray
+from conftest import clean_page, dirty, fill, write_gray
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -333,25 +333,10 @@ def test_a_model_giving_nan_fails_the_page_and_names_it(pages: Path) -> None:
 
 
 @pytest.fixture
-def full_disk(tmp_path: Path):
-    """A tmpfs of 256 KiB with about 8 KiB left (root only; skipped elsewhere), unmounted after."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
-    try:
-        with open(mount / "filler", "wb") as fh:
-            while (free := os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize) > 8192:
-                fh.write(b"\0" * min(4096, free - 8192))
-                fh.flush()
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+def full_disk(small_disk: Path) -> Path:
+    """conftest's 256 KiB tmpfs with about 8 KiB left."""
+    fill(small_disk, leave=8192)
+    return small_disk
 
 
 def test_reports_on_a_full_disk_exit_5_and_leave_nothing(
