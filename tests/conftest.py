@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "benchmarks"
+BENCHMARKS = ROOT / "benchmarks"
 ZOO = ROOT / "zoo"
 """The validation and held-out twins and the page lists: loadable by path, not shipped."""
 
@@ -55,7 +55,7 @@ def write_gray(path: Path, pixels: np.ndarray, dpi: float | None = None) -> Path
 def run_bench(script: str, *args: str) -> str:
     """Run ``benchmarks/SCRIPT`` (or ``lab/SCRIPT``: a path from the repository root) with this
     Python, as a user runs it; assert it succeeded and return its stdout."""
-    path = ROOT / script if "/" in script else BENCH / script
+    path = ROOT / script if "/" in script else BENCHMARKS / script
     result = subprocess.run(
         [sys.executable, str(path), *args], capture_output=True, text=True, timeout=600
     )

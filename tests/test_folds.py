@@ -10,9 +10,9 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import write_gray
+from conftest import BENCHMARKS, write_gray
 
-FOLDS_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "folds.py"
+FOLDS_SCRIPT = BENCHMARKS / "folds.py"
 
 
 @pytest.fixture(scope="module")
