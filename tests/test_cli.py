@@ -174,30 +174,14 @@ def test_tiff_output_on_request(scans: Path, tmp_path: Path, tiny_model: Path) -
 def test_cleaning_makes_synthetic_pages_better(
     tmp_path: Path, tiny_model: Path, pair_dir: Path
 ) -> None:
-    result = run(
-        "evaluate",
-        "--noisy",
-        str(pair_dir / "noisy"),
-        "--clean",
-        str(pair_dir / "clean"),
-        "--model",
-        str(tiny_model),
-        "--json",
-    )
+    pairs = ["--noisy", str(pair_dir / "noisy"), "--clean", str(pair_dir / "clean")]
+    result = run("evaluate", *pairs, "--model", str(tiny_model), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert len(report["pages"]) == 8 and report["failed"] == []
     mean = report["mean"]["gray"]
     assert mean["tiny"]["rmse"] < mean["no_cleaning"]["rmse"]
-    table = run(
-        "evaluate",
-        "--noisy",
-        str(pair_dir / "noisy"),
-        "--clean",
-        str(pair_dir / "clean"),
-        "--model",
-        str(tiny_model),
-    )
+    table = run("evaluate", *pairs, "--model", str(tiny_model))
     assert "mean" in table.stdout and "RMSE" in table.stdout
 
 
