@@ -209,18 +209,9 @@ def test_multipage_tiff_round_trip_and_conversions(tmp_path: Path, tiny_model: P
 
 
 def test_pdf_to_tiff_keeps_each_page_dpi(tmp_path: Path, tiny_model: Path) -> None:
-    make_pdf(tmp_path / "doc.pdf", PDF_PAGES)
-    out = tmp_path / "out"
-    result = run(
-        "clean",
-        str(tmp_path / "doc.pdf"),
-        "-o",
-        str(out),
-        "--format",
-        "tiff",
-        "--model",
-        str(tiny_model),
-    )
+    pdf, out = tmp_path / "doc.pdf", tmp_path / "out"
+    make_pdf(pdf, PDF_PAGES)
+    result = run("clean", str(pdf), "-o", str(out), "--format", "tiff", "--model", str(tiny_model))
     assert result.exit_code == 0, result.output
     pages = list(read_pages(out / "doc.tif"))
     assert [(p.pixels.shape, p.dpi) for p in pages] == [
@@ -262,18 +253,9 @@ def test_dpi_override_and_implausible_dpi_warning(tmp_path: Path, tiny_model: Pa
 
 
 def test_pdf_rendered_at_dpi_option_keeps_its_page_size(tmp_path: Path, tiny_model: Path) -> None:
-    make_pdf(tmp_path / "doc.pdf", PDF_PAGES)
-    out = tmp_path / "out"
-    result = run(
-        "clean",
-        str(tmp_path / "doc.pdf"),
-        "-o",
-        str(out),
-        "--dpi",
-        "72",
-        "--model",
-        str(tiny_model),
-    )
+    pdf, out = tmp_path / "doc.pdf", tmp_path / "out"
+    make_pdf(pdf, PDF_PAGES)
+    result = run("clean", str(pdf), "-o", str(out), "--dpi", "72", "--model", str(tiny_model))
     assert result.exit_code == 0, result.output
     assert pdf_page_sizes(out / "doc.pdf") == expected_points(PDF_PAGES)
     shapes = [p.pixels.shape for p in read_pages(out / "doc.pdf", pdf_dpi=72)]
