@@ -102,10 +102,12 @@ def test_noise_raises_the_variance_of_the_paper(page: np.ndarray) -> None:
         assert apply("noise", gray, seed)[paper].std() > 0.005
 
 
-def test_salt_and_pepper_flips_pixels(page: np.ndarray) -> None:
-    paper = page == 1.0
+def test_salt_and_pepper_flips_pixels() -> None:
+    page = np.ones((96, 128), np.float32)
+    page[40:56, 30:100] = 0.0  # a bar of ink on open paper
     for seed in SEEDS:
-        assert (apply("salt-pepper", page, seed)[paper] == 0.0).any()
+        out = apply("salt-pepper", page, seed)
+        assert (out[page == 1.0] == 0.0).any() and (out[page == 0.0] == 1.0).any()
 
 
 def test_blur_lowers_high_frequency_energy(page: np.ndarray) -> None:
@@ -471,6 +473,19 @@ def test_sensor_noise_is_stronger_on_light_paper_than_on_ink() -> None:
         light, dark = noisy[:, :128] - 0.9, noisy[:, 128:] - 0.1
         assert light.std() > 1.3 * dark.std() > 0.002, seed
         assert abs(light.mean()) < 0.01 and abs(dark.mean()) < 0.01
+
+
+@pytest.mark.parametrize("name", ["salt-pepper", "heavy-salt-pepper"])
+def test_dark_specks_stand_clear_of_ink_so_dots_beside_letters_are_never_noise(name: str) -> None:
+    """A full stop or an ellipsis is a dark dot beside ink: the specks a model learns to remove
+    never are, while there are still many of them on the paper."""
+    page = render.render_page(np.random.default_rng(0), (384, 384), 150.0)
+    ink = page < 0.5
+    near = cv2.dilate(ink.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    for seed in range(4):
+        added = (apply(name, page, seed) < 0.5) & ~ink
+        assert added.sum() > 20, seed
+        assert not (added & near).any(), seed
 
 
 def test_light_scan_is_mild_and_keeps_every_stroke(page: np.ndarray) -> None:

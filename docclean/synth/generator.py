@@ -255,19 +255,50 @@ def gaussian_noise(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _finish(page + rng.uniform(0.01, 0.06) * noise)
 
 
+SPECK_CLEARANCE = 3
+"""Dark specks a model is taught to remove stand this many px clear of ink and of each other: a
+dot beside a letter or another dot (a full stop, an ellipsis, a dotted leader) is always kept."""
+
+
+def _clear_of_ink(dark: np.ndarray, ys: np.ndarray, xs: np.ndarray, side: int) -> np.ndarray:
+    """Which specks of ``side`` px at ``(ys, xs)`` have no other dark pixel within
+    :data:`SPECK_CLEARANCE` px (``dark``: the page's ink and every dark speck)."""
+    window = side + 2 * SPECK_CLEARANCE
+    counts = cv2.boxFilter(dark.astype(np.float32), -1, (window, window), normalize=False)
+    h, w = dark.shape
+    cy = np.minimum(ys + side // 2, h - 1)
+    cx = np.minimum(xs + side // 2, w - 1)
+    own = np.array(side * side, np.float32)
+    result: np.ndarray = counts[cy, cx] <= own + 0.5
+    return result
+
+
 def salt_and_pepper(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Salt-and-pepper: isolated black and white pixels, and a few dark specks of dust."""
+    """Salt-and-pepper: isolated black and white pixels, and a few dark specks of dust.
+
+    The dark ones stand clear of the ink (:data:`SPECK_CLEARANCE`)."""
     out = page.copy()
     amount = rng.uniform(0.0005, 0.006)
     u = rng.random(page.shape, dtype=np.float32)
-    out[u < amount / 2] = 0.0
+    pepper = u < amount / 2
+    ys, xs = np.nonzero(pepper)
+    keep = _clear_of_ink((page < 0.5) | pepper, ys, xs, 1)
+    out[ys[keep], xs[keep]] = 0.0
     out[u > 1.0 - amount / 2] = 1.0
     h, w = page.shape
-    for _ in range(int(rng.poisson(h * w * rng.uniform(5e-6, 4e-5)))):
+    dust = int(rng.poisson(h * w * rng.uniform(5e-6, 4e-5)))
+    ink = page < 0.5
+    for _ in range(dust):
         center = (int(rng.integers(0, w)), int(rng.integers(0, h)))
-        cv2.circle(
-            out, center, int(rng.integers(1, 4)), float(rng.uniform(0.0, 0.4)), -1, cv2.LINE_AA
+        radius = int(rng.integers(1, 4))
+        value = float(rng.uniform(0.0, 0.4))
+        y0, x0 = (
+            max(center[1] - radius - SPECK_CLEARANCE, 0),
+            max(center[0] - radius - SPECK_CLEARANCE, 0),
         )
+        y1, x1 = center[1] + radius + SPECK_CLEARANCE + 1, center[0] + radius + SPECK_CLEARANCE + 1
+        if not ink[y0:y1, x0:x1].any():
+            cv2.circle(out, center, radius, value, -1, cv2.LINE_AA)
     return _finish(out)
 
 
@@ -459,7 +490,9 @@ def phone_photo(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def heavy_salt_and_pepper(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Dense salt-and-pepper: 0.5-4 % of the pixels in dark and light specks of 1-3 px."""
+    """Dense salt-and-pepper: 0.5-4 % of the pixels in dark and light specks of 1-3 px.
+
+    The dark ones stand clear of ink and of each other (:data:`SPECK_CLEARANCE`)."""
     h, w = page.shape
     out = page.copy()
     density = rng.uniform(0.005, 0.04)
@@ -472,8 +505,18 @@ def heavy_salt_and_pepper(page: np.ndarray, rng: np.random.Generator) -> np.ndar
     dark = rng.random(count) < rng.uniform(0.3, 0.8)
     values = np.where(dark, rng.uniform(0.0, 0.3, count), rng.uniform(0.85, 1.0, count))
     values = values.astype(np.float32)
+    specks = page < 0.5
     for s in (1, 2, 3):
-        pick = side == s
+        for dy in range(s):
+            for dx in range(s):
+                pick = dark & (side == s)
+                specks[np.minimum(ys[pick] + dy, h - 1), np.minimum(xs[pick] + dx, w - 1)] = True
+    clear = np.ones(count, bool)
+    for s in (1, 2, 3):
+        pick = dark & (side == s)
+        clear[pick] = _clear_of_ink(specks, ys[pick], xs[pick], s)
+    for s in (1, 2, 3):
+        pick = (side == s) & clear
         for dy in range(s):
             for dx in range(s):
                 y = np.minimum(ys[pick] + dy, h - 1)
