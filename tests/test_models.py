@@ -427,6 +427,24 @@ def test_every_card_in_the_repository_reads_and_round_trips() -> None:
         assert ModelCard.from_dict(json.loads(json.dumps(card.to_dict())), path) == card
 
 
+def test_the_default_card_names_the_docclean_train_runs_since_a_model_in_the_zoo() -> None:
+    """The shipped default's card lists only `docclean train` commands; the first starts from a
+    model kept in zoo/ (by path, with the sha256 its init_from names), whose card holds the rest."""
+    import shlex
+
+    from docclean.models.store import DEFAULT_MODEL, load_model, sha256_of
+
+    root = Path(__file__).resolve().parents[1]
+    training = load_model(DEFAULT_MODEL).card.training
+    assert training is not None and training.commands and training.init_from is not None
+    assert all(command.startswith("docclean train ") for command in training.commands)
+    first = shlex.split(training.commands[0])
+    start = root / first[first.index("--init-from") + 1]
+    assert start.parent == root / "zoo" and read_card(start).name == training.init_from.name
+    if len(training.commands) == 1:
+        assert sha256_of(start) == training.init_from.sha256
+
+
 MINIMAL = {"architecture": "seed-text", "receptive_radius": 5, "stride": 2, "sha256": "ef" * 32}
 BAD_CARDS: dict[str, tuple[dict, str]] = {
     "stride zero": ({"stride": 0}, "'stride' must be a positive integer"),
