@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ZOO
 
 from docclean.errors import OutputError, UsageError
 from docclean.models.store import load_model, sha256_of
@@ -134,14 +135,13 @@ def test_a_tone_unet_grows_into_tone_unet_fine(tmp_path: Path, pair_dir: Path) -
 def test_fine_tuning_the_mirrored_binarizer_keeps_its_decision_level(
     tmp_path: Path, pair_dir: Path
 ) -> None:
-    """--init-from the shipped binarizer trains its nested net and leaves its level as it was."""
-    from docclean.models.store import DEFAULT_BINARIZE_MODEL
-
-    shipped = load_model(DEFAULT_BINARIZE_MODEL)
+    """--init-from a mirrored binarizer trains its nested net and leaves its level as it was."""
+    mirrored_binarizer = str(ZOO / "dibco-fast-unet-0914.keras")
+    shipped = load_model(mirrored_binarizer)
     level = shipped.model.get_layer("clean").get_weights()[0]
     assert shipped.card.architecture == "fast-unet-mirrored" and level != 0.5
     pages = (pair_dir / "noisy", pair_dir / "clean")
-    config = quick(tmp_path, "tuned", arch=None, patch_size=32, init_from=DEFAULT_BINARIZE_MODEL)
+    config = quick(tmp_path, "tuned", arch=None, patch_size=32, init_from=mirrored_binarizer)
     card = train(*pages, config, Reporter(quiet=True))
     assert card["architecture"] == "fast-unet-mirrored"
     tuned = load_model(tmp_path / "tuned.keras").model
@@ -154,12 +154,12 @@ def test_fine_tuning_the_mirrored_binarizer_keeps_its_decision_level(
 
 
 def test_the_mirrored_binarizer_unwraps_into_its_base_net(tmp_path: Path, pair_dir: Path) -> None:
-    """--arch fast-unet --init-from the mirrored binarizer: its net alone (half the work), then
+    """--arch fast-unet --init-from a mirrored binarizer: its net alone (half the work), then
     trained; the net computes what the nested net did, one view, before its level is moved."""
     from docclean.models.architectures import get_architecture, nested_base, unwrap
-    from docclean.models.store import DEFAULT_BINARIZE_MODEL
 
-    shipped = load_model(DEFAULT_BINARIZE_MODEL)
+    mirrored_binarizer = str(ZOO / "dibco-fast-unet-0914.keras")
+    shipped = load_model(mirrored_binarizer)
     plain = unwrap(shipped.model, get_architecture("fast-unet"))
     base = nested_base(shipped.model)
     assert base is not None and plain.count_params() == base.count_params()
@@ -169,9 +169,7 @@ def test_the_mirrored_binarizer_unwraps_into_its_base_net(tmp_path: Path, pair_d
         unwrap(plain, get_architecture("fast-unet"))
 
     pages = (pair_dir / "noisy", pair_dir / "clean")
-    config = quick(
-        tmp_path, "one", arch="fast-unet", patch_size=32, init_from=DEFAULT_BINARIZE_MODEL
-    )
+    config = quick(tmp_path, "one", arch="fast-unet", patch_size=32, init_from=mirrored_binarizer)
     card = train(*pages, config, Reporter(quiet=True))
     assert card["architecture"] == "fast-unet"
     assert card["training"]["init_from"] == {
