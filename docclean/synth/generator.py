@@ -489,6 +489,20 @@ def phone_photo(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _finish(out)
 
 
+def _stamp(
+    target: np.ndarray, ys: np.ndarray, xs: np.ndarray, sides: np.ndarray, values: Any
+) -> None:
+    """Set squares of ``sides`` px with top-left corners ``(ys, xs)`` in ``target`` to ``values``
+    (one per square, or one for all), cut at the far edges."""
+    h, w = target.shape
+    for side in (1, 2, 3):
+        pick = sides == side
+        value = values[pick] if isinstance(values, np.ndarray) else values
+        for dy in range(side):
+            for dx in range(side):
+                target[np.minimum(ys[pick] + dy, h - 1), np.minimum(xs[pick] + dx, w - 1)] = value
+
+
 def heavy_salt_and_pepper(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Dense salt-and-pepper: 0.5-4 % of the pixels in dark and light specks of 1-3 px.
 
@@ -506,22 +520,12 @@ def heavy_salt_and_pepper(page: np.ndarray, rng: np.random.Generator) -> np.ndar
     values = np.where(dark, rng.uniform(0.0, 0.3, count), rng.uniform(0.85, 1.0, count))
     values = values.astype(np.float32)
     specks = page < 0.5
-    for s in (1, 2, 3):
-        for dy in range(s):
-            for dx in range(s):
-                pick = dark & (side == s)
-                specks[np.minimum(ys[pick] + dy, h - 1), np.minimum(xs[pick] + dx, w - 1)] = True
+    _stamp(specks, ys[dark], xs[dark], side[dark], True)
     clear = np.ones(count, bool)
     for s in (1, 2, 3):
         pick = dark & (side == s)
         clear[pick] = _clear_of_ink(specks, ys[pick], xs[pick], s)
-    for s in (1, 2, 3):
-        pick = (side == s) & clear
-        for dy in range(s):
-            for dx in range(s):
-                y = np.minimum(ys[pick] + dy, h - 1)
-                x = np.minimum(xs[pick] + dx, w - 1)
-                out[y, x] = values[pick]
+    _stamp(out, ys[clear], xs[clear], side[clear], values[clear])
     return _finish(out)
 
 
