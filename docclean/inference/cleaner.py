@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from docclean.backend import Device, tensorflow
+from docclean.inference.faint import stretch_faint
 from docclean.inference.tiling import TileConfig, default_margin, run_tiled
 from docclean.models.architectures import ARCHITECTURES
 from docclean.models.store import LoadedModel
@@ -26,7 +27,8 @@ class PageCleaner:
     page that a :data:`SMALL_TILE` layout covers with less work (a small scan, say) uses that second,
     equally fixed shape instead, so at most two graphs are ever traced. An explicit ``tile_size``
     is the only shape used. With ``binarize`` the cleaned page is thresholded into a bool page
-    (True = white).
+    (True = white). A binarization model (bilevel card) gets faint pages stretched to the full
+    gray range first (:mod:`docclean.inference.faint`).
     """
 
     def __init__(
@@ -119,6 +121,8 @@ class PageCleaner:
     def clean(self, page: np.ndarray) -> np.ndarray:
         """Clean one float32 grayscale page of any size: float32 in [0, 1], or bool if binarizing."""
         page = np.asarray(page)
+        if self.loaded.card.is_bilevel and page.ndim == 2:
+            page = stretch_faint(page)
         config = self.config_for(*page.shape) if page.ndim == 2 else self.config
         cleaned = run_tiled(page, self.predict_batch, config)
         return cleaned >= BINARIZE_THRESHOLD if self.binarize else cleaned
