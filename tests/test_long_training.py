@@ -309,15 +309,18 @@ def test_tiny_version_keeps_the_recipe_and_swaps_the_rest(tmp_path: Path) -> Non
                     "--overwrite", "-o", str(tmp_path / "m"), "--val", "page0"]  # fmt: skip
 
 
-def test_the_default_models_recipe_runs_from_its_card(pair_dir: Path, tmp_path: Path) -> None:
-    """The default model's last command, its data, length and output swapped for tiny ones."""
-    from docclean.models.store import DEFAULT_MODEL, resolve_model
+@pytest.mark.parametrize("shipped", ["office-tone-unet", "noisyoffice-tone-unet"])
+def test_an_office_models_recipe_runs_from_its_card(
+    shipped: str, pair_dir: Path, tmp_path: Path
+) -> None:
+    """An office model's last command, its data, length and output swapped for tiny ones."""
+    from docclean.models.store import resolve_model
 
-    card = load_model(DEFAULT_MODEL).card
+    card = load_model(shipped).card
     assert card.training is not None and card.training.commands
     args = docclean_train_args(card.training.commands[-1])
     assert "-o" in args or "--output" in args
-    command = tiny_version(args, pair_dir, tmp_path / "m", str(resolve_model(DEFAULT_MODEL)))
+    command = tiny_version(args, pair_dir, tmp_path / "m", str(resolve_model(shipped)))
     result = runner.invoke(app, command)
     assert result.exit_code == 0, result.output
     made = json.loads((tmp_path / "m.json").read_text())

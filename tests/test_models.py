@@ -427,15 +427,16 @@ def test_every_card_in_the_repository_reads_and_round_trips() -> None:
         assert ModelCard.from_dict(json.loads(json.dumps(card.to_dict())), path) == card
 
 
-def test_the_default_card_names_the_docclean_train_runs_since_a_model_in_the_zoo() -> None:
-    """The shipped default's card lists only `docclean train` commands; the first starts from a
+@pytest.mark.parametrize("shipped", ["office-tone-unet", "noisyoffice-tone-unet"])
+def test_the_office_cards_name_the_docclean_train_runs_since_a_model_in_the_zoo(shipped: str) -> None:
+    """The office models' cards list only `docclean train` commands; the first starts from a
     model kept in zoo/ (by path, with the sha256 its init_from names), whose card holds the rest."""
     import shlex
 
-    from docclean.models.store import DEFAULT_MODEL, load_model, sha256_of
+    from docclean.models.store import load_model, sha256_of
 
     root = Path(__file__).resolve().parents[1]
-    training = load_model(DEFAULT_MODEL).card.training
+    training = load_model(shipped).card.training
     assert training is not None and training.commands and training.init_from is not None
     assert all(command.startswith("docclean train ") for command in training.commands)
     first = shlex.split(training.commands[0])
