@@ -5,7 +5,7 @@
 
 Sizes are "a4" (2480x3508 px, A4 at 300 dpi) or megapixels (square pages). On the same synthetic
 grayscale page, each size times:
-  - `docclean clean` end to end as a fresh process (start-up, TensorFlow import, model load,
+  - `docclean clean` (with `--binarize` for a binarization model) end to end as a fresh process (start-up, TensorFlow import, model load,
     PNG decode, tiled inference, PNG encode, atomic write), with that process's peak RSS;
   - `docclean clean` per page in a batch: one process cleaning --batch-pages copies of the page
     (median of --repeats runs),
@@ -131,6 +131,8 @@ def main() -> None:
                        "--batch-size", str(cleaner.config.batch_size)]  # fmt: skip
             if args.model:
                 options += ["--model", args.model]
+            if loaded.card.is_bilevel:  # a binarizer is timed as `clean --binarize` runs it
+                options.append("--binarize")
             clean_cmd = [sys.executable, "-m", "docclean", "clean", str(src), *options]
             e2e, e2e_rss = timed_process(clean_cmd, args.repeats)
             folder = Path(tmp) / f"batch-{spec}"

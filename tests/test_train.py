@@ -153,6 +153,47 @@ def test_fine_tuning_the_mirrored_binarizer_keeps_its_decision_level(
                             regularizer="sparse"), Reporter(quiet=True))  # fmt: skip
 
 
+def test_decision_level_auto_picks_the_best_fm_on_the_validation_pages(
+    tmp_path: Path, pair_dir: Path
+) -> None:
+    """--decision-level auto: the views' average thresholded at each level, the best mean FM's
+    level set in the model and its card; a number is set as given; auto needs bilevel validation
+    pages and any level a -mirrored model."""
+    from conftest import write_gray
+
+    from docclean.training.config import DECISION_LEVELS
+
+    for name in ("page0", "page1", "page2"):
+        page = load_pairs_by_name(pair_dir, name)
+        write_gray(tmp_path / "bw" / "noisy" / f"{name}.png", page.noisy)
+        write_gray(
+            tmp_path / "bw" / "clean" / f"{name}.png", (page.clean >= 0.5).astype(np.float32)
+        )
+    pages = (tmp_path / "bw" / "noisy", tmp_path / "bw" / "clean")
+    start = str(ZOO / "dibco-fast-unet-0914.keras")
+    small = dict(arch=None, patch_size=32, init_from=start, loss="bce", steps=2, eval_every=1)
+    card = train(*pages, quick(tmp_path, "auto", decision_level="auto", val_names=["page2"],
+                               **small), Reporter(quiet=True))  # fmt: skip
+    chosen = card["training"]["decision_level"]
+    by_level = {float(k): v for k, v in chosen["fm_by_level"].items()}
+    assert list(by_level) == list(DECISION_LEVELS) and chosen["before"] == pytest.approx(0.65)
+    assert chosen["level"] == max(by_level, key=lambda lv: by_level[lv])
+    assert card["validation"]["model"]["fm"] == pytest.approx(by_level[chosen["level"]], abs=0.01)
+    saved = load_model(tmp_path / "auto.keras").model.get_layer("clean").get_weights()[0]
+    assert saved == pytest.approx(chosen["level"])
+
+    train(*pages, quick(tmp_path, "given", decision_level="0.7", val_fraction=0.0, **small),
+          Reporter(quiet=True))  # fmt: skip
+    assert load_model(tmp_path / "given.keras").model.get_layer("clean").get_weights()[0] == (
+        pytest.approx(0.7)
+    )
+    with pytest.raises(UsageError, match="needs black-and-white validation pages"):
+        train(*pages, quick(tmp_path, "x", decision_level="auto", val_fraction=0.0, **small),
+              Reporter(quiet=True))  # fmt: skip
+    with pytest.raises(UsageError, match="needs a -mirrored binarizer"):
+        train(*pages, quick(tmp_path, "y", decision_level="0.6"), Reporter(quiet=True))
+
+
 def test_the_mirrored_binarizer_unwraps_into_its_base_net(tmp_path: Path, pair_dir: Path) -> None:
     """--arch fast-unet --init-from a mirrored binarizer: its net alone (half the work), then
     trained; the net computes what the nested net did, one view, before its level is moved."""
@@ -436,6 +477,8 @@ def test_validation_names_can_be_prefixes() -> None:
         (["DATA", "-o", "/proc/nope/m"], 5, "/proc/nope"),
         (["DATA", "-o", "m", "--steps", "0"], 2, "--steps"),
         (["DATA", "-o", "m", "--ema", "1"], 2, "--ema"),
+        (["DATA", "-o", "m", "--decision-level", "1.5"], 2, "--decision-level must be auto or"),
+        (["DATA", "-o", "m", "--decision-level", "high"], 2, "--decision-level must be auto or"),
         (["DATA", "-o", "m", "--synthetic-share", "0.5"], 2, "--synthetic"),
     ],
 )

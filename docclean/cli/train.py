@@ -148,6 +148,14 @@ def train(
             "step's" + _default("keep")
         ),
     ] = None,
+    decision_level: Annotated[
+        str | None,
+        typer.Option(
+            help="A -mirrored binarizer's decision level, set after training: auto (the level "
+            "0.30-0.90 with the best FM on the validation pages) or a number in (0, 1) (a twin's "
+            "level, for a model trained on every page) \\[default: the model's, 0.5 when new]."
+        ),
+    ] = None,
     val: Annotated[
         str | None,
         typer.Option(
@@ -277,6 +285,7 @@ def train(
             "warmup": warmup,
             "ema": ema,
             "keep": keep,
+            "decision_level": decision_level,
             "augment": parse_augment(augment) if augment is not None else None,
             "val_names": read_name_list(val) if val is not None else None,
             "val_fraction": val_fraction,

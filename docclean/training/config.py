@@ -28,6 +28,8 @@ KEEP = {
 WARMUP_SHARE = 0.02  # cosine warm-up without --warmup: this share of the run's steps
 MIN_LEARNING_RATE = 1e-5  # the plateau schedule halves the rate down to this
 DEFAULT_EVAL_EVERY = 500  # --steps runs: steps between validation scores (at most the run's length)
+DECISION_LEVELS = tuple(round(0.3 + 0.05 * k, 2) for k in range(13))
+"""``--decision-level auto`` tries these (0.30 to 0.90) on the validation pages."""
 RUN_SUFFIX = ".run"  # the folder of checkpoints beside the model: NAME.run/
 
 
@@ -64,6 +66,10 @@ class TrainConfig:
     and saved."""
     keep: str = "best"
     """A name from :data:`KEEP`."""
+    decision_level: str | None = None
+    """A ``-mirrored`` binarizer's decision level set after training: ``auto`` (the level of
+    :data:`DECISION_LEVELS` with the best FM on the validation pages) or a number in (0, 1);
+    None keeps the model's (0.5 for a new one)."""
     seed: int = 0
     augment: list[str] = field(default_factory=lambda: list(DEFAULT_AUGMENT))
     """Names from :data:`docclean.training.data.AUGMENTATIONS`; empty for none."""
@@ -131,6 +137,8 @@ class TrainConfig:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
         if self.warmup is not None and self.warmup < 0:
             raise UsageError("--warmup must be 0 or more")
+        if self.decision_level is not None:
+            self.decision_level_value()
         if not 0.0 <= self.ema < 1.0:
             raise UsageError(f"--ema must be in [0, 1), not {self.ema}", "0.999 is usual")
         if not (self.learning_rate >= 0 and self.learning_rate < float("inf")):
@@ -165,6 +173,22 @@ class TrainConfig:
         if not self.overwrite and (path.exists() or card_path(path).exists()):
             raise OutputError(f"{path} already exists", "choose another name or pass --overwrite")
         _check_writable(path.parent)
+
+    def decision_level_value(self) -> float | None:
+        """``decision_level`` as a number; None for ``auto`` (or none asked for)."""
+        level = self.decision_level
+        if level is None or level == "auto":
+            return None
+        try:
+            value = float(level)
+        except ValueError:
+            value = float("nan")
+        if not 0.0 < value < 1.0:
+            raise UsageError(
+                f"--decision-level must be auto or a number in (0, 1), not {level!r}",
+                "auto picks the level with the best FM on the validation pages",
+            )
+        return value
 
     def recipe(self) -> dict[str, str]:
         """The options that decide what a run computes: a resumed run must match them."""

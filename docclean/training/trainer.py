@@ -29,6 +29,7 @@ from docclean.models.card import ModelCard
 from docclean.models.store import LoadedModel, save_model
 from docclean.progress import Reporter
 from docclean.training.config import (
+    DECISION_LEVELS,
     DEFAULT_ARCH,
     DEFAULT_EVAL_EVERY,
     REGULARIZER_WEIGHTS,
@@ -71,8 +72,20 @@ def train(
         raise UsageError(
             f"--patch-size must be at least 8 and a multiple of {arch.stride} for {arch.name}"
         )
+    if config.decision_level is not None and not arch.name.endswith("-mirrored"):
+        raise UsageError(
+            f"--decision-level needs a -mirrored binarizer, not {arch.name}",
+            "train one with --arch fast-unet-mirrored (or fine-tune one)",
+        )
     train_pairs, val_pairs = _read_pairs(noisy_dir, clean_dir, config, reporter)
     bilevel = all(is_bilevel(p.clean) for p in train_pairs)
+    if config.decision_level == "auto" and not (
+        val_pairs and all(is_bilevel(p.clean) for p in val_pairs)
+    ):
+        raise UsageError(
+            "--decision-level auto needs black-and-white validation pages to choose on",
+            "give --val pages, or a number (a twin's level) for a run without them",
+        )
     synthetic = _synthetic_pairs(config, reporter, historical=bilevel)
     reporter.info(
         f"training {arch.name} on {len(train_pairs)} page pair(s)"
@@ -112,7 +125,10 @@ def train(
         )
 
         plan = _plan(config, sampler.pixels, bilevel, bool(val_pairs))
-        draft = ModelCard.draft(config.output.stem, arch)
+        draft = replace(
+            ModelCard.draft(config.output.stem, arch),
+            output_kind="bilevel" if bilevel else "grayscale",
+        )
         loaded = LoadedModel(config.output.stem, config.output, draft, model)
         scorer = _PageScorer(loaded, val_pairs, config.device) if val_pairs else None
         started_from = None
@@ -132,6 +148,9 @@ def train(
             config.resume,
             reporter,
         )
+    decision = (
+        _set_decision_level(model, config, scorer, reporter) if config.decision_level else None
+    )
     validation = scorer.report() if scorer else None
     if validation is not None and started_from is not None:
         validation["started_from"] = started_from
@@ -141,6 +160,8 @@ def train(
     card["validation"] = validation
     card["output_kind"] = "bilevel" if bilevel else "grayscale"
     card["training"]["replicas"] = replicas
+    if decision is not None:
+        card["training"]["decision_level"] = decision
     saved = save_model(model, config.output, card, overwrite=config.overwrite)
     reporter.info(f"wrote {config.model_path} and its card")
     return saved.to_dict()
@@ -260,6 +281,38 @@ def _plan(config: TrainConfig, pixels: int, bilevel: bool, validated: bool) -> A
         checkpoint_every=config.checkpoint_every,
         steps_per_epoch=steps_per_epoch,
     )
+
+
+def _set_decision_level(
+    model: Any, config: TrainConfig, scorer: _PageScorer | None, reporter: Reporter
+) -> dict[str, Any]:
+    """Set a ``-mirrored`` binarizer's decision level (its :class:`Recentre` layer) as
+    ``--decision-level`` asks: a given number, or the level of :data:`DECISION_LEVELS` whose
+    thresholded outputs score the best mean FM on the validation pages."""
+    from docclean.evaluation.metrics import fmeasure
+    from docclean.models.layers import Recentre
+
+    layer = next(layer for layer in model.layers if isinstance(layer, Recentre))
+    before = float(layer.level.numpy())
+    level = config.decision_level_value()
+    entry: dict[str, Any] = {"level": level, "before": round(before, 4), "chosen_on": "given"}
+    if level is None:
+        assert scorer is not None  # checked before training: auto needs validation pages
+        layer.level.assign(0.5)  # the identity: the views' average as it is
+        outputs = [(scorer.cleaner.clean(p.noisy), p.clean) for p in scorer.pairs]
+        by_level = {
+            lv: float(np.mean([fmeasure((out >= lv).astype(np.float32), t) for out, t in outputs]))
+            for lv in DECISION_LEVELS
+        }
+        level = max(by_level, key=lambda lv: by_level[lv])
+        entry.update(
+            level=level,
+            chosen_on="validation pages (best mean FM)",
+            fm_by_level={f"{lv:.2f}": round(fm, 3) for lv, fm in by_level.items()},
+        )
+    layer.level.assign(level)
+    reporter.info(f"decision level {level:.2f} (was {before:.2f}; {entry['chosen_on']})")
+    return entry
 
 
 def _figure(scores: dict[str, float]) -> str:
