@@ -428,7 +428,9 @@ def test_every_card_in_the_repository_reads_and_round_trips() -> None:
 
 
 @pytest.mark.parametrize("shipped", ["office-tone-unet", "noisyoffice-tone-unet"])
-def test_the_office_cards_name_the_docclean_train_runs_since_a_model_in_the_zoo(shipped: str) -> None:
+def test_the_office_cards_name_the_docclean_train_runs_since_a_model_in_the_zoo(
+    shipped: str,
+) -> None:
     """The office models' cards list only `docclean train` commands; the first starts from a
     model kept in zoo/ (by path, with the sha256 its init_from names), whose card holds the rest."""
     import shlex

@@ -576,8 +576,10 @@ def _form_line(rng: np.random.Generator, letters: bool) -> str:
 
 
 def _form(c: _Canvas, rng: np.random.Generator, y: float) -> float:
+    """Form lines: fields, dotted leaders, references; a third of them in the fine print of forms."""
     s = c.style
-    run = c.run(s.body_pt)
+    small = rng.random() < 1 / 3
+    run = c.run(rng.uniform(*SMALL_PT) if small else s.body_pt)
     step = _line_step(run, s.leading * 1.2)
     for _ in range(int(rng.integers(1, 6))):
         if y + step > s.bottom:
@@ -585,7 +587,7 @@ def _form(c: _Canvas, rng: np.random.Generator, y: float) -> float:
         text = _form_line(rng, s.letters)
         while len(text) > 1 and c.length(text, run) > s.right - s.left:
             text = text[:-1]
-        c.text(s.left, y, text, run, "body")
+        c.text(s.left, y, text, run, "small" if small else "body")
         y += step
     return y + step * 0.5
 
