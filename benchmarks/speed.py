@@ -5,8 +5,9 @@
 
 Sizes are "a4" (2480x3508 px, A4 at 300 dpi) or megapixels (square pages). On the same synthetic
 grayscale page, each size times:
-  - `docclean clean` (with `--binarize` for a binarization model) end to end as a fresh process (start-up, TensorFlow import, model load,
-    PNG decode, tiled inference, PNG encode, atomic write), with that process's peak RSS;
+  - `docclean clean` (with `--binarize` for a binarization model) end to end as a fresh process
+    (start-up, TensorFlow import, model load, PNG decode, tiled inference, PNG encode, atomic
+    write), with that process's peak RSS;
   - `docclean clean` per page in a batch: one process cleaning --batch-pages copies of the page
     (median of --repeats runs),
     minus the one-page run, over the extra pages (what each page costs once the process is up:

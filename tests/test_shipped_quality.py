@@ -63,3 +63,16 @@ def test_binarization_validation_figure_in_the_card_is_reproduced(tmp_path: Path
     for key in ("fm", "psnr"):
         assert model[key] == pytest.approx(reported["model"][key], abs=0.05)
     assert model["fm"] > mean["otsu"]["fm"] and model["psnr"] > mean["otsu"]["psnr"]
+
+
+MSI = SHARED_DATA / "more-binarization" / "msi"
+
+
+@pytest.mark.skipif(not MSI.is_dir(), reason="no Synchromedia MSI data")
+def test_the_binarizer_finds_the_writing_on_faint_pages() -> None:
+    """Four faint MSI pages (ink within 0.12-0.19 of the paper) that the binarizer returned blank
+    (FM 0.0) before faint pages were stretched: now it finds their writing (FM 35-84)."""
+    report = _evaluate(MSI / "imgs", MSI / "gt", DEFAULT_BINARIZE_MODEL,
+                       "--names", "msi-H09,msi-H16,msi-H23,msi-H24")  # fmt: skip
+    scores = [page["scores"][DEFAULT_BINARIZE_MODEL]["fm"] for page in report["pages"]]
+    assert len(scores) == 4 and min(scores) > 30 and sum(scores) / 4 > 50, scores

@@ -4,8 +4,9 @@ The binarization models learnt ink a good deal darker than its paper (DIBCO's pa
 the gray range). On a faint page (multispectral scans, pencil, washed-out ink: the darkest ink and
 the paper within :data:`FAINT_SPREAD` of each other) they call everything paper and the page comes
 back blank. Such a page is mapped linearly from [its 0.1 % quantile, its 99 % quantile] to [0, 1]
-first (levels taken on an even grid of pixels); every other page is left as it is. Measured on the sets the shipped binarizer never saw
-(Synchromedia MSI FM 42.0 -> 67.0, Bickley, PHIBD and DIBCO 2016 unchanged): docs/folds.md.
+first (levels taken on an even grid of pixels); every other page is left as it is. Measured on
+the sets the shipped binarizer never saw (Synchromedia MSI FM 42.0 -> 66.8; Bickley, PHIBD and
+DIBCO 2016 unchanged): docs/folds.md.
 """
 
 from __future__ import annotations
