@@ -309,11 +309,13 @@ def test_tiny_version_keeps_the_recipe_and_swaps_the_rest(tmp_path: Path) -> Non
                     "--overwrite", "-o", str(tmp_path / "m"), "--val", "page0"]  # fmt: skip
 
 
-@pytest.mark.parametrize("shipped", ["office-tone-unet", "noisyoffice-tone-unet"])
-def test_an_office_models_recipe_runs_from_its_card(
+@pytest.mark.parametrize(
+    "shipped", ["office-tone-unet", "noisyoffice-tone-unet", "dibco-fast-unet"]
+)
+def test_a_shipped_models_recipe_runs_from_its_card(
     shipped: str, pair_dir: Path, tmp_path: Path
 ) -> None:
-    """An office model's last command, its data, length and output swapped for tiny ones."""
+    """A shipped model's last command, its data, length and output swapped for tiny ones."""
     from docclean.models.store import resolve_model
 
     card = load_model(shipped).card

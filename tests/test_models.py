@@ -427,12 +427,16 @@ def test_every_card_in_the_repository_reads_and_round_trips() -> None:
         assert ModelCard.from_dict(json.loads(json.dumps(card.to_dict())), path) == card
 
 
-@pytest.mark.parametrize("shipped", ["office-tone-unet", "noisyoffice-tone-unet"])
-def test_the_office_cards_name_the_docclean_train_runs_since_a_model_in_the_zoo(
+@pytest.mark.parametrize(
+    "shipped", ["office-tone-unet", "noisyoffice-tone-unet", "dibco-fast-unet"]
+)
+def test_the_shipped_cards_name_the_docclean_train_runs_since_a_model_in_the_zoo(
     shipped: str,
 ) -> None:
-    """The office models' cards list only `docclean train` commands; the first starts from a
-    model kept in zoo/ (by path, with the sha256 its init_from names), whose card holds the rest."""
+    """The shipped models' cards list only `docclean train` commands; the first starts from a
+    model kept in zoo/, whose card holds the rest, and each later one from the model the run before
+    it wrote (init_from names the last run's start, with its sha256 when that is the zoo model)."""
+    import itertools
     import shlex
 
     from docclean.models.store import load_model, sha256_of
@@ -441,10 +445,14 @@ def test_the_office_cards_name_the_docclean_train_runs_since_a_model_in_the_zoo(
     training = load_model(shipped).card.training
     assert training is not None and training.commands and training.init_from is not None
     assert all(command.startswith("docclean train ") for command in training.commands)
-    first = shlex.split(training.commands[0])
-    start = root / first[first.index("--init-from") + 1]
-    assert start.parent == root / "zoo" and read_card(start).name == training.init_from.name
-    if len(training.commands) == 1:
+    runs = [shlex.split(command) for command in training.commands]
+    start = root / runs[0][runs[0].index("--init-from") + 1]
+    assert start.parent == root / "zoo" and start.is_file()
+    for before, after in itertools.pairwise(runs):
+        assert after[after.index("--init-from") + 1] == before[before.index("-o") + 1] + ".keras"
+    last_start = Path(runs[-1][runs[-1].index("--init-from") + 1])
+    assert last_start.stem == training.init_from.name
+    if len(runs) == 1:
         assert sha256_of(start) == training.init_from.sha256
 
 
