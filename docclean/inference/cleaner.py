@@ -27,8 +27,8 @@ class PageCleaner:
     page that a :data:`SMALL_TILE` layout covers with less work (a small scan, say) uses that second,
     equally fixed shape instead, so at most two graphs are ever traced. An explicit ``tile_size``
     is the only shape used. With ``binarize`` the cleaned page is thresholded into a bool page
-    (True = white). A binarization model (bilevel card) gets faint pages stretched to the full
-    gray range first (:mod:`docclean.inference.faint`).
+    (True = white). A binarization model (bilevel card) gets faint pages with their contrast
+    raised first (:mod:`docclean.inference.faint`).
     """
 
     def __init__(
