@@ -156,6 +156,14 @@ def train(
             "level, for a model trained on every page) \\[default: the model's, 0.5 when new]."
         ),
     ] = None,
+    input_levels: Annotated[
+        str | None,
+        typer.Option(
+            help="as-scanned: the model takes pages as they come; paper-ink: it learns and "
+            "cleans every page put at full contrast, paper at 1 and ink at 0 \\[default: the "
+            "starting model's, as-scanned when new]."
+        ),
+    ] = None,
     val: Annotated[
         str | None,
         typer.Option(
@@ -286,6 +294,7 @@ def train(
             "ema": ema,
             "keep": keep,
             "decision_level": decision_level,
+            "input_levels": input_levels,
             "augment": parse_augment(augment) if augment is not None else None,
             "val_names": read_name_list(val) if val is not None else None,
             "val_fraction": val_fraction,

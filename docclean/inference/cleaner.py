@@ -8,6 +8,7 @@ import numpy as np
 
 from docclean.backend import Device, tensorflow
 from docclean.inference.faint import stretch_faint
+from docclean.inference.levels import normalize_levels
 from docclean.inference.tiling import TileConfig, default_margin, run_tiled
 from docclean.models.architectures import ARCHITECTURES
 from docclean.models.store import LoadedModel
@@ -28,7 +29,8 @@ class PageCleaner:
     equally fixed shape instead, so at most two graphs are ever traced. An explicit ``tile_size``
     is the only shape used. With ``binarize`` the cleaned page is thresholded into a bool page
     (True = white). A binarization model (bilevel card) gets faint pages with their contrast
-    raised first (:mod:`docclean.inference.faint`).
+    raised first (:mod:`docclean.inference.faint`); a ``paper-ink`` model gets every page at full
+    contrast (:mod:`docclean.inference.levels`).
     """
 
     def __init__(
@@ -123,6 +125,8 @@ class PageCleaner:
         page = np.asarray(page)
         if self.loaded.card.is_bilevel and page.ndim == 2:
             page = stretch_faint(page)
+        if self.loaded.card.input_levels == "paper-ink" and page.ndim == 2:
+            page = normalize_levels(page)
         config = self.config_for(*page.shape) if page.ndim == 2 else self.config
         cleaned = run_tiled(page, self.predict_batch, config)
         return cleaned >= BINARIZE_THRESHOLD if self.binarize else cleaned

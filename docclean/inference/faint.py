@@ -12,9 +12,9 @@ then have its darkest grain drawn as specks. Measured on the sets the shipped bi
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from docclean.inference.levels import sampled_quantiles
 
 FAINT_SPREAD = 0.35
 """A page whose 99 % and 0.1 % gray quantiles lie closer than this is stretched."""
@@ -23,17 +23,13 @@ STRETCHED_SPREAD = 0.5
 0.55; the binarizer finds MSI's faint writing better the further, FM 62.0 at 0.4, 64.4 at 0.5)."""
 DARK_QUANTILE = 0.001
 PAPER_QUANTILE = 0.99
-SAMPLED_PIXELS = 2**19
-"""The quantiles are taken over at most about this many pixels (an even grid over the page)."""
 
 
 def contrast_spread(page: np.ndarray) -> tuple[float, float]:
-    """The page's ink and paper levels: its :data:`DARK_QUANTILE` and :data:`PAPER_QUANTILE`,
-    over an even grid of at most about :data:`SAMPLED_PIXELS` pixels (an A4 page at 300 dpi: every
-    fourth pixel of every fourth row)."""
-    step = max(1, math.ceil(math.sqrt(page.size / SAMPLED_PIXELS)))
-    dark, paper = np.quantile(page[::step, ::step], [DARK_QUANTILE, PAPER_QUANTILE])
-    return float(dark), float(paper)
+    """The page's ink and paper levels: its :data:`DARK_QUANTILE` and :data:`PAPER_QUANTILE`, over
+    an even grid of pixels (:func:`docclean.inference.levels.sampled_quantiles`)."""
+    dark, paper = sampled_quantiles(page, [DARK_QUANTILE, PAPER_QUANTILE])
+    return dark, paper
 
 
 def stretch_faint(page: np.ndarray) -> np.ndarray:

@@ -31,6 +31,8 @@ CARD_SCHEMA = 2
 """Schema 2: the typed card. Schema 1 (untyped, read by string key) is upgraded on reading."""
 OUTPUT_KINDS = ("grayscale", "bilevel")
 """``bilevel``: trained on black-and-white targets; ``clean --binarize`` thresholds it at 0.5."""
+INPUT_LEVELS = ("as-scanned", "paper-ink")
+"""How a model takes its pages: as they come, or at full contrast (docclean.inference.levels)."""
 MODEL_INPUT = "single-channel grayscale page, float32 in [0, 1], any size"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -311,6 +313,9 @@ class ModelCard:
     flops_per_pixel: int | None = None
     architecture_summary: str = ""
     input: str = MODEL_INPUT
+    input_levels: str = "as-scanned"
+    """One of :data:`INPUT_LEVELS`: ``paper-ink`` models take each page
+    with its paper at 1 and its ink at 0 (:func:`docclean.inference.levels.normalize_levels`)."""
     training: Training | None = None
     validation: Validation | None = None
     """Scored on the model's own validation pages (none for a model trained on every page)."""
@@ -351,6 +356,8 @@ class ModelCard:
             "input",
         ):
             out[key] = getattr(self, key)
+        if self.input_levels != "as-scanned":
+            out["input_levels"] = self.input_levels
         for key in ("training", "validation", "reported_validation"):
             block = getattr(self, key)
             out[key] = block.to_dict() if block is not None else None
@@ -391,6 +398,11 @@ class ModelCard:
         output_kind = read.text(data, "output_kind", default="grayscale")
         if output_kind not in OUTPUT_KINDS:
             raise read.fail("output_kind", f"must be one of {', '.join(OUTPUT_KINDS)}", output_kind)
+        input_levels = read.text(data, "input_levels", default="as-scanned")
+        if input_levels not in INPUT_LEVELS:
+            raise read.fail(
+                "input_levels", f"must be one of {', '.join(INPUT_LEVELS)}", input_levels
+            )
         versions = read.block(data, "versions") or {}
         for key, value in versions.items():
             if not isinstance(value, str):
@@ -425,6 +437,7 @@ class ModelCard:
             flops_per_pixel=read.positive_int(data, "flops_per_pixel"),
             architecture_summary=read.text(data, "architecture_summary"),
             input=read.text(data, "input", default=MODEL_INPUT),
+            input_levels=input_levels,
             training=Training._read(training, schema, read) if training is not None else None,
             validation=validations["validation"],
             reported_validation=validations["reported_validation"],

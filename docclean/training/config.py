@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from docclean.errors import OutputError, UsageError
+from docclean.models.card import INPUT_LEVELS
 
 DEFAULT_ARCH = "tone-unet"
 DEFAULT_AUGMENT = ("flip", "tone")
@@ -70,6 +71,9 @@ class TrainConfig:
     """A ``-mirrored`` binarizer's decision level set after training: ``auto`` (the level of
     :data:`DECISION_LEVELS` with the best FM on the validation pages) or a number in (0, 1);
     None keeps the model's (0.5 for a new one)."""
+    input_levels: str | None = None
+    """One of :data:`docclean.models.card.INPUT_LEVELS`: ``paper-ink`` trains (and the model
+    cleans) on pages put at full contrast; None: the starting model's, ``as-scanned`` when new."""
     seed: int = 0
     augment: list[str] = field(default_factory=lambda: list(DEFAULT_AUGMENT))
     """Names from :data:`docclean.training.data.AUGMENTATIONS`; empty for none."""
@@ -139,6 +143,10 @@ class TrainConfig:
             raise UsageError("--warmup must be 0 or more")
         if self.decision_level is not None:
             self.decision_level_value()
+        if self.input_levels is not None and self.input_levels not in INPUT_LEVELS:
+            raise UsageError(
+                f"--input-levels must be one of {', '.join(INPUT_LEVELS)}, not {self.input_levels!r}"
+            )
         if not 0.0 <= self.ema < 1.0:
             raise UsageError(f"--ema must be in [0, 1), not {self.ema}", "0.999 is usual")
         if not (self.learning_rate >= 0 and self.learning_rate < float("inf")):

@@ -326,7 +326,8 @@ def _restore(
         raise DataError(
             f"{path}: unreadable checkpoint ({exc})", "delete its folder to start over"
         ) from None
-    changed = sorted(k for k in recipe if meta["recipe"].get(k) != recipe[k])
+    # an option newer than the checkpoint counts as unchanged while it is left unset ("None")
+    changed = sorted(k for k in recipe if meta["recipe"].get(k, "None") != recipe[k])
     if changed:
         shown = ", ".join(f"{k} {meta['recipe'].get(k)} -> {recipe[k]}" for k in changed[:4])
         raise UsageError(

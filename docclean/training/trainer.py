@@ -87,6 +87,9 @@ def train(
             "give --val pages, or a number (a twin's level) for a run without them",
         )
     synthetic = _synthetic_pairs(config, reporter, historical=bilevel)
+    levels = config.input_levels or (start.loaded.card.input_levels if start else "as-scanned")
+    if levels == "paper-ink":  # the validation pages are put so by the scorer's PageCleaner
+        train_pairs, synthetic = _at_full_contrast(train_pairs), _at_full_contrast(synthetic)
     reporter.info(
         f"training {arch.name} on {len(train_pairs)} page pair(s)"
         + (f" and {len(synthetic)} synthetic" if synthetic else "")
@@ -128,6 +131,7 @@ def train(
         draft = replace(
             ModelCard.draft(config.output.stem, arch),
             output_kind="bilevel" if bilevel else "grayscale",
+            input_levels=levels,
         )
         loaded = LoadedModel(config.output.stem, config.output, draft, model)
         scorer = _PageScorer(loaded, val_pairs, config.device) if val_pairs else None
@@ -159,6 +163,7 @@ def train(
     card = _card(config, pages, arch, model, start, (train_pairs, val_pairs), plan, result)
     card["validation"] = validation
     card["output_kind"] = "bilevel" if bilevel else "grayscale"
+    card["input_levels"] = levels
     card["training"]["replicas"] = replicas
     if decision is not None:
         card["training"]["decision_level"] = decision
@@ -245,6 +250,14 @@ def _synthetic_pairs(config: TrainConfig, reporter: Reporter, historical: bool) 
             page = (page >= 0.5).astype(np.float32)
         pairs.append(Pair(f"undamaged-{i:05d}", page, page))
     return pairs
+
+
+def _at_full_contrast(pairs: list[Pair]) -> list[Pair]:
+    """``pairs`` with both pages put at full contrast, as a ``paper-ink`` model takes them: the
+    noisy page for the model, the target so that rendered gray ink is learnt as black."""
+    from docclean.inference.levels import normalize_levels
+
+    return [Pair(p.name, normalize_levels(p.noisy), normalize_levels(p.clean)) for p in pairs]
 
 
 def _plan(config: TrainConfig, pixels: int, bilevel: bool, validated: bool) -> Any:

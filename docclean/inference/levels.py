@@ -1,0 +1,45 @@
+"""Paper and ink levels: a page put at full contrast before a model that learnt pages so.
+
+A good light scan has paper at 0.92-0.96 and ink at 0.10-0.20; the anti-aliased edges of small
+type then sit near the 0.5 line, and a model that keeps the scan's tone returns them a shade too
+light (the ink lost of docs/do-no-harm.md). A model whose card says ``input_levels: paper-ink``
+learnt, and cleans, every page with its paper level (:data:`PAPER_QUANTILE`) put at 1 and its
+darkest ink (:data:`INK_QUANTILE`) at 0, by one linear map anchored at the paper. The gain is at
+most ``1 / MIN_SPREAD``, so blank paper keeps its grain faint; a page whose paper level is darker
+than :data:`MIN_PAPER` (a photo, white on black) is left as it is.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INK_QUANTILE = 0.001
+PAPER_QUANTILE = 0.9
+"""A high quantile, not the median: a shadow over half the page is not the paper."""
+MIN_SPREAD = 0.6
+"""The paper-to-ink spread below which the gain stops growing (at most 1 / 0.6)."""
+MIN_PAPER = 0.5
+SAMPLED_PIXELS = 2**19
+"""Quantiles are taken over at most about this many pixels (an even grid over the page)."""
+
+
+def sampled_quantiles(page: np.ndarray, quantiles: list[float]) -> list[float]:
+    """``page``'s gray quantiles over an even grid of at most about :data:`SAMPLED_PIXELS`
+    pixels (an A4 page at 300 dpi: every fourth pixel of every fourth row)."""
+    step = max(1, math.ceil(math.sqrt(page.size / SAMPLED_PIXELS)))
+    return [float(v) for v in np.quantile(page[::step, ::step], quantiles)]
+
+
+def normalize_levels(page: np.ndarray) -> np.ndarray:
+    """``page`` (float32 in [0, 1]) with its paper level mapped to 1 and its darkest ink to 0
+    (the gain capped at ``1 / MIN_SPREAD``), or as it is when its paper is darker than
+    :data:`MIN_PAPER`. A page already at full contrast comes back unchanged."""
+    if page.size == 0:
+        return page
+    ink, paper = sampled_quantiles(page, [INK_QUANTILE, PAPER_QUANTILE])
+    if paper < MIN_PAPER or (paper >= 1.0 and ink <= 0.0):
+        return page
+    gain = 1.0 / max(paper - ink, MIN_SPREAD)
+    return np.clip(1.0 - (paper - page) * gain, 0.0, 1.0).astype(np.float32)

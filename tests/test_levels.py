@@ -1,0 +1,115 @@
+"""Paper and ink levels: a paper-ink model takes every page at full contrast."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from docclean.errors import UsageError
+from docclean.evaluation.harm import light_scan, render_specimen
+from docclean.inference.cleaner import PageCleaner
+from docclean.inference.levels import (
+    INK_QUANTILE,
+    MIN_PAPER,
+    MIN_SPREAD,
+    PAPER_QUANTILE,
+    normalize_levels,
+    sampled_quantiles,
+)
+from docclean.models.card import CardError, ModelCard
+from docclean.models.store import load_model
+from docclean.progress import Reporter
+from docclean.training.trainer import TrainConfig, train
+
+pages = arrays(np.float32, (24, 32), elements=st.floats(0, 1, width=32))
+
+
+@settings(max_examples=200, deadline=None)
+@given(pages)
+def test_levels_keep_order_and_range_and_bound_the_gain(page: np.ndarray) -> None:
+    out = normalize_levels(page)
+    ink, paper = sampled_quantiles(page, [INK_QUANTILE, PAPER_QUANTILE])
+    if paper < MIN_PAPER:
+        assert out is page
+        return
+    assert out.dtype == np.float32 and out.min() >= 0.0 and out.max() <= 1.0
+    order = np.argsort(page, axis=None, kind="stable")
+    assert np.all(np.diff(out.ravel()[order]) >= 0)  # darker stays darker
+    assert np.all(out[page >= paper] == 1.0)  # the paper level and above: white
+    if paper - ink >= MIN_SPREAD:
+        assert np.all(out[page <= ink] <= 1e-5)  # the darkest ink: black
+    inside = (page > 0) & (page < paper)  # not clipped: the map's slope is the gain
+    slope = np.diff(out[inside][np.argsort(page[inside])]) / np.maximum(
+        np.diff(np.sort(page[inside])), 1e-6
+    )
+    assert np.all(slope <= 1 / MIN_SPREAD + 1e-3)
+
+
+def test_a_page_at_full_contrast_is_unchanged() -> None:
+    pure = render_specimen(300, 400, 300).pixels
+    assert normalize_levels(pure) is pure
+
+
+def test_a_light_scan_comes_back_near_its_pure_page() -> None:
+    """Paper 0.92-0.96 and ink 0.10-0.20: mapped to 1 and 0, so the lightest edges of the strokes
+    cross back under the 0.5 line (leaving the scan alone loses a few % of the ink)."""
+    pure = render_specimen(600, 800, 150).pixels
+    scan = light_scan(pure, 150, seed=1)
+    ink = pure < 0.5
+    lost_before = np.mean(scan[ink] >= 0.5)
+    leveled = normalize_levels(scan)
+    assert lost_before > 0.02
+    assert np.mean(leveled[ink] >= 0.5) < 0.5 * lost_before
+    assert np.median(leveled[~ink]) > 0.97 and np.median(leveled[pure == 0]) < 0.05
+
+
+def test_dark_pages_and_blank_paper_are_not_blown_up() -> None:
+    rng = np.random.default_rng(0)
+    night = np.clip(0.3 + rng.normal(0, 0.05, (200, 200)), 0, 1).astype(np.float32)
+    assert normalize_levels(night) is night  # paper darker than MIN_PAPER: a photo, left alone
+    blank = np.clip(0.9 + rng.normal(0, 0.01, (200, 200)), 0, 1).astype(np.float32)
+    out = normalize_levels(blank)
+    assert out.std() <= blank.std() / MIN_SPREAD + 1e-4  # its grain grows at most 1/0.6 times
+    assert out.min() > 0.85
+
+
+def test_the_card_names_how_a_model_takes_its_pages(tiny_model: Path) -> None:
+    card = load_model(tiny_model).card
+    assert card.input_levels == "as-scanned" and "input_levels" not in card.to_dict()
+    leveled = replace(card, input_levels="paper-ink")
+    assert ModelCard.from_dict(leveled.to_dict()).input_levels == "paper-ink"
+    with pytest.raises(CardError, match="input_levels"):
+        ModelCard.from_dict({**card.to_dict(), "input_levels": "stretched"})
+
+
+def test_a_paper_ink_model_cleans_the_page_at_full_contrast(tiny_model: Path) -> None:
+    loaded = load_model(tiny_model)
+    leveled = replace(loaded, card=replace(loaded.card, input_levels="paper-ink"))
+    scan = light_scan(render_specimen(200, 240, 300).pixels, 300, seed=2)
+    as_scanned = PageCleaner(loaded, tile_size=256, batch_size=1)
+    at_full = PageCleaner(leveled, tile_size=256, batch_size=1)
+    np.testing.assert_array_equal(at_full.clean(scan), as_scanned.clean(normalize_levels(scan)))
+    assert not np.array_equal(at_full.clean(scan), as_scanned.clean(scan))
+
+
+def test_training_at_full_contrast_is_written_in_the_card_and_inherited(
+    tmp_path: Path, pair_dir: Path
+) -> None:
+    pages = (pair_dir / "noisy", pair_dir / "clean")
+    small = dict(arch="seed-text", epochs=1, steps_per_epoch=2, patch_size=16, batch_size=4)
+    card = train(*pages, TrainConfig(output=tmp_path / "a", input_levels="paper-ink", **small),
+                 Reporter(quiet=True))  # fmt: skip
+    assert card["input_levels"] == "paper-ink"
+    assert load_model(tmp_path / "a.keras").card.input_levels == "paper-ink"
+    small["arch"] = None
+    tuned = train(*pages, TrainConfig(output=tmp_path / "b", init_from=str(tmp_path / "a.keras"),
+                                      **small), Reporter(quiet=True))  # fmt: skip
+    assert tuned["input_levels"] == "paper-ink"  # a fine-tune takes pages as its start did
+    with pytest.raises(UsageError, match="--input-levels must be one of"):
+        TrainConfig(output=tmp_path / "c", input_levels="stretched").validate()
