@@ -133,32 +133,12 @@ def test_a_cleaner_that_changes_the_size_is_an_error(small_pages: list[harm.Spec
 
 
 @pytest.mark.slow
-def test_shipped_default_keeps_headings_and_marks_on_small_pages(
-    small_pages: list[harm.Specimen],
-) -> None:
-    """Where the default stands: every ink component kept, at most 2 % of the ink lost on the worst
-    page (1.4 % measured, the previous default 1.2 %; the first default lost 63 % by hollowing the
-    heading), pure pages within RMSE 0.015 (0.0101; the first default 0.057)."""
-    from docclean.inference.cleaner import PageCleaner
-    from docclean.models.store import load_model
-
-    verdict = harm.check_harm(PageCleaner(load_model(None), device="cpu").clean, small_pages)[
-        "verdict"
-    ]
-    assert verdict["components_lost"] == 0, verdict
-    assert verdict["ink_lost_worst"] <= 0.02, verdict
-    assert verdict["pure_rmse_worst"] <= 0.015, verdict
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the default is close (1.4 % ink lost, pure RMSE 0.0101) but not yet within the "
-    "targets; see issue 'First, do no harm'",
-)
 def test_shipped_default_does_no_harm_on_small_pages(small_pages: list[harm.Specimen]) -> None:
     """The default model gives clean pages and light scans back with all their ink (<= 1 % lost on
-    the worst page, every component kept, pure pages within RMSE 0.010)."""
+    the worst page, every component kept, pure pages within RMSE 0.010). Measured 2026-12-05:
+    0.18 % lost, 0 components, pure RMSE 0.0099, light scans 0.0118 (the default before, which
+    took pages as scanned: 1.38 %, 0, 0.0101, 0.038; the first default lost 63 % by hollowing the
+    heading)."""
     from docclean.inference.cleaner import PageCleaner
     from docclean.models.store import load_model
 
@@ -168,3 +148,5 @@ def test_shipped_default_does_no_harm_on_small_pages(small_pages: list[harm.Spec
     assert verdict["ink_lost_worst"] <= harm.TARGETS.ink_lost_worst, verdict
     assert verdict["components_lost"] == 0, verdict
     assert verdict["pure_rmse_worst"] <= harm.TARGETS.pure_rmse, verdict
+    assert verdict["scan_rmse_pooled"] <= harm.TARGETS.scan_rmse, verdict
+    assert verdict["passes"]
