@@ -103,21 +103,21 @@ def test_twins_shown_all_but_one_kind_beat_leaving_it_alone(
 def test_default_model_keeps_soft_text_and_clean_pages() -> None:
     """Measured 2026-12-05. A clean rendered page (rotated; its target rotated too) comes back
     within RMSE 0.035 of itself at full contrast. Blurred specimen text (black ink on 0.95 paper,
-    gaussian blur) comes back sharper: 0.30 and 0.44 times the RMSE of leaving it alone at 300 dpi
-    (sigma 1.0, 1.6 px; the default before, which took pages as scanned: 0.44, 0.54), 0.76 times at
+    gaussian blur) comes back sharper: 0.26 and 0.38 times the RMSE of leaving it alone at 300 dpi
+    (sigma 1.0, 1.6 px; the default before, which took pages as scanned: 0.44, 0.54), 0.67 times at
     150 dpi, sigma 1.6 (0.67). A known weakness: the rendered pages' tiny text blurred past reading
-    (the ``blur`` kind alone) is made bold, 1.8 times the RMSE of leaving it alone, about
-    Sauvola's (0.215 against 0.120; Sauvola 0.204): the default before made it 1.34 times."""
+    (the ``blur`` kind alone) is made bold, 1.5 times the RMSE of leaving it alone, a little better
+    than Sauvola (0.184 against 0.120; Sauvola 0.204): the default before made it 1.34 times."""
     model = load_model(DEFAULT_MODEL)
     rotated = _scores(model, "rotation")  # the target is rotated too: a clean page
     assert rotated["model"] < 0.04, rotated
     cleaner = PageCleaner(model, device="cpu")
-    for dpi, sigma, most in ((300, 1.0, 0.4), (300, 1.6, 0.55), (150, 1.6, 0.85)):
+    for dpi, sigma, most in ((300, 1.0, 0.35), (300, 1.6, 0.5), (150, 1.6, 0.8)):
         pure = harm.render_specimen(900, 1200, dpi, seed=1, margin_in=0.05).pixels
         page = cv2.GaussianBlur(0.1 + 0.85 * pure, (0, 0), sigma)
         assert rmse(cleaner.clean(page), pure) < most * rmse(page, pure), (dpi, sigma)
     blurred = _scores(model, "blur")
-    assert blurred["model"] < 2.0 * blurred["no_cleaning"], blurred
+    assert blurred["model"] < 1.7 * blurred["no_cleaning"], blurred
 
 
 def _generalization_bench(tmp_path: Path, kinds: str) -> dict:

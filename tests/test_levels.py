@@ -44,11 +44,11 @@ def test_levels_keep_order_and_range_and_bound_the_gain(page: np.ndarray) -> Non
     assert np.all(out[page >= paper] == 1.0)  # the paper level and above: white
     if paper - ink >= MIN_SPREAD:
         assert np.all(out[page <= ink] <= 1e-5)  # the darkest ink: black
-    inside = (page > 0) & (page < paper)  # not clipped: the map's slope is the gain
-    slope = np.diff(out[inside][np.argsort(page[inside])]) / np.maximum(
-        np.diff(np.sort(page[inside])), 1e-6
-    )
-    assert np.all(slope <= 1 / MIN_SPREAD + 1e-3)
+    inside = (out > 0) & (out < 1)  # not clipped: the map's slope there is the gain
+    if inside.any() and np.ptp(page[inside]) >= 0.01:
+        low, high = np.argmin(np.where(inside, page, 2)), np.argmax(np.where(inside, page, -1))
+        rise = out.flat[high] - out.flat[low]
+        assert rise <= (page.flat[high] - page.flat[low]) / MIN_SPREAD + 1e-4
 
 
 def test_a_page_at_full_contrast_is_unchanged() -> None:

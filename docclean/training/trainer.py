@@ -89,7 +89,8 @@ def train(
     synthetic = _synthetic_pairs(config, reporter, historical=bilevel)
     levels = config.input_levels or (start.loaded.card.input_levels if start else "as-scanned")
     if levels == "paper-ink":  # the validation pages are put so by the scorer's PageCleaner
-        train_pairs, synthetic = _at_full_contrast(train_pairs), _at_full_contrast(synthetic)
+        _put_at_full_contrast(train_pairs)
+        _put_at_full_contrast(synthetic)
     reporter.info(
         f"training {arch.name} on {len(train_pairs)} page pair(s)"
         + (f" and {len(synthetic)} synthetic" if synthetic else "")
@@ -252,12 +253,14 @@ def _synthetic_pairs(config: TrainConfig, reporter: Reporter, historical: bool) 
     return pairs
 
 
-def _at_full_contrast(pairs: list[Pair]) -> list[Pair]:
-    """``pairs`` with both pages put at full contrast, as a ``paper-ink`` model takes them: the
-    noisy page for the model, the target so that rendered gray ink is learnt as black."""
+def _put_at_full_contrast(pairs: list[Pair]) -> None:
+    """Put both pages of each pair at full contrast, in place, as a ``paper-ink`` model takes them:
+    the noisy page for the model, the target so that rendered gray ink is learnt as black. One pair
+    at a time, so that memory does not double."""
     from docclean.inference.levels import normalize_levels
 
-    return [Pair(p.name, normalize_levels(p.noisy), normalize_levels(p.clean)) for p in pairs]
+    for i, pair in enumerate(pairs):
+        pairs[i] = Pair(pair.name, normalize_levels(pair.noisy), normalize_levels(pair.clean))
 
 
 def _plan(config: TrainConfig, pixels: int, bilevel: bool, validated: bool) -> Any:
