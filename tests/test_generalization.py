@@ -38,8 +38,8 @@ def _scores(
 ) -> dict[str, float]:
     """Mean RMSE of the model, of no cleaning and of Sauvola on ``pages`` rendered pages damaged by
     ``kind`` alone; ``seed`` picks the pages (``benchmarks/generalization.py``'s are ``(seed, kind's index)``).
-    A ``paper-ink`` model is scored against the clean page at full contrast (its gray ink black),
-    as it learnt it."""
+    Beside a ``paper-ink`` model every method is scored against the clean page at full contrast
+    (its gray ink black), as that model learnt it."""
     cleaner = PageCleaner(model, tile_size=512, batch_size=1)
     leveled = model.card.input_levels == "paper-ink"
     rng = np.random.default_rng(list(seed) if seed else [42, len(kind)])
