@@ -515,6 +515,32 @@ def test_undamaged_pairs_are_identical_and_drawn_alone(page: np.ndarray) -> None
     assert 1 <= same <= 15
 
 
+def test_chances_replace_a_kinds_usual_chance() -> None:
+    assert synth.parse_chances("jpeg=0.6, heavy-salt-pepper=1") == {
+        "jpeg": 0.6,
+        "heavy-salt-pepper": 1.0,
+    }
+    assert synth.parse_chances(None) == {}
+    for bad in ("jpeg", "jpeg=x", "jpeg=1.5", "jpeg=-0.1"):
+        with pytest.raises(UsageError, match="bad synthetic chance"):
+            synth.parse_chances(bad)
+    with pytest.raises(UsageError, match="unknown degradation"):
+        synth.parse_chances("smudge=0.5")
+    kinds = [k for k in synth.resolve_kinds() if k not in synth.ALONE]
+    chances = {"jpeg": 1.0, "blur": 0.0}
+    draws = [synth.choose_kinds(np.random.default_rng(s), kinds, True, chances) for s in range(200)]
+    assert all("jpeg" in d and "blur" not in d for d in draws)
+    usual = [synth.choose_kinds(np.random.default_rng(s), kinds) for s in range(200)]
+    assert 0.15 < np.mean(["jpeg" in d for d in usual]) < 0.45  # CHANCE 0.3
+    historical = synth.historical_pair
+    page = np.ones((64, 64), np.float32)
+    page[20:40, 20:24] = 0.0
+    rng = np.random.default_rng(0)
+    noisy, _ = historical(page, rng, ["aged-paper", "heavy-salt-pepper"], {"heavy-salt-pepper": 1})
+    plain, _ = historical(page, np.random.default_rng(0), ["aged-paper", "heavy-salt-pepper"])
+    assert not np.array_equal(noisy, plain)  # a kind a historical page never gets, given a chance
+
+
 def test_old_kind_lists_draw_as_before(page: np.ndarray) -> None:
     """The new kinds take no random draws from a page whose kinds are only old ones."""
     old = list(synth.DEGRADATIONS)[:12]
@@ -745,3 +771,43 @@ def test_good_share_sets_how_many_synthetic_pages_are_good_ones() -> None:
     assert 5 <= identical <= 20  # undamaged pages: about half of the good half
     none = synth.synthetic_pairs(10, np.random.default_rng(5), size=(96, 128), good_share=0.0)
     assert not any(np.array_equal(p.noisy, p.clean) for p in none)
+
+
+def test_toned_pages_have_tinted_headings_and_shaded_boxes_in_the_target_too() -> None:
+    """Gray that belongs to the page (tinted headings, shaded rows and boxes) is drawn with sharp
+    edges, leaves the ink as dark as before, and stays in a pair's clean target."""
+    page, marks = render.render_with_layout(np.random.default_rng(3), (512, 512), 300, display=True)
+    heads = [m for m in marks if m.kind in ("heading", "subheading")]
+    assert heads
+    tinted = [render.add_tones(page, marks, np.random.default_rng(seed)) for seed in range(12)]
+    in_heads = np.zeros(page.shape, bool)
+    for m in heads:
+        in_heads[m.box[0] : m.box[2], m.box[1] : m.box[3]] = True
+    ink = page < 0.2
+    gray_heads = 0
+    for toned in tinted:
+        assert toned.shape == page.shape and toned.dtype == np.float32
+        assert np.all(toned[~in_heads] <= page[~in_heads] + 1e-6)  # elsewhere only darker
+        shade = toned[(toned < page - 1e-3) & (page == 1.0)]
+        if shade.size:
+            low, high = render.SHADE
+            assert shade.min() >= low - 1e-6 and shade.max() <= high + 1e-6
+        head_ink = toned[in_heads & ink]
+        if np.all(head_ink > 0.2):
+            gray_heads += 1
+            assert head_ink.max() <= render.TINTED_INK[1] + 0.2 + 1e-6
+        else:
+            assert np.array_equal(head_ink > 0.2, np.zeros_like(head_ink, bool))  # all or none
+    assert 2 <= gray_heads <= 11  # headings tinted on some pages, not all
+    assert any(np.any((t > 0.7) & (t < 0.96)) for t in tinted)  # shaded boxes drawn
+
+    dpi = render.parse_scale("300")
+    pairs = synth.synthetic_pairs(4, np.random.default_rng(0), size=(256, 256), dpi=dpi,
+                                  kinds=["undamaged"], tones=1.0)  # fmt: skip
+    assert all(np.array_equal(p.noisy, p.clean) for p in pairs)
+    assert any(np.mean((p.clean > 0.7) & (p.clean < 0.96)) > 0.01 for p in pairs)
+    plain = synth.synthetic_pairs(4, np.random.default_rng(0), size=(256, 256), dpi=dpi,
+                                  kinds=["undamaged"])  # fmt: skip
+    again = synth.synthetic_pairs(4, np.random.default_rng(0), size=(256, 256), dpi=dpi,
+                                  kinds=["undamaged"], tones=0.0)  # fmt: skip
+    assert all(np.array_equal(a.clean, b.clean) for a, b in zip(plain, again, strict=True))

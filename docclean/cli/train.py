@@ -235,6 +235,23 @@ def train(
             "scan whose target is the pure page) \\[default: each kind's own chance, about 18 %]."
         ),
     ] = None,
+    synthetic_tones: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of the rendered --synthetic office pages given gray that is part of the "
+            "page and stays in the target: tinted headings, shaded table rows and boxes "
+            "(needs --synthetic-dpi) \\[default: none].",
+        ),
+    ] = None,
+    synthetic_chance: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KIND=P,...",
+            help="How often a damaged --synthetic page gets each named kind, 0-1, replacing the "
+            "kind's usual chance (see `docclean synth --list-kinds`), e.g. "
+            "heavy-salt-pepper=0.5,jpeg=0.6.",
+        ),
+    ] = None,
     checkpoint_every: Annotated[
         int | None,
         typer.Option(
@@ -306,6 +323,8 @@ def train(
             "synthetic_size": synthetic_size,
             "synthetic_dpi": synthetic_dpi,
             "synthetic_good_share": synthetic_good_share,
+            "synthetic_tones": synthetic_tones,
+            "synthetic_chance": synthetic_chance,
             "checkpoint_every": checkpoint_every,
             "description": description,
         }

@@ -784,6 +784,31 @@ def parse_kind_list(text: str | None) -> list[str] | None:
     return None if text is None else [k for k in text.split(",") if k.strip()]
 
 
+def parse_chances(text: str | None) -> dict[str, float]:
+    """``KIND=P,KIND=P``: chances that replace those of :data:`CHANCE` (and of
+    :data:`HISTORICAL_CHANCE`) for the kinds named; empty for None.
+
+    Raises :class:`UsageError` for an unknown kind, a missing ``=`` or a chance outside [0, 1].
+    """
+    chances: dict[str, float] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        try:
+            chance = float(value) if sep else float("nan")
+        except ValueError:
+            chance = float("nan")
+        if not 0.0 <= chance <= 1.0:
+            raise UsageError(
+                f"bad synthetic chance {item.strip()!r}", "write KIND=P with P in [0, 1]"
+            )
+        resolve_kinds([name])  # a known kind
+        chances[name] = chance
+    return chances
+
+
 def never_seen_kinds(
     training: Mapping[str, Any], start_training: Mapping[str, Any] | None = None
 ) -> list[str]:
@@ -805,22 +830,29 @@ def never_seen_kinds(
     return [k for k in DEGRADATIONS if k in own]
 
 
-def choose_kinds(rng: np.random.Generator, kinds: Sequence[str], mix: bool = True) -> list[str]:
-    """The kinds for one page: all of ``kinds``, or with ``mix`` each by its :data:`CHANCE`.
+def choose_kinds(
+    rng: np.random.Generator,
+    kinds: Sequence[str],
+    mix: bool = True,
+    chances: Mapping[str, float] | None = None,
+) -> list[str]:
+    """The kinds for one page: all of ``kinds``, or with ``mix`` each by its :data:`CHANCE`
+    (``chances`` replaces it for the kinds it names).
 
     A mixed page always gets at least one kind that changes its pixels' values (not only geometry),
     or one of the :data:`ALONE` kinds by itself (an undamaged page, a good light scan).
     """
     if not mix:
         return list(kinds)
+    chance = {**CHANCE, **(chances or {})}
     alone = [k for k in kinds if k in ALONE]
     for kind in alone:
-        if rng.random() < CHANCE[kind]:
+        if rng.random() < chance[kind]:
             return [kind]
     kinds = [k for k in kinds if k not in ALONE]
     if not kinds:
         return [alone[int(rng.integers(len(alone)))]]
-    draws = {k: rng.random() < CHANCE[k] for k in kinds}
+    draws = {k: rng.random() < chance[k] for k in kinds}
     photometric = [k for k in kinds if k not in GEOMETRIC]
     if photometric and not any(draws[k] for k in photometric):
         draws[photometric[int(rng.integers(len(photometric)))]] = True
@@ -850,28 +882,33 @@ def make_pair(
     rng: np.random.Generator,
     kinds: Sequence[str] | None = None,
     mix: bool = True,
+    chances: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A ``(noisy, clean)`` pair from a clean page: the chosen degradations (:func:`choose_kinds`)
-    in :data:`ORDER`.
+    """A ``(noisy, clean)`` pair from a clean page: the chosen degradations (:func:`choose_kinds`,
+    ``chances`` replacing some kinds' :data:`CHANCE`) in :data:`ORDER`.
 
     The clean target is the page with only the geometric kinds applied, each with the same random
     draws as the noisy page, so the two stay pixel-aligned. Both are float32 in [0, 1].
     """
-    return apply_kinds(page, rng, choose_kinds(rng, resolve_kinds(kinds), mix))
+    return apply_kinds(page, rng, choose_kinds(rng, resolve_kinds(kinds), mix, chances))
 
 
 def historical_pair(
-    page: np.ndarray, rng: np.random.Generator, kinds: Sequence[str] | None = None
+    page: np.ndarray,
+    rng: np.random.Generator,
+    kinds: Sequence[str] | None = None,
+    chances: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A binarization pair: ``page`` aged like a manuscript, and its bilevel target (text 0,
     background 1, after the same geometric kinds).
 
     Iron-gall ink and aged paper always (unless left out of ``kinds``), the other kinds of
     :data:`HISTORICAL_CHANCE` (verso bleed-through, stains, folds, blur, noise, ...) each by its
-    chance there.
+    chance there (``chances`` replacing it for the kinds it names).
     """
-    allowed = [k for k in resolve_kinds(kinds) if k in HISTORICAL_CHANCE]
-    chosen = [k for k in allowed if rng.random() < HISTORICAL_CHANCE[k]]
+    chance = {**HISTORICAL_CHANCE, **(chances or {})}
+    allowed = [k for k in resolve_kinds(kinds) if k in chance]
+    chosen = [k for k in allowed if rng.random() < chance[k]]
     photometric = [k for k in allowed if k not in GEOMETRIC]
     if photometric and not set(chosen) - GEOMETRIC:
         chosen.append(photometric[int(rng.integers(len(photometric)))])
@@ -892,6 +929,8 @@ def synthetic_pairs(
     dpi: DpiScale | None = None,
     historical: bool = False,
     good_share: float | None = None,
+    chances: Mapping[str, float] | None = None,
+    tones: float = 0.0,
 ) -> list[Pair]:
     """``n`` synthetic training pairs in memory, named ``synthetic-00000`` and on.
 
@@ -905,7 +944,10 @@ def synthetic_pairs(
     a pair, so 17 MB for each rendered A4 page at 150 dpi; pass a smaller ``size`` for many pairs.
     ``good_share``, when given, is the share of pages that are good ones (:data:`ALONE`: undamaged,
     or a good light scan) instead of their :data:`CHANCE`, half of them rendered title pages heavy
-    with bold headings (with ``dpi``); the others get only damage kinds.
+    with bold headings (with ``dpi``); the others get only damage kinds. ``chances`` replaces the
+    chance of the kinds it names (:func:`parse_chances`). ``tones``: the share of rendered office
+    pages (with ``dpi``) given gray that is part of the page, in the target too: tinted headings
+    and shaded boxes (:func:`~docclean.synth.render.add_tones`).
     """
     chosen = resolve_kinds(kinds)
     good = [k for k in chosen if k in ALONE]
@@ -918,16 +960,19 @@ def synthetic_pairs(
         else:
             manuscript = historical and rng.random() < 0.7
             display = is_good and dpi is not None and rng.random() < 0.5
-            page = render_page(rng, size, dpi.draw(rng) if dpi else None, manuscript, display)
+            toned = bool(tones) and not manuscript and dpi is not None and rng.random() < tones
+            page = render_page(
+                rng, size, dpi.draw(rng) if dpi else None, manuscript, display, toned
+            )
         if historical:
-            noisy, clean = historical_pair(page, rng, chosen)
+            noisy, clean = historical_pair(page, rng, chosen, chances)
         elif good_share is not None and good and damage:
             if is_good:
                 noisy, clean = make_pair(page, rng, [good[int(rng.integers(len(good)))]], False)
             else:
-                noisy, clean = make_pair(page, rng, damage, mix)
+                noisy, clean = make_pair(page, rng, damage, mix, chances)
         else:
-            noisy, clean = make_pair(page, rng, chosen, mix)
+            noisy, clean = make_pair(page, rng, chosen, mix, chances)
         pairs.append(Pair(f"synthetic-{i:05d}", noisy, clean))
     return pairs
 

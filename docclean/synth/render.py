@@ -33,6 +33,10 @@ HEADING_PT = (24.0, 48.0)
 SUBHEADING_PT = (12.0, 18.0)
 SMALL_PT = (6.0, 7.0)
 MANUSCRIPT_PT = (14.0, 24.0)
+TINTED_INK = (0.25, 0.6)
+"""Gray of headings printed in a tint or a colour (scanned in gray), on toned pages."""
+SHADE = (0.78, 0.95)
+"""Gray of the shaded boxes behind text (table rows, call-outs) on toned pages."""
 
 
 # --- resolution -----------------------------------------------------------------------------
@@ -683,12 +687,41 @@ def _handwritten(page: np.ndarray, rng: np.random.Generator, line: float) -> np.
     return cv2.erode(bent, nib, borderType=cv2.BORDER_CONSTANT, borderValue=1.0)
 
 
+def add_tones(page: np.ndarray, marks: list[Mark], rng: np.random.Generator) -> np.ndarray:
+    """``page`` with gray that belongs to it, all with sharp edges: its headings in a tint
+    (:data:`TINTED_INK`, as coloured headings scan) and shaded boxes (:data:`SHADE`) behind text
+    runs, table rows or anywhere (where two overlap, the darker), the ink within them as dark as
+    before."""
+    out = page.copy()
+    h, w = page.shape
+    heads = [m for m in marks if m.kind in ("heading", "subheading")]
+    if heads and rng.random() < 0.6:
+        ink = np.float32(rng.uniform(*TINTED_INK))
+        for m in heads:
+            t, left, b, r = m.box
+            out[t:b, left:r] = 1.0 - (1.0 - out[t:b, left:r]) * (1.0 - ink)
+    base = out.copy()
+    for _ in range(int(rng.integers(0 if heads else 1, 4))):
+        if marks and rng.random() < 0.7:  # behind a run of text, maybe across the whole row
+            t, left, b, r = marks[int(rng.integers(len(marks)))].box
+            pad = max(1, round((b - t) * rng.uniform(0.15, 0.8)))
+            t, b = max(0, t - pad), min(h, b + pad)
+            left, r = (0, w) if rng.random() < 0.4 else (max(0, left - pad), min(w, r + pad))
+        else:
+            t, b = sorted(int(v) for v in rng.integers(0, h + 1, 2))
+            left, r = sorted(int(v) for v in rng.integers(0, w + 1, 2))
+        shaded = base[t:b, left:r] * np.float32(rng.uniform(*SHADE))
+        out[t:b, left:r] = np.minimum(out[t:b, left:r], shaded)  # overlapping boxes: one shade
+    return out
+
+
 def render_with_layout(
     rng: np.random.Generator,
     size: tuple[int, int] = RENDER_SIZE,
     dpi: float | None = None,
     manuscript: bool = False,
     display: bool = False,
+    tones: bool = False,
 ) -> tuple[np.ndarray, list[Mark]]:
     """:func:`render_page` and the text runs it drew (their kind, size, face and box)."""
     h, w = size
@@ -717,6 +750,8 @@ def render_with_layout(
     page = np.asarray(canvas.image, dtype=np.float32) / np.float32(255)
     if manuscript:
         page = _handwritten(page, rng, style.px(style.body_pt))
+    elif tones:
+        page = add_tones(page, canvas.marks, rng)
     return page, canvas.marks
 
 
@@ -726,6 +761,7 @@ def render_page(
     dpi: float | None = None,
     manuscript: bool = False,
     display: bool = False,
+    tones: bool = False,
 ) -> np.ndarray:
     """A clean page of pseudo-text, float32 ``size`` = (height, width) in [0, 1].
 
@@ -737,15 +773,17 @@ def render_page(
     italic faces, larger and looser, bent like handwriting, black ink (the pages of historical
     pairs); without ``dpi`` its type is in proportion to ``size`` (see :func:`whole_page_dpi`).
     ``display``: a title page or notice, a third of its blocks bold headings and subheadings.
+    ``tones`` (with ``dpi`` or ``display``, not ``manuscript``): gray that is part of the page,
+    tinted headings and shaded boxes (:func:`add_tones`).
 
-    Without either, the first renderer's whole page of ``size`` (:mod:`.legacy_render`), type in
+    Without ``dpi``, ``manuscript`` or ``display``, the first renderer's whole page of ``size`` (:mod:`.legacy_render`), type in
     proportion to its height, the same pixels for a seed as before pages had a resolution.
     """
     if dpi is None and not manuscript and not display:
         from docclean.synth.legacy_render import render_whole_page
 
         return render_whole_page(rng, size)
-    return render_with_layout(rng, size, dpi, manuscript, display)[0]
+    return render_with_layout(rng, size, dpi, manuscript, display, tones)[0]
 
 
 _LETTERS = "etaoinshrdlucmfwypvbgkqjxz"

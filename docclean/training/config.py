@@ -93,6 +93,12 @@ class TrainConfig:
     synthetic_good_share: float | None = None
     """Share of the ``synthetic`` pages that are good ones (undamaged, or a good light scan whose
     target is the pure page), the rest damaged [default: each kind's own chance, about 18 %]."""
+    synthetic_tones: float | None = None
+    """Share of the rendered ``synthetic`` office pages given gray that is part of the page (tinted
+    headings, shaded boxes), kept in their targets [default: none]."""
+    synthetic_chance: str | None = None
+    """``KIND=P,...``: how often a damaged synthetic page gets each named kind, replacing the
+    kind's usual chance (``docclean.synth.generator.CHANCE``)."""
     checkpoint_every: int = 200
     resume: bool = False
     skip_bad_pairs: bool = False
@@ -175,6 +181,17 @@ class TrainConfig:
             from docclean.synth.generator import resolve_kinds
 
             resolve_kinds(exclude=self.synthetic_exclude)  # names known, some kind left
+        tones = self.synthetic_tones
+        if tones is not None and not 0.0 <= tones <= 1.0:
+            raise UsageError(f"--synthetic-tones must be in [0, 1], not {tones}")
+        if tones and not (self.synthetic and self.synthetic_dpi):
+            raise UsageError("--synthetic-tones needs --synthetic pages set at --synthetic-dpi")
+        if self.synthetic_chance is not None:
+            from docclean.synth.generator import parse_chances
+
+            if not self.synthetic:
+                raise UsageError("--synthetic-chance needs --synthetic pages")
+            parse_chances(self.synthetic_chance)
         if not 0.0 <= self.val_fraction < 1.0:
             raise UsageError(f"--val-fraction must be in [0, 1), not {self.val_fraction}")
         path = self.model_path

@@ -225,7 +225,12 @@ def _synthetic_pairs(config: TrainConfig, reporter: Reporter, historical: bool) 
     targets are black and white): binarization pairs, with black-and-white targets too."""
     if not (config.synthetic or config.synthetic_undamaged):
         return []
-    from docclean.synth.generator import render_page, resolve_kinds, synthetic_pairs
+    from docclean.synth.generator import (
+        parse_chances,
+        render_page,
+        resolve_kinds,
+        synthetic_pairs,
+    )
     from docclean.synth.render import parse_scale, parse_size
 
     size = parse_size(config.synthetic_size) if config.synthetic_size else SYNTHETIC_SIZE
@@ -244,6 +249,8 @@ def _synthetic_pairs(config: TrainConfig, reporter: Reporter, historical: bool) 
         dpi=dpi,
         historical=historical,
         good_share=config.synthetic_good_share,
+        chances=parse_chances(config.synthetic_chance),
+        tones=config.synthetic_tones or 0.0,
     )
     for i in range(config.synthetic_undamaged):
         page = render_page(rng, size, dpi.draw(rng) if dpi else None)
@@ -346,7 +353,7 @@ def _card(
     result: Any,
 ) -> dict[str, Any]:
     """The card's facts about the model and how it was trained (``save_model`` completes it)."""
-    from docclean.synth.generator import never_seen_kinds
+    from docclean.synth.generator import never_seen_kinds, parse_chances
 
     state = result.state
     this_run = {
@@ -396,6 +403,12 @@ def _card(
             "synthetic_size": config.synthetic_size or "x".join(map(str, SYNTHETIC_SIZE[::-1])),
             "synthetic_dpi": config.synthetic_dpi,
             "synthetic_good_share": config.synthetic_good_share,
+            **({"synthetic_tones": config.synthetic_tones} if config.synthetic_tones else {}),
+            **(
+                {"synthetic_chances": parse_chances(config.synthetic_chance)}
+                if config.synthetic_chance
+                else {}
+            ),
             "never_seen_kinds": never_seen_kinds(
                 this_run,
                 {"never_seen_kinds": start_training.never_seen_kinds} if start_training else None,
