@@ -1,4 +1,5 @@
-"""What the memory benchmarks share: synthetic scanned-looking pages and this process's memory.
+"""What the benchmarks share: synthetic scanned-looking pages, this process's memory, and the
+names models are reported under.
 
 The scripts run as ``python benchmarks/SCRIPT.py``, so this folder is on ``sys.path`` and they
 ``import _common``.
@@ -6,9 +7,16 @@ The scripts run as ``python benchmarks/SCRIPT.py``, so this folder is on ``sys.p
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 import numpy as np
+
+
+def method_name(name: str, spec: str | None, taken: Container[str]) -> str:
+    """A model's name in a report: its card's ``name``, or the ``spec`` it was loaded from (a
+    path) when another column already has that name (a model and its candidate successor)."""
+    return name if name not in taken else str(spec)
 
 
 @dataclass(frozen=True)

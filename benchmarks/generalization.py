@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from _common import method_name
 
 if TYPE_CHECKING:
     from docclean.models.card import ModelCard
@@ -78,7 +79,9 @@ def main(argv: list[str] | None = None) -> dict:
     cleaners = {}
     for name in names:
         loaded = load_model(name)
-        cleaners[loaded.name] = PageCleaner(loaded, binarize=loaded.card.is_bilevel)
+        cleaners[method_name(loaded.name, name, cleaners)] = PageCleaner(
+            loaded, binarize=loaded.card.is_bilevel
+        )
     unseen = {name: _unseen_kinds(c.loaded.card) for name, c in cleaners.items()}
     paper_ink = {n for n, c in cleaners.items() if c.loaded.card.input_levels == "paper-ink"}
     methods = ["no_cleaning", "sauvola", *cleaners]

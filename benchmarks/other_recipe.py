@@ -31,6 +31,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from _common import method_name
 
 from docclean.evaluation import baselines, harm
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for spec in args.model or [None]:
         loaded = load_model(spec)
-        methods[loaded.name] = PageCleaner(loaded, device="cpu").clean
+        methods[method_name(loaded.name, spec, methods)] = PageCleaner(loaded, device="cpu").clean
     errors: dict[str, list[float]] = {name: [] for name in methods}
     squares: dict[str, float] = {name: 0.0 for name in methods}
     pixels = 0

@@ -127,6 +127,29 @@ def test_darkening_paper_is_ink_added(small_pages: list[harm.Specimen]) -> None:
     assert scores["rmse"] == pytest.approx(np.sqrt(400 * 0.8**2 / (SIZE[0] * SIZE[1])), rel=1e-5)
 
 
+def test_toned_pages_must_come_back_toned() -> None:
+    """A toned specimen (tinted headings, a shaded table header row) is its own target: left alone
+    it scores nothing; a cleaner that blackens the heading and whitens the shading fails."""
+    toned = list(harm.specimens([150], size=(600, 500), seeds=[10], kinds=("toned",)))
+    assert len(toned) == 1
+    specimen = toned[0]
+    page = specimen.page
+    assert specimen.kind == "toned" and np.array_equal(page, specimen.pure)
+    top, left, bottom, right = specimen.headings[0]
+    heading = page[top:bottom, left:right]
+    assert heading.min() == pytest.approx(harm.TINTED_HEADING)  # gray ink, still ink (< 0.5)
+    assert np.any(np.isclose(page, harm.SHADED_ROW))  # a shaded table header row
+    report = harm.check_harm(_identity, toned)
+    assert report["verdict"]["toned_rmse_worst"] == 0.0 and report["verdict"]["passes"]
+
+    def blacken(page: np.ndarray) -> np.ndarray:
+        return np.where(page < 0.5, 0.0, 1.0).astype(np.float32)
+
+    verdict = harm.check_harm(blacken, toned)["verdict"]
+    assert verdict["ink_lost_worst"] == 0.0  # nothing lost, but the page changed
+    assert verdict["toned_rmse_worst"] > harm.TARGETS.pure_rmse and not verdict["passes"]
+
+
 def test_a_cleaner_that_changes_the_size_is_an_error(small_pages: list[harm.Specimen]) -> None:
     with pytest.raises(ValueError, match="cleaned page"):
         harm.check_harm(lambda page: page[:-1], small_pages[:1])
