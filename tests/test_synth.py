@@ -678,7 +678,12 @@ def test_good_pages_at_a_resolution_are_half_of_them_title_pages(
     asked: list[bool] = []
 
     def recording(
-        rng: object, size: object, dpi: object, manuscript: bool, display: bool = False
+        rng: object,
+        size: object,
+        dpi: object,
+        manuscript: bool,
+        display: bool = False,
+        tones: bool = False,
     ) -> np.ndarray:
         asked.append(display)
         return np.ones((64, 64), np.float32)
