@@ -173,3 +173,20 @@ def test_shipped_default_does_no_harm_on_small_pages(small_pages: list[harm.Spec
     assert verdict["pure_rmse_worst"] <= harm.TARGETS.pure_rmse, verdict
     assert verdict["scan_rmse_pooled"] <= harm.TARGETS.scan_rmse, verdict
     assert verdict["passes"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the default whitens tinted headings and shaded rows")
+def test_shipped_default_keeps_toned_pages() -> None:
+    """Tinted headings and shaded rows are part of the page: the default must give them back
+    (ink lost <= 1 %, page within the pure pages' RMSE). Measured 2026-12-05 on these two
+    pages: 12.0 % lost (the 300-dpi heading 16 %), RMSE 0.125; a run trained on toned pages
+    (`--synthetic-tones 0.5`, not shipped) 7.2 % and 0.025. docs/do-no-harm.md, toned pages."""
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import load_model
+
+    toned = harm.specimens([150, 300], size=SIZE, layout=harm.COMPACT_LAYOUT, kinds=("toned",))
+    cleaner = PageCleaner(load_model(None), device="cpu")
+    verdict = harm.check_harm(cleaner.clean, list(toned))["verdict"]
+    assert verdict["ink_lost_worst"] <= harm.TARGETS.ink_lost_worst, verdict
+    assert verdict["toned_rmse_worst"] <= harm.TARGETS.pure_rmse, verdict
