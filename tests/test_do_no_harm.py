@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,15 @@ def small_pages() -> list[harm.Specimen]:
     """400x400 crops at 150 and 300 dpi: a bold 36 pt heading, a rule, punctuation, body text;
     each pure and as a light scan."""
     return list(harm.specimens([150, 300], size=SIZE, layout=harm.COMPACT_LAYOUT))
+
+
+@pytest.fixture(scope="module")
+def default_cleaner() -> Callable[[np.ndarray], np.ndarray]:
+    """The shipped default's page cleaner on the CPU, loaded once for the module."""
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import load_model
+
+    return PageCleaner(load_model(None), device="cpu").clean
 
 
 def _identity(page: np.ndarray) -> np.ndarray:
@@ -156,17 +167,15 @@ def test_a_cleaner_that_changes_the_size_is_an_error(small_pages: list[harm.Spec
 
 
 @pytest.mark.slow
-def test_shipped_default_does_no_harm_on_small_pages(small_pages: list[harm.Specimen]) -> None:
+def test_shipped_default_does_no_harm_on_small_pages(
+    small_pages: list[harm.Specimen], default_cleaner: Callable[[np.ndarray], np.ndarray]
+) -> None:
     """The default model gives clean pages and light scans back with all their ink (<= 1 % lost on
     the worst page, every component kept, pure pages within RMSE 0.010). Measured 2026-12-05:
     0.17 % lost, 0 components, pure RMSE 0.0087, light scans 0.0106 (the default before, which
     took pages as scanned: 1.38 %, 0, 0.0101, 0.038; the first default lost 63 % by hollowing the
     heading)."""
-    from docclean.inference.cleaner import PageCleaner
-    from docclean.models.store import load_model
-
-    cleaner = PageCleaner(load_model(None), device="cpu")
-    report = harm.check_harm(cleaner.clean, small_pages)
+    report = harm.check_harm(default_cleaner, small_pages)
     verdict = report["verdict"]
     assert verdict["ink_lost_worst"] <= harm.TARGETS.ink_lost_worst, verdict
     assert verdict["components_lost"] == 0, verdict
@@ -177,16 +186,14 @@ def test_shipped_default_does_no_harm_on_small_pages(small_pages: list[harm.Spec
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="the default whitens tinted headings and shaded rows")
-def test_shipped_default_keeps_toned_pages() -> None:
+def test_shipped_default_keeps_toned_pages(
+    default_cleaner: Callable[[np.ndarray], np.ndarray],
+) -> None:
     """Tinted headings and shaded rows are part of the page: the default must give them back
     (ink lost <= 1 %, page within the pure pages' RMSE). Measured 2026-12-05 on these two
     pages: 12.0 % lost (the 300-dpi heading 16 %), RMSE 0.125; a run trained on toned pages
     (`--synthetic-tones 0.5`, not shipped) 7.2 % and 0.025. docs/do-no-harm.md, toned pages."""
-    from docclean.inference.cleaner import PageCleaner
-    from docclean.models.store import load_model
-
     toned = harm.specimens([150, 300], size=SIZE, layout=harm.COMPACT_LAYOUT, kinds=("toned",))
-    cleaner = PageCleaner(load_model(None), device="cpu")
-    verdict = harm.check_harm(cleaner.clean, list(toned))["verdict"]
+    verdict = harm.check_harm(default_cleaner, list(toned))["verdict"]
     assert verdict["ink_lost_worst"] <= harm.TARGETS.ink_lost_worst, verdict
     assert verdict["toned_rmse_worst"] <= harm.TARGETS.pure_rmse, verdict
