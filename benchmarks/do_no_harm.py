@@ -19,6 +19,8 @@ adds each page with gray that belongs to it (headings in a 0.45 tint, table head
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import json
 import sys
 import time
@@ -46,6 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--toned", action="store_true", help="Also pages with tinted headings and shaded rows"
     )
+    parser.add_argument(
+        "--binarize",
+        action="store_true",
+        help="Models as `clean --binarize` runs them [default: the binarizer]; also handwritten "
+        "pages; judged against Otsu and Sauvola",
+    )
+    parser.add_argument(
+        "--targets",
+        type=Path,
+        action="append",
+        help="Folder of binarization targets: a good light scan of each is a page too; repeat",
+    )
     parser.add_argument("--crop", type=Path, help="PNG: before | after of the worst heading")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "gpu"])
     parser.add_argument("--json", action="store_true", help="Print the report as JSON")
@@ -54,14 +68,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from docclean.backend import tensorflow
     from docclean.inference.cleaner import PageCleaner
-    from docclean.models.store import load_model
+    from docclean.models.store import DEFAULT_BINARIZE_MODEL, load_model
 
     tensorflow(args.device)
     methods: dict[str, harm.Cleaner] = {"no_cleaning": baselines.no_cleaning}
     models: dict[str, dict[str, Any]] = {}
-    for spec in args.model or [None]:
+    for spec in args.model or [DEFAULT_BINARIZE_MODEL if args.binarize else None]:
         loaded = load_model(spec)
-        cleaner = PageCleaner(loaded, device=args.device)
+        cleaner = PageCleaner(loaded, device=args.device, binarize=args.binarize)
         name = method_name(loaded.name, spec, methods)
         methods[name] = cleaner.clean
         card = loaded.card  # a dict, or a typed ModelCard
@@ -71,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     methods["sauvola"] = baselines.sauvola
     first_model = next(iter(models))
 
-    kinds = ("pure", "light_scan", "toned") if args.toned else ("pure", "light_scan")
-    pages = _pages(args.dpi, args.pages, args.half, kinds)
+    kinds = ("pure", "light_scan") + ("toned",) * args.toned + ("handwritten",) * args.binarize
+    pages = itertools.chain(
+        _pages(args.dpi, args.pages, args.half, kinds), _target_scans(args.targets or [])
+    )
     started = time.perf_counter()
     report = harm.harm_report(
         methods,
@@ -81,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         on_page=lambda s: print(f"{s.name} ({s.page.shape[1]}x{s.page.shape[0]})", file=sys.stderr),
     )
     report["models"] = models
+    if args.binarize:
+        report["binarizer_verdict"] = {
+            m: harm.binarizer_verdict(report["pages"], m) for m in models
+        }
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["command"] = "python benchmarks/do_no_harm.py " + " ".join(
         sys.argv[1:] if argv is None else argv
@@ -122,6 +142,16 @@ def _pages(dpis: list[int], count: int, half: bool, kinds: tuple[str, ...]) -> A
                 specimen.pure[:cut],
                 tuple(b for b in specimen.headings if b[2] <= cut),
             )
+
+
+def _target_scans(folders: list[Path]) -> Any:
+    """A good light scan (300 dpi) of every image in ``folders``, named by its file."""
+    from docclean.io.images import read_image
+
+    for folder in folders:
+        for seed, path in enumerate(sorted(p for p in folder.iterdir() if p.is_file())):
+            specimen = harm.scan_of_target(read_image(path).pixels, 300, seed)
+            yield dataclasses.replace(specimen, name=f"{folder.name}/{path.stem}")
 
 
 CROP_WIDTH = 900
@@ -173,6 +203,23 @@ def render(report: dict[str, Any]) -> str:
             f"{v['scan_rmse_pooled']:.4f} | {toned} | {v['components_lost']} | "
             f"{'yes' if v['passes'] else 'no'} |"
         )
+    for method, v in report.get("binarizer_verdict", {}).items():
+        against = [m for m in next(iter(v["kinds"].values()))["fm"] if m != method]
+        lines += [
+            "",
+            f"{method} against {' and '.join(against)} (mean FM per page kind; components lost):",
+            "",
+            f"| page kind | pages | {method} | " + " | ".join(against) + " | never below them |",
+            "|---|---|---|" + "---|" * len(against) + "---|",
+        ]
+        for kind, k in v["kinds"].items():
+            lines.append(
+                f"| {kind.replace('_', ' ')} | {k['pages']} | "
+                + " | ".join(
+                    f"{k['fm'][m]:.2f} ({k['components_lost'][m]})" for m in [method, *against]
+                )
+                + f" | {'yes' if k['passes'] else 'no'} |"
+            )
     if "crop" in report:
         crop = report["crop"]
         lines += [

@@ -595,6 +595,26 @@ def test_historical_pairs_have_bilevel_targets_under_aged_pages() -> None:
     assert set(np.unique(clean).tolist()) <= {0.0, 1.0}
 
 
+def test_historical_good_share_gives_good_scans_with_their_strokes_as_target() -> None:
+    """A binarizer's good pages: a clean page (or a light scan of it) on white-ish paper, its
+    target that page thresholded, so that strokes keep their width; the others are aged."""
+    pairs = synth.synthetic_pairs(
+        24, np.random.default_rng(6), size=(128, 160), historical=True, good_share=0.5
+    )
+    good = 0
+    for pair in pairs:
+        assert set(np.unique(pair.clean).tolist()) <= {0.0, 1.0}
+        paper = pair.clean == 1
+        if np.median(pair.noisy[paper]) >= 0.97:  # undamaged: the rendered page itself
+            good += 1
+            assert np.array_equal(pair.clean, np.where(pair.noisy < 0.5, 0.0, 1.0))
+    assert 3 <= good <= 12  # about half of the good half
+    aged = synth.synthetic_pairs(
+        24, np.random.default_rng(6), size=(128, 160), historical=True, good_share=0.0
+    )
+    assert all(np.median(p.noisy[p.clean == 1]) < 0.97 for p in aged)
+
+
 # --- rendering at a real resolution ---------------------------------------------------------
 
 

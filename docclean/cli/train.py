@@ -232,7 +232,8 @@ def train(
         float | None,
         typer.Option(
             help="Share of the --synthetic pages that are good ones (undamaged, or a good light "
-            "scan whose target is the pure page) \\[default: each kind's own chance, about 18 %]."
+            "scan whose target is the pure page, thresholded for a binarizer) \\[default: each "
+            "kind's own chance, about 18 %; a binarizer's pages are all damaged]."
         ),
     ] = None,
     synthetic_tones: Annotated[

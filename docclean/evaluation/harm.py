@@ -294,6 +294,25 @@ def toned(page: SpecimenPage) -> np.ndarray:
     return out
 
 
+def handwritten_page(height: int, width: int, dpi: float, seed: int = 0) -> np.ndarray:
+    """A clean handwritten page (:func:`docclean.synth.render.render_page`'s manuscripts: script
+    faces, pen-width strokes), black on white, from a seed."""
+    from docclean.synth.render import render_page
+
+    rng = np.random.default_rng([seed, 7])
+    return render_page(rng, (height, width), float(dpi), manuscript=True)
+
+
+def scan_of_target(target: np.ndarray, dpi: float = 300, seed: int = 0) -> Specimen:
+    """A good light scan of a binarization target (its black the ink), as a specimen whose pure
+    page is the target: a clean page of real handwriting or print, which a binarizer must give back
+    at least as well as a global threshold does."""
+    pure = np.where(np.asarray(target, dtype=np.float32) < INK_LEVEL, 0.0, 1.0).astype(np.float32)
+    return Specimen(
+        f"target-s{seed}", int(dpi), "target_scan", light_scan(pure, dpi, seed), pure, ()
+    )
+
+
 def light_scan(pure: np.ndarray, dpi: float, seed: int = 0) -> np.ndarray:
     """A good light scan of ``pure``: paper 0.92-0.96, ink 0.10-0.20, blur of sigma 0.5 px at 300 dpi
     (scaled with dpi), gaussian noise of sigma 0.01 and an illumination gradient of up to 4 %."""
@@ -340,7 +359,8 @@ def specimens(
 ) -> Iterator[Specimen]:
     """Specimen pages, rendered one at a time: for each dpi and seed the pure page, then its light
     scan (and with ``"toned"`` in ``kinds``, the pure page with tinted headings and shaded rows,
-    which must come back as it is). ``size`` (height, width) in px, or an A4 page at each dpi when
+    which must come back as it is; with ``"handwritten"``, a good light scan of a handwritten page,
+    :func:`handwritten_page`). ``size`` (height, width) in px, or an A4 page at each dpi when
     None."""
     seeds = list(seeds)
     for dpi in dpis:
@@ -350,6 +370,11 @@ def specimens(
             page = render_specimen(height, width, dpi, layout, seed, margin_in)
             name = f"{dpi}dpi-{width}x{height}-s{seed}"
             for kind in kinds:
+                if kind == "handwritten":
+                    hand = handwritten_page(height, width, dpi, seed)
+                    scan = light_scan(hand, dpi, seed)
+                    yield Specimen(f"{name}-{kind}", dpi, kind, scan, hand, ())
+                    continue
                 if kind == "toned":
                     tinted = toned(page)
                     yield Specimen(f"{name}-{kind}", dpi, kind, tinted, tinted, page.headings)
@@ -374,7 +399,8 @@ def harm_scores(
     pure: np.ndarray,
     components: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """Ink lost, ink added, RMSE and components lost of ``cleaned`` against the pure page.
+    """FM (percent, the pure page's ink pixels the target), ink lost, ink added, RMSE and
+    components lost of ``cleaned`` against the pure page.
 
     ``components`` is :func:`ink_components` of ``pure`` when already known.
     """
@@ -390,7 +416,10 @@ def harm_scores(
     lost_per = np.bincount(labels[lost], minlength=sizes.size)
     counted = sizes[1:] >= MIN_COMPONENT
     diff = cleaned.astype(np.float64) - pure
+    found = int(np.count_nonzero(ink & ~light))
+    dark = int(ink.size - np.count_nonzero(light))
     return {
+        "fm": 200.0 * found / max(ink_pixels + dark, 1),
         "ink_lost": float(np.count_nonzero(lost)) / max(ink_pixels, 1),
         "ink_added": float(np.count_nonzero(~ink & ~light)) / max(paper_pixels, 1),
         "rmse": float(np.sqrt(np.mean(diff * diff))),
@@ -494,7 +523,8 @@ def _padded(box: Box, shape: tuple[int, ...], pad: int = 8) -> Box:
 
 
 def summarize(rows: list[dict[str, Any]], method: str) -> list[dict[str, Any]]:
-    """One row per (dpi, kind): worst ink lost and added, components lost, RMSE pooled over pages."""
+    """One row per (dpi, kind): worst ink lost and added, components lost, RMSE pooled over pages,
+    FM (mean and worst page)."""
     groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["dpi"], row["kind"]), []).append(row)
@@ -514,6 +544,8 @@ def summarize(rows: list[dict[str, Any]], method: str) -> list[dict[str, Any]]:
                 "components": sum(s["components"] for s in scores),
                 "rmse": math.sqrt(float((pixels * squared).sum() / pixels.sum())),
                 "rmse_worst": max(s["rmse"] for s in scores),
+                "fm": float(np.mean([s["fm"] for s in scores])),
+                "fm_worst": min(s["fm"] for s in scores),
                 "heading_ink_lost_worst": max(
                     (s.get("worst_heading_ink_lost", 0.0) for s in scores), default=0.0
                 ),
@@ -553,6 +585,30 @@ def verdict(rows: list[dict[str, Any]], method: str, targets: Targets = TARGETS)
             and lost == 0
         ),
     }
+
+
+BASELINE_BINARIZERS: tuple[str, ...] = ("otsu", "sauvola")
+"""The classic thresholds a binarizer must never fall below on good pages."""
+
+
+def binarizer_verdict(
+    rows: list[dict[str, Any]], method: str, against: Sequence[str] = BASELINE_BINARIZERS
+) -> dict[str, Any]:
+    """A binarizer against classic thresholds (scored in the same ``rows``) on good pages: per page
+    kind its mean FM and theirs, and ink components lost; ``passes`` when on every kind its mean
+    FM is at least each of theirs and it loses no more components than the best of them."""
+    kinds: dict[str, Any] = {}
+    passes = True
+    for kind in dict.fromkeys(r["kind"] for r in rows):
+        group = [r["scores"] for r in rows if r["kind"] == kind]
+        fm = {m: float(np.mean([g[m]["fm"] for g in group])) for m in (method, *against)}
+        lost = {m: sum(g[m]["components_lost"] for g in group) for m in (method, *against)}
+        ok = all(fm[method] >= fm[m] for m in against) and lost[method] <= min(
+            lost[m] for m in against
+        )
+        kinds[kind] = {"pages": len(group), "fm": fm, "components_lost": lost, "passes": ok}
+        passes = passes and ok
+    return {"kinds": kinds, "passes": passes}
 
 
 def check_harm(

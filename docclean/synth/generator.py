@@ -944,7 +944,8 @@ def synthetic_pairs(
     a pair, so 17 MB for each rendered A4 page at 150 dpi; pass a smaller ``size`` for many pairs.
     ``good_share``, when given, is the share of pages that are good ones (:data:`ALONE`: undamaged,
     or a good light scan) instead of their :data:`CHANCE`, half of them rendered title pages heavy
-    with bold headings (with ``dpi``); the others get only damage kinds. ``chances`` replaces the
+    with bold headings (with ``dpi``); the others get only damage kinds (with ``historical``: good
+    pages with their bilevel target, the others aged as :func:`historical_pair` ages them). ``chances`` replaces the
     chance of the kinds it names (:func:`parse_chances`). ``tones``: the share of rendered office
     pages (with ``dpi``) given gray that is part of the page, in the target too: tinted headings
     and shaded boxes (:func:`~docclean.synth.render.add_tones`).
@@ -964,7 +965,10 @@ def synthetic_pairs(
             page = render_page(
                 rng, size, dpi.draw(rng) if dpi else None, manuscript, display, toned
             )
-        if historical:
+        if historical and is_good:  # a good scan of a clean page: its strokes kept as they are
+            noisy, clean = make_pair(page, rng, [good[int(rng.integers(len(good)))]], False)
+            clean = np.where(clean < 0.5, 0.0, 1.0).astype(np.float32)
+        elif historical:
             noisy, clean = historical_pair(page, rng, chosen, chances)
         elif good_share is not None and good and damage:
             if is_good:
