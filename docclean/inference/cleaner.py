@@ -10,6 +10,7 @@ from docclean.backend import Device, tensorflow
 from docclean.inference.faint import stretch_faint
 from docclean.inference.levels import normalize_levels
 from docclean.inference.tiling import TileConfig, default_margin, run_tiled
+from docclean.inference.two_tone import model_level, two_tone_output
 from docclean.models.architectures import ARCHITECTURES
 from docclean.models.store import LoadedModel
 
@@ -29,8 +30,9 @@ class PageCleaner:
     equally fixed shape instead, so at most two graphs are ever traced. An explicit ``tile_size``
     is the only shape used. With ``binarize`` the cleaned page is thresholded into a bool page
     (True = white). A binarization model (bilevel card) gets faint pages with their contrast
-    raised first (:mod:`docclean.inference.faint`); a ``paper-ink`` model gets every page at full
-    contrast (:mod:`docclean.inference.levels`).
+    raised first (:mod:`docclean.inference.faint`) and two-tone pages a thinner decision level
+    (:mod:`docclean.inference.two_tone`); a ``paper-ink`` model gets every page at full contrast
+    (:mod:`docclean.inference.levels`).
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class PageCleaner:
         self.loaded = loaded
         self.binarize = binarize
         self._model = loaded.model
+        self._level = model_level(loaded.model)
         self.precision = "float32"
         self.precision_note: str | None = None
         if mixed_precision:
@@ -129,4 +132,6 @@ class PageCleaner:
             page = normalize_levels(page)
         config = self.config_for(*page.shape) if page.ndim == 2 else self.config
         cleaned = run_tiled(page, self.predict_batch, config)
+        if self.loaded.card.is_bilevel and page.ndim == 2:
+            cleaned = two_tone_output(cleaned, page, self._level)
         return cleaned >= BINARIZE_THRESHOLD if self.binarize else cleaned

@@ -1,0 +1,114 @@
+"""Good pages for the binarizer: strokes as wide as the page draws them.
+
+A binarizer's decision level is chosen on degraded pages (DIBCO), whose targets count the soft
+rims of strokes as ink; on a good scan of a clean page (paper and ink in two clean tones) that
+level thickens every stroke, and a global threshold (Otsu) gives the page back better. So the
+level follows the page: Otsu's separability (between-class over total variance) says how cleanly
+a page splits into two tones. Up to :data:`TWO_TONE_FROM` the model's own level holds (every page
+of DIBCO 2016, Bickley, MSI and all but one of PHIBD's); from :data:`TWO_TONE_AT` on the thin
+:data:`THIN_LEVEL`; linearly in between. Measured in docs/do-no-harm.md ("The binarizer on good
+pages").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+TWO_TONE_FROM = 0.85
+"""Separability up to which a page keeps the model's own decision level."""
+TWO_TONE_AT = 0.95
+"""Separability from which a page gets :data:`THIN_LEVEL`."""
+THIN_LEVEL = 0.4
+"""Decision level (on the model's output before its own level is applied) for two-tone pages."""
+SAMPLE_STEP = 3
+"""Every third row and column is enough to measure a page's separability."""
+
+
+def separability(page: np.ndarray) -> float:
+    """Otsu's separability of ``page`` (float in [0, 1]): the between-class variance at Otsu's
+    threshold over the total variance, on a 256-bin histogram; 1 for a page of two flat tones, 0
+    for a flat page."""
+    sample = np.asarray(page)[::SAMPLE_STEP, ::SAMPLE_STEP]
+    if sample.size < 2:
+        return 0.0
+    bins = np.clip(np.rint(sample * 255.0), 0, 255).astype(np.intp)
+    counts = np.bincount(bins.ravel(), minlength=256).astype(np.float64)
+    p = counts / counts.sum()
+    levels = np.arange(256, dtype=np.float64)
+    mean = float((p * levels).sum())
+    variance = float((p * (levels - mean) ** 2).sum())
+    if variance < 1e-6:
+        return 0.0
+    dark_share = np.cumsum(p)[:-1]  # share at or below each threshold
+    dark_sum = np.cumsum(p * levels)[:-1]
+    inside = (dark_share > 0) & (dark_share < 1)
+    between = np.zeros_like(dark_share)
+    share = dark_share[inside]
+    between[inside] = (mean * share - dark_sum[inside]) ** 2 / (share * (1.0 - share))
+    return min(float(between.max() / variance), 1.0)
+
+
+def page_level(page: np.ndarray, model_level: float) -> float:
+    """The decision level for ``page``: ``model_level`` below :data:`TWO_TONE_FROM`, moving to
+    :data:`THIN_LEVEL` at :data:`TWO_TONE_AT` (never thicker than the model's own)."""
+    share = (separability(page) - TWO_TONE_FROM) / (TWO_TONE_AT - TWO_TONE_FROM)
+    share = min(max(share, 0.0), 1.0)
+    return model_level + share * (min(THIN_LEVEL, model_level) - model_level)
+
+
+def recentre(output: np.ndarray, level: float) -> np.ndarray:
+    """``output`` with ``level`` moved to 0.5, order kept and 0 and 1 fixed (as
+    :class:`docclean.models.layers.Recentre` does inside a model)."""
+    if level == 0.5:
+        return output
+    kept = output * np.float32(1.0 - level)
+    return (kept / np.maximum(kept + (1.0 - output) * np.float32(level), 1e-12)).astype(np.float32)
+
+
+def model_level(model: Any) -> float:
+    """The decision level a model carries (its :class:`~docclean.models.layers.Recentre` layer's),
+    0.5 for a model without one."""
+    from docclean.models.layers import Recentre
+
+    for layer in getattr(model, "layers", ()):
+        if isinstance(layer, Recentre):
+            return float(np.asarray(layer.level))
+    return 0.5
+
+
+def two_tone_output(output: np.ndarray, page: np.ndarray, level: float) -> np.ndarray:
+    """A binarizer's ``output`` (its own ``level`` already at 0.5) for ``page`` with the page's
+    level (:func:`page_level`) at 0.5 instead; unchanged for every page not two-tone."""
+    wanted = page_level(page, level)
+    if wanted == level:
+        return output
+    # the output is x recentred at ``level``; x at ``wanted`` lies at recentre(wanted, level)
+    at = float(recentre(np.array(wanted, dtype=np.float32), level))
+    thin = recentre(output, at)
+    return _marks_kept(thin, output)
+
+
+def _marks_kept(thin: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """``thin``, except that a mark (an 8-connected ink component at the model's own level) of
+    which the thin level keeps less than half, a dot or a hairline rule, comes back as ``output``
+    had it: thinning narrows strokes, it never deletes a mark."""
+    from scipy import ndimage
+
+    ink = output < 0.5
+    labels, count = ndimage.label(ink, structure=np.ones((3, 3), bool))
+    if count == 0:
+        return thin
+    thin_ink = thin < 0.5
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    kept = np.bincount(labels[thin_ink], minlength=count + 1)
+    faint = 2 * kept < sizes
+    faint[0] = False
+    if not faint.any():
+        return thin
+    removed = np.flatnonzero(ink & ~thin_ink)  # only these pixels can come back
+    back = removed[faint[labels.ravel()[removed]]]
+    out = np.array(thin, dtype=np.float32, order="C")
+    out.ravel()[back] = np.asarray(output, dtype=np.float32).ravel()[back]
+    return out
