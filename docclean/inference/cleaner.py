@@ -10,7 +10,7 @@ from docclean.backend import Device, tensorflow
 from docclean.inference.faint import stretch_faint
 from docclean.inference.levels import normalize_levels
 from docclean.inference.tiling import TileConfig, default_margin, run_tiled
-from docclean.inference.two_tone import model_level, two_tone_output
+from docclean.inference.two_tone import model_level, two_tone_ink, two_tone_output
 from docclean.models.architectures import ARCHITECTURES
 from docclean.models.store import LoadedModel
 
@@ -132,6 +132,8 @@ class PageCleaner:
             page = normalize_levels(page)
         config = self.config_for(*page.shape) if page.ndim == 2 else self.config
         cleaned = run_tiled(page, self.predict_batch, config)
-        if self.loaded.card.is_bilevel and page.ndim == 2:
-            cleaned = two_tone_output(cleaned, page, self._level)
-        return cleaned >= BINARIZE_THRESHOLD if self.binarize else cleaned
+        if not (self.loaded.card.is_bilevel and page.ndim == 2):
+            return cleaned >= BINARIZE_THRESHOLD if self.binarize else cleaned
+        if self.binarize:  # the mask alone: no gray page to recentre
+            return ~two_tone_ink(cleaned, page, self._level)
+        return two_tone_output(cleaned, page, self._level)
