@@ -71,7 +71,7 @@ def test_two_tone_output_thins_strokes_but_keeps_every_mark() -> None:
     to paper, a hairline or a dot lying wholly in that band stays."""
     page = _two_tones(0.92, 0.15)
     raw = np.ones(page.shape, np.float32)
-    raw[19:31, 9:111] = 0.55  # a bar's rim: ink at 0.65, paper at 0.4
+    raw[19:31, 9:111] = 0.55  # a bar's rim: ink at 0.65, paper at THIN_LEVEL
     raw[21:29, 11:109] = 0.05  # its core
     raw[80, 10:100] = 0.5  # a hairline rule the thin level would delete
     raw[5:7, 5:7] = 0.55  # a dot

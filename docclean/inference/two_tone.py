@@ -7,7 +7,7 @@ level follows the page: Otsu's separability (between-class over total variance) 
 a page splits into two tones. Up to :data:`TWO_TONE_FROM` the model's own level holds (every page
 of DIBCO 2016 and Bickley, all but one each of PHIBD's and MSI's); from :data:`TWO_TONE_AT` on the thin
 :data:`THIN_LEVEL`; linearly in between. Strokes narrow, marks stay: a mark the thin level would
-cut to less than half (a dot, a hairline rule) keeps the model's own level. Measured in
+cut to half or less (a dot, a hairline rule) keeps the model's own level. Measured in
 docs/do-no-harm.md ("The binarizer on good pages").
 """
 
@@ -21,7 +21,7 @@ TWO_TONE_FROM = 0.85
 """Separability up to which a page keeps the model's own decision level."""
 TWO_TONE_AT = 0.95
 """Separability from which a page gets :data:`THIN_LEVEL`."""
-THIN_LEVEL = 0.4
+THIN_LEVEL = 0.3
 """Decision level (on the model's output before its own level is applied) for two-tone pages."""
 SAMPLE_STEP = 3
 """Every third row and column is enough to measure a page's separability."""
@@ -111,17 +111,18 @@ def two_tone_output(output: np.ndarray, page: np.ndarray, level: float) -> np.nd
 
 
 def _marks_kept(thin_ink: np.ndarray, ink: np.ndarray) -> np.ndarray:
-    """``thin_ink`` (changed in place), with every mark of ``ink`` (8-connected components at the
-    model's own level) of which it keeps less than half, a dot or a hairline rule, put back
-    whole: thinning narrows strokes, it never deletes a mark."""
+    """``thin_ink`` (changed in place), with every mark of ``ink`` (4-connected components at the
+    model's own level, so that a dot does not merge with the letter beside it) of which it keeps
+    half or less, a dot or a hairline rule, put back whole: thinning narrows strokes, it never
+    deletes a mark."""
     from scipy import ndimage
 
-    labels, count = ndimage.label(ink, structure=np.ones((3, 3), bool))
+    labels, count = ndimage.label(ink)  # 4-connected: fewer marks merged at the thick level
     if count == 0:
         return thin_ink
     sizes = np.bincount(labels[ink], minlength=count + 1)  # ink pixels only: faster
     kept = np.bincount(labels[thin_ink], minlength=count + 1)
-    faint = 2 * kept < sizes
+    faint = 2 * kept <= sizes
     faint[0] = False
     if faint.any():
         removed = np.flatnonzero(ink & ~thin_ink)  # only these pixels can come back

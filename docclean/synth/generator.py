@@ -945,8 +945,8 @@ def synthetic_pairs(
     ``good_share``, when given, is the share of pages that are good ones (:data:`ALONE`: undamaged,
     or a good light scan) instead of their :data:`CHANCE`, half of them rendered title pages heavy
     with bold headings (with ``dpi``); the others get only damage kinds (with ``historical``: good
-    pages with their bilevel target, the others aged as :func:`historical_pair` ages them). ``chances`` replaces the
-    chance of the kinds it names (:func:`parse_chances`). ``tones``: the share of rendered office
+    pages with their bilevel target, the others aged as :func:`historical_pair` ages them).
+    ``chances`` replaces the chance of the kinds it names (:func:`parse_chances`). ``tones``: the share of rendered office
     pages (with ``dpi``) given gray that is part of the page, in the target too: tinted headings
     and shaded boxes (:func:`~docclean.synth.render.add_tones`).
     """
