@@ -146,10 +146,10 @@ def _pages(dpis: list[int], count: int, half: bool, kinds: tuple[str, ...]) -> A
 
 def _target_scans(folders: list[Path]) -> Any:
     """A good light scan (300 dpi) of every image in ``folders``, named by its file."""
-    from docclean.io.images import read_image
+    from docclean.io.images import is_image_path, read_image
 
     for folder in folders:
-        for seed, path in enumerate(sorted(p for p in folder.iterdir() if p.is_file())):
+        for seed, path in enumerate(sorted(p for p in folder.iterdir() if is_image_path(p))):
             specimen = harm.scan_of_target(read_image(path).pixels, 300, seed)
             yield dataclasses.replace(specimen, name=f"{folder.name}/{path.stem}")
 

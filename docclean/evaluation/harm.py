@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from docclean.evaluation.metrics import fmeasure
+
 Cleaner = Callable[[np.ndarray], np.ndarray]
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 Box = tuple[int, int, int, int]
@@ -416,10 +418,8 @@ def harm_scores(
     lost_per = np.bincount(labels[lost], minlength=sizes.size)
     counted = sizes[1:] >= MIN_COMPONENT
     diff = cleaned.astype(np.float64) - pure
-    found = int(np.count_nonzero(ink & ~light))
-    dark = int(ink.size - np.count_nonzero(light))
     return {
-        "fm": 200.0 * found / max(ink_pixels + dark, 1),
+        "fm": fmeasure(cleaned, pure),
         "ink_lost": float(np.count_nonzero(lost)) / max(ink_pixels, 1),
         "ink_added": float(np.count_nonzero(~ink & ~light)) / max(paper_pixels, 1),
         "rmse": float(np.sqrt(np.mean(diff * diff))),

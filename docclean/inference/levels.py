@@ -25,11 +25,16 @@ SAMPLED_PIXELS = 2**19
 """Quantiles are taken over at most about this many pixels (an even grid over the page)."""
 
 
-def sampled_quantiles(page: np.ndarray, quantiles: list[float]) -> list[float]:
-    """``page``'s gray quantiles over an even grid of at most about :data:`SAMPLED_PIXELS`
-    pixels (an A4 page at 300 dpi: every fourth pixel of every fourth row)."""
+def sampled_grid(page: np.ndarray) -> np.ndarray:
+    """An even grid of at most about :data:`SAMPLED_PIXELS` of ``page``'s pixels (an A4 page at
+    300 dpi: every fourth pixel of every fourth row), enough for page-wide gray statistics."""
     step = max(1, math.ceil(math.sqrt(page.size / SAMPLED_PIXELS)))
-    return [float(v) for v in np.quantile(page[::step, ::step], quantiles)]
+    return page[::step, ::step]
+
+
+def sampled_quantiles(page: np.ndarray, quantiles: list[float]) -> list[float]:
+    """``page``'s gray quantiles over :func:`sampled_grid`."""
+    return [float(v) for v in np.quantile(sampled_grid(page), quantiles)]
 
 
 def normalize_levels(page: np.ndarray) -> np.ndarray:

@@ -23,15 +23,16 @@ TWO_TONE_AT = 0.95
 """Separability from which a page gets :data:`THIN_LEVEL`."""
 THIN_LEVEL = 0.3
 """Decision level (on the model's output before its own level is applied) for two-tone pages."""
-SAMPLE_STEP = 3
-"""Every third row and column is enough to measure a page's separability."""
 
 
 def separability(page: np.ndarray) -> float:
     """Otsu's separability of ``page`` (float in [0, 1]): the between-class variance at Otsu's
-    threshold over the total variance, on a 256-bin histogram; 1 for a page of two flat tones, 0
-    for a flat page."""
-    sample = np.asarray(page)[::SAMPLE_STEP, ::SAMPLE_STEP]
+    threshold over the total variance, on a 256-bin histogram of
+    :func:`~docclean.inference.levels.sampled_grid`; 1 for a page of two flat tones, 0 for a flat
+    page."""
+    from docclean.inference.levels import sampled_grid
+
+    sample = sampled_grid(np.asarray(page))
     if sample.size < 2:
         return 0.0
     bins = np.clip(np.rint(sample * 255.0), 0, 255).astype(np.intp)
