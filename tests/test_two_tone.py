@@ -1,4 +1,4 @@
-"""Two-tone pages get a binarizer's thinner level, and never lose a mark to it."""
+"""Two-tone pages get strokes as wide as the page draws them, and never lose a mark to it."""
 
 from __future__ import annotations
 
@@ -66,9 +66,12 @@ def test_recentre_matches_the_model_layer_and_composes(
     )
 
 
-def test_two_tone_output_thins_strokes_but_keeps_every_mark() -> None:
-    """On a two-tone page the stroke rims (raw output between the thin and the model's level) turn
-    to paper, a hairline or a dot lying wholly in that band stays."""
+def test_two_tone_output_thins_strokes_but_keeps_every_mark(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Below DRAWN_FROM, on a two-tone page the stroke rims (raw output between the thin and the
+    model's level) turn to paper, a hairline or a dot lying wholly in that band stays."""
+    monkeypatch.setattr(two_tone, "DRAWN_FROM", 1.01)
     page = _two_tones(0.92, 0.15)
     raw = np.ones(page.shape, np.float32)
     raw[19:31, 9:111] = 0.55  # a bar's rim: ink at 0.65, paper at THIN_LEVEL
@@ -94,3 +97,81 @@ def test_model_level_reads_the_recentre_weight() -> None:
     assert two_tone.model_level(model) == pytest.approx(0.8)
     plain = keras.Model(inputs, keras.layers.Activation("sigmoid")(inputs))
     assert two_tone.model_level(plain) == 0.5
+
+
+def _drawn_page(
+    bars: list[tuple[int, int, int, int]], paper: float, ink: float, blur: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A page of ink bars (top, left, height, width) on paper, blurred: (page, its ink)."""
+    from scipy import ndimage
+
+    truth = np.zeros((120, 160), bool)
+    for top, left, height, width in bars:
+        truth[top : top + height, left : left + width] = True
+    page = np.where(truth, ink, paper).astype(np.float32)
+    if blur > 0:
+        page = ndimage.gaussian_filter(page, blur).astype(np.float32)
+    return page, truth
+
+
+def _thick(truth: np.ndarray, grow: int) -> np.ndarray:
+    """A binarizer's output (its level at 0.5) that draws ``truth`` ``grow`` px too wide."""
+    from scipy import ndimage
+
+    wide = ndimage.binary_dilation(truth, iterations=grow) if grow else truth
+    return np.where(wide, 0.05, 0.98).astype(np.float32)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(5, 100), st.integers(5, 130), st.integers(3, 15), st.integers(3, 25)),
+        min_size=1,
+        max_size=5,
+    ),
+    st.floats(0.8, 1.0),
+    st.floats(0.0, 0.35),
+    st.floats(0.0, 1.0),
+    st.integers(0, 3),
+)
+def test_drawn_ink_gives_strokes_the_width_the_page_draws(
+    bars: list[tuple[int, int, int, int]], paper: float, ink: float, blur: float, grow: int
+) -> None:
+    """However much too wide the model draws them (0-3 px), bars come back as the page draws
+    them: wrong pixels only on the bars' outlines, none of them lost."""
+    from scipy import ndimage
+
+    page, truth = _drawn_page(bars, paper, ink, blur)
+    drawn = two_tone.drawn_ink(_thick(truth, grow), page)
+    outline = ndimage.binary_dilation(truth) & ~ndimage.binary_erosion(truth)
+    assert not (drawn != truth)[~outline].any()
+    labels, count = ndimage.label(truth)
+    for mark in range(1, count + 1):
+        assert drawn[labels == mark].mean() > 0.5
+
+
+def test_drawn_ink_keeps_faint_rules_and_dots_and_what_the_model_left_out_stays_out() -> None:
+    """A light-gray hairline rule and a dot the model sees stay (at their own midpoint); a dark
+    speck far from any ink the model took out stays out."""
+    page, truth = _drawn_page([(20, 10, 10, 100), (50, 40, 20, 20)], 0.92, 0.15, 0.6)
+    page[90, 10:150] = 0.7  # a light rule: lighter than the page's midpoint
+    page[100:102, 20:22] = 0.4  # a small gray dot
+    page[108:111, 140:143] = 0.2  # a speck the model calls paper
+    output = _thick(truth, 2)
+    output[89:92, 8:152] = 0.3  # the model sees the rule (thicker), and the dot
+    output[99:103, 19:23] = 0.3
+    drawn = two_tone.drawn_ink(output, page)
+    assert drawn[90, 10:150].all() and not drawn[88, 10:150].any() and not drawn[92].any()
+    assert drawn[100:102, 20:22].all() and not drawn[108:111, 140:143].any()
+    assert np.array_equal(drawn[:80], truth[:80])
+
+
+def test_two_tone_output_agrees_with_two_tone_ink_on_drawn_pages() -> None:
+    page, truth = _drawn_page([(20, 10, 10, 100), (50, 40, 20, 20)], 0.92, 0.15, 0.6)
+    assert two_tone.separability(page) >= two_tone.DRAWN_FROM
+    output = _thick(truth, 2)
+    ink = two_tone.two_tone_ink(output, page, 0.65)
+    assert np.array_equal(ink, truth)
+    gray = two_tone.two_tone_output(output, page, 0.65)
+    assert np.array_equal(gray < 0.5, ink)
+    assert np.isin(gray, np.float32([0.05, 0.98, 1.0])).all()  # the model's, or paper made solid
