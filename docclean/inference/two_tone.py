@@ -17,6 +17,7 @@ are ink. Measured in docs/do-no-harm.md ("The binarizer on good pages").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -71,7 +72,12 @@ def separability(page: np.ndarray) -> float:
 def page_level(page: np.ndarray, model_level: float) -> float:
     """The decision level for ``page``: ``model_level`` below :data:`TWO_TONE_FROM`, moving to
     :data:`THIN_LEVEL` at :data:`TWO_TONE_AT` (never thicker than the model's own)."""
-    share = (separability(page) - TWO_TONE_FROM) / (TWO_TONE_AT - TWO_TONE_FROM)
+    return _level_at(separability(page), model_level)
+
+
+def _level_at(separation: float, model_level: float) -> float:
+    """:func:`page_level` for a page of separability ``separation``."""
+    share = (separation - TWO_TONE_FROM) / (TWO_TONE_AT - TWO_TONE_FROM)
     share = min(max(share, 0.0), 1.0)
     return model_level + share * (min(THIN_LEVEL, model_level) - model_level)
 
@@ -96,10 +102,10 @@ def model_level(model: Any) -> float:
     return 0.5
 
 
-def _thin_cut(page: np.ndarray, level: float) -> float | None:
-    """Where the page's level lies on the output (recentred at the model's ``level``); None when
-    the page keeps the model's own level."""
-    wanted = page_level(page, level)
+def _thin_cut(separation: float, level: float) -> float | None:
+    """Where the level of a page of separability ``separation`` lies on the output (recentred at
+    the model's ``level``); None when the page keeps the model's own level."""
+    wanted = _level_at(separation, level)
     if wanted == level:
         return None
     # the output is x recentred at ``level``; x at ``wanted`` lies at recentre(wanted, level)
@@ -110,9 +116,10 @@ def two_tone_ink(output: np.ndarray, page: np.ndarray, level: float) -> np.ndarr
     """The ink (True) of a binarizer's ``output`` (its own ``level`` at 0.5) for ``page``: drawn by
     the page (:func:`drawn_ink`) from :data:`DRAWN_FROM` on, else at the page's level
     (:func:`page_level`), every mark kept (:func:`_marks_kept`)."""
-    if separability(page) >= DRAWN_FROM:
+    separation = separability(page)
+    if separation >= DRAWN_FROM:
         return drawn_ink(output, page)
-    cut = _thin_cut(page, level)
+    cut = _thin_cut(separation, level)
     ink = np.asarray(output) < 0.5
     return ink if cut is None else _marks_kept(np.asarray(output) < cut, ink)
 
@@ -121,11 +128,12 @@ def two_tone_output(output: np.ndarray, page: np.ndarray, level: float) -> np.nd
     """A binarizer's ``output`` (its own ``level`` at 0.5) for ``page`` recentred at the page's
     level instead, every mark kept: :func:`two_tone_ink` is where it lies below 0.5. Unchanged for
     every page that is not two-tone."""
-    if separability(page) >= DRAWN_FROM:  # the page's strokes: solid where they differ from output
+    separation = separability(page)
+    if separation >= DRAWN_FROM:  # the page's strokes: solid where they differ from output
         ink = drawn_ink(output, page)
         agree = ink == (output < 0.5)
         return np.where(agree, output, np.where(ink, 0.0, 1.0)).astype(np.float32)
-    cut = _thin_cut(page, level)
+    cut = _thin_cut(separation, level)
     if cut is None:
         return output
     thin = recentre(output, cut)
@@ -139,18 +147,38 @@ def _marks_kept(thin_ink: np.ndarray, ink: np.ndarray) -> np.ndarray:
     model's own level, so that a dot does not merge with the letter beside it) of which it keeps
     half or less, a dot or a hairline rule, put back whole: thinning narrows strokes, it never
     deletes a mark."""
+    found = _faint_marks(ink, thin_ink)
+    if found is not None:
+        thin_ink = np.ascontiguousarray(thin_ink)
+        thin_ink.ravel()[found.removed] = True
+    return thin_ink
+
+
+@dataclass(frozen=True)
+class _FaintMarks:
+    """The marks of some ink that a thinner decision keeps half or less of."""
+
+    labels: np.ndarray  # every pixel's mark (0: paper), flat
+    faint: np.ndarray  # per mark: True when faint
+    removed: np.ndarray  # flat indices of the faint marks' pixels the thinner decision dropped
+    removed_marks: np.ndarray  # their marks
+
+
+def _faint_marks(ink: np.ndarray, kept: np.ndarray) -> _FaintMarks | None:
+    """The marks of ``ink`` (:func:`_marks`) of which ``kept`` keeps half or less; None if none."""
     labels, count = _marks(ink)
     if count == 0:
-        return thin_ink
+        return None
+    flat_labels = labels.ravel()
     sizes = np.bincount(labels[ink], minlength=count + 1)  # ink pixels only: faster
-    kept = np.bincount(labels[thin_ink], minlength=count + 1)
-    faint = 2 * kept <= sizes
+    gone = np.flatnonzero(ink & ~kept)  # only these pixels can come back
+    gone_marks = flat_labels[gone]
+    faint = 2 * np.bincount(gone_marks, minlength=count + 1) >= sizes
     faint[0] = False
-    if faint.any():
-        removed = np.flatnonzero(ink & ~thin_ink)  # only these pixels can come back
-        thin_ink = np.ascontiguousarray(thin_ink)
-        thin_ink.ravel()[removed[faint[labels.ravel()[removed]]]] = True
-    return thin_ink
+    if not faint.any():
+        return None
+    in_faint = faint[gone_marks]
+    return _FaintMarks(flat_labels, faint, gone[in_faint], gone_marks[in_faint])
 
 
 def drawn_ink(output: np.ndarray, page: np.ndarray) -> np.ndarray:
@@ -239,23 +267,13 @@ def _marks_redrawn(
     """``drawn`` (changed in place), with every mark of ``ink`` (4-connected) of which it keeps
     half or less drawn again at the mark's own midpoint: between its darkest pixel and the local
     paper tone (``paper_tone``, on the page shrunk :data:`TONE_STEP` times)."""
-    labels, count = _marks(ink)
-    if count == 0:
+    found = _faint_marks(ink, drawn)
+    if found is None:
         return drawn
-    flat_labels = labels.ravel()
-    sizes = np.bincount(flat_labels, minlength=count + 1)
-    sizes[0] = 0  # the paper
-    gone = np.flatnonzero(ink & ~drawn)  # the model's ink that the page drew as paper
-    gone_labels = flat_labels[gone]
-    faint = 2 * np.bincount(gone_labels, minlength=count + 1) >= sizes
-    faint[0] = False
-    if not faint.any():
-        return drawn
-    in_faint = faint[gone_labels]
-    removed, removed_marks = gone[in_faint], gone_labels[in_faint]
-    darkest = np.ones(count + 1, np.float32)
-    at_marks = np.flatnonzero(faint[flat_labels])  # every pixel of the faint marks
-    np.minimum.at(darkest, flat_labels[at_marks], page.ravel()[at_marks].astype(np.float32))
+    removed, removed_marks = found.removed, found.removed_marks
+    darkest = np.ones(found.faint.size, np.float32)
+    at_marks = np.flatnonzero(found.faint[found.labels])  # every pixel of the faint marks
+    np.minimum.at(darkest, found.labels[at_marks], page.ravel()[at_marks])
     rows, cols = np.divmod(removed, page.shape[1])
     small_rows = np.minimum(rows // TONE_STEP, paper_tone.shape[0] - 1)
     small_cols = np.minimum(cols // TONE_STEP, paper_tone.shape[1] - 1)
