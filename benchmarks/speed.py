@@ -127,9 +127,11 @@ def main() -> None:
             Image.fromarray(page).save(src, dpi=(300, 300))
             Image.fromarray(page).save(pgm)
             pixels = page.astype(np.float32) / 255
-            options = ["-q", "--overwrite", "-o", str(Path(tmp) / "out"),
-                       "--tile-size", str(cleaner.config.tile_size),
-                       "--batch-size", str(cleaner.config.batch_size)]  # fmt: skip
+            options = ["-q", "--overwrite", "-o", str(Path(tmp) / "out")]
+            if args.tile_size:  # else the layout `clean` picks for the page, as users get it
+                options += ["--tile-size", str(args.tile_size)]
+            if args.batch_size:
+                options += ["--batch-size", str(args.batch_size)]
             if args.model:
                 options += ["--model", args.model]
             if loaded.card.is_bilevel:  # a binarizer is timed as `clean --binarize` runs it
@@ -143,8 +145,10 @@ def main() -> None:
             batch_cmd = [sys.executable, "-m", "docclean", "clean", str(folder), *options]
             batch_s, _ = timed_process(batch_cmd, args.repeats)
             per_page = (batch_s - e2e) / max(args.batch_pages - 1, 1)
+            layout = cleaner.config_for(h, w).shape
             row = {
                 "page": label,
+                "tile": f"{layout[0]}x{layout[1]}",
                 "width": w,
                 "height": h,
                 "megapixels": round(h * w / 1e6, 2),

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from docclean.errors import ModelError, OutputError, UsageError
 from docclean.inference.cleaner import PageCleaner
-from docclean.inference.tiling import whole_page_canvas
+from docclean.inference.tiling import TileConfig, run_tiled, whole_page_canvas
 from docclean.models.architectures import ARCHITECTURES, get_architecture, nested_base
 from docclean.models.card import ModelCard
 from docclean.models.store import (
@@ -346,10 +346,13 @@ def test_small_pages_use_the_small_tile_and_stay_exact() -> None:
     from docclean.inference.cleaner import SMALL_TILE
 
     loaded = random_model("fast-unet")
-    cleaner = PageCleaner(loaded)  # the architecture's 1472 px tile, and the small one
-    assert [c.tile_size for c in cleaner.configs] == [1472, SMALL_TILE]
+    cleaner = PageCleaner(loaded)  # the architecture's 1472 px tile, the small one, the page's
+    page_tile = (1760 + 192, 2560 + 192)  # cores on the 16-px grid, margins of 96 px
+    assert [c.shape for c in cleaner.configs] == [(1472, 1472), (SMALL_TILE,) * 2, page_tile]
     assert cleaner.config_for(420, 540).tile_size == SMALL_TILE
-    assert cleaner.config_for(3508, 2480).tile_size == 1472
+    assert cleaner.config_for(3508, 2480).shape == page_tile  # portrait A4 at 300 dpi: 2 tiles
+    assert cleaner.config_for(3300, 2550).shape == page_tile  # US Letter: 2 tiles
+    assert cleaner.config_for(2480, 3508).shape == (1472, 1472)  # landscape: 6 squares, less work
     m = cleaner.config.margin
     for h, w in [(37, 300), (420, 540)]:
         page = np.random.default_rng(h).random((h, w), dtype=np.float32)
@@ -358,6 +361,20 @@ def test_small_pages_use_the_small_tile_and_stay_exact() -> None:
         assert np.abs(cleaner.clean(page) - whole).max() <= 1e-4
     assert cleaner.traces == 1  # only the small shape was needed
     assert [c.tile_size for c in PageCleaner(loaded, tile_size=512).configs] == [512]
+
+
+def test_tiles_wider_than_high_stay_exact() -> None:
+    loaded = random_model("fast-unet")
+    m, stride = 96, loaded.stride
+    config = TileConfig(2 * m + 2 * stride, m, batch_size=1, tile_width=2 * m + 5 * stride)
+    config.validate(loaded.receptive_radius, stride)
+    page = np.random.default_rng(4).random((150, 170), dtype=np.float32)  # 5 x 3 tiles
+    tiled = run_tiled(
+        page, lambda batch: loaded.model(batch[..., np.newaxis]).numpy()[..., 0], config
+    )
+    canvas = whole_page_canvas(page, m, stride)[np.newaxis, ..., np.newaxis]
+    whole = loaded.model(canvas).numpy()[0, m : m + 150, m : m + 170, 0]
+    assert np.abs(tiled - whole).max() <= 1e-4
 
 
 # --- the typed model card ---------------------------------------------------------------------
@@ -414,6 +431,22 @@ def test_schema_1_cards_are_upgraded_and_round_trip() -> None:
     again = json.loads(json.dumps(card.to_dict()))
     assert again["schema"] == 2 and "command" not in again["training"]
     assert ModelCard.from_dict(again, "new.json") == card
+
+
+def test_speed_block_comes_from_the_benchmark_report_and_round_trips() -> None:
+    from docclean.models.card import Speed
+
+    row = {"page": "A4 300 dpi", "tile": "1952x2752", "docclean_per_page_s": 0.96,
+           "model_s": 0.97, "docclean_s": 6.2, "docclean_rss_mb": 1475}  # fmt: skip
+    report = {"rows": [{"page": "1 MP"}, row], "tile_size": 1472, "batch_size": 1, "cpus": 2,
+              "machine": "x86_64"}  # fmt: skip
+    speed = Speed.from_report(report, "dibco-fast-unet")
+    assert (speed.a4_per_page_s, speed.a4_tile, speed.tile_size) == (0.96, "1952x2752", 1472)
+    assert (
+        speed.command == "python benchmarks/speed.py --model dibco-fast-unet --sizes a4 --repeats 3"
+    )
+    card = ModelCard.from_dict({**SCHEMA_1_CARD, "speed": speed.to_dict()}, "new.json")
+    assert card.speed == speed
 
 
 def test_every_card_in_the_repository_reads_and_round_trips() -> None:

@@ -51,9 +51,12 @@ def geometries(draw: st.DrawFn) -> tuple[np.ndarray, TileConfig, int]:
     stride = draw(st.sampled_from([1, 2, 4]))
     radius = max(1, stride - 1)
     margin = default_margin(radius, stride) + stride * draw(st.integers(0, 3))
-    core = stride * draw(st.integers(1, 6))
+    core_height, core_width = (stride * draw(st.integers(1, 6)) for _ in "hw")
     config = TileConfig(
-        tile_size=core + 2 * margin, margin=margin, batch_size=draw(st.integers(1, 5))
+        tile_size=core_height + 2 * margin,
+        margin=margin,
+        batch_size=draw(st.integers(1, 5)),
+        tile_width=draw(st.sampled_from([None, core_width + 2 * margin])),  # square or not
     )
     h, w = draw(st.integers(1, 70)), draw(st.integers(1, 70))
     seed = draw(st.integers(0, 2**16))
@@ -85,12 +88,14 @@ def test_misaligned_tiles_change_a_strided_model() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(1, 60), st.integers(1, 60), st.integers(1, 12))
-def test_tile_cores_cover_every_pixel_exactly_once(h: int, w: int, core: int) -> None:
-    config = TileConfig(tile_size=core + 4, margin=2)
+@given(st.integers(1, 60), st.integers(1, 60), st.integers(1, 12), st.integers(1, 12))
+def test_tile_cores_cover_every_pixel_exactly_once(
+    h: int, w: int, core_height: int, core_width: int
+) -> None:
+    config = TileConfig(tile_size=core_height + 4, margin=2, tile_width=core_width + 4)
     hits = np.zeros((h, w), int)
     for y, x in tile_origins(h, w, config):
-        hits[y : y + core, x : x + core] += 1
+        hits[y : y + core_height, x : x + core_width] += 1
     assert (hits == 1).all()
 
 
@@ -113,6 +118,10 @@ def test_batches_have_one_fixed_shape() -> None:
     out = run_tiled(page, predict, TileConfig(tile_size=32, margin=4, batch_size=3))
     assert shapes == {(3, 32, 32)}
     assert np.array_equal(out, page)  # identity model: stitching is exact
+    shapes.clear()
+    out = run_tiled(page, predict, TileConfig(32, margin=4, batch_size=3, tile_width=48))
+    assert shapes == {(3, 32, 48)}
+    assert np.array_equal(out, page)  # identity model: stitching is exact
 
 
 def test_memory_is_the_page_plus_one_batch() -> None:
@@ -131,7 +140,9 @@ def test_memory_is_the_page_plus_one_batch() -> None:
     [
         (TileConfig(64, 2), 5, 2, "receptive radius"),
         (TileConfig(63, 6), 5, 2, "multiples"),
+        (TileConfig(64, 6, tile_width=63), 5, 2, "64x63 and margin 6 must be multiples"),
         (TileConfig(24, 12), 5, 2, "no room"),
+        (TileConfig(64, 12, tile_width=24), 5, 2, "no room"),
         (TileConfig(64, 6, batch_size=0), 5, 2, "batch size"),
     ],
 )

@@ -18,6 +18,10 @@ DEFAULT_TILE_SIZE = 256
 DEFAULT_BATCH_SIZE = 8
 SMALL_TILE = 512
 """Second tile side for pages that the model's own tile would mostly pad (fixed, traced once)."""
+PAGE_CORE = (1754, 2550)
+"""(height, width) that the core of the page-shaped tile covers at least: half a portrait A4 page
+at 300 dpi (3508 x 2480 px) and a whole US Letter page's width (2550 px), so that such a page
+takes two tiles (10.7 Mpx for fast-unet against 13.0 in six squares)."""
 BINARIZE_THRESHOLD = 0.5
 """``--binarize``: output values at or above this are white (background), below it black (text)."""
 
@@ -25,10 +29,11 @@ BINARIZE_THRESHOLD = 0.5
 class PageCleaner:
     """Cleans whole pages with one model through graphs traced once per tile shape.
 
-    Tile and batch size default to the architecture's (see :mod:`docclean.models.architectures`); then a
-    page that a :data:`SMALL_TILE` layout covers with less work (a small scan, say) uses that second,
-    equally fixed shape instead, so at most two graphs are ever traced. An explicit ``tile_size``
-    is the only shape used. With ``binarize`` the cleaned page is thresholded into a bool page
+    Tile and batch size default to the architecture's (see :mod:`docclean.models.architectures`); for
+    an architecture with large tiles, a page that a :data:`SMALL_TILE` layout (a small scan, say)
+    or a page-shaped layout (:data:`PAGE_CORE`: a portrait A4 or Letter page at 300 dpi) covers
+    with less work uses that shape instead, each fixed and traced once, on first use. An explicit
+    ``tile_size`` is the only shape used. With ``binarize`` the cleaned page is thresholded into a bool page
     (True = white). A binarization model (bilevel card) gets faint pages with their contrast
     raised first (:mod:`docclean.inference.faint`) and two-tone pages a thinner decision level
     (:mod:`docclean.inference.two_tone`); a ``paper-ink`` model gets every page at full contrast
@@ -65,21 +70,19 @@ class PageCleaner:
         self.config = TileConfig(tile_size=tile_size, margin=margin, batch_size=batch_size)
         self.config.validate(loaded.receptive_radius, loaded.stride)
         self.configs = [self.config]
-        small = TileConfig(tile_size=SMALL_TILE, margin=margin, batch_size=1)
-        if chosen is None and tile_size > SMALL_TILE and small.core >= 2 * margin:
-            small.validate(loaded.receptive_radius, loaded.stride)
-            self.configs.append(small)
+        if chosen is None and tile_size > SMALL_TILE:
+            self.configs += _other_layouts(margin, loaded.stride)
+            for config in self.configs[1:]:
+                config.validate(loaded.receptive_radius, loaded.stride)
         self.traces = 0
-        self._forwards: dict[int, Any] = {}
+        self._forwards: dict[tuple[int, int], Any] = {}
 
     def _forward(self, config: TileConfig) -> Any:
         """The traced model call for ``config``'s batch shape (traced on first use)."""
         tf, model = self._tf, self._model
-        key = config.tile_size
+        key = config.shape
         if key not in self._forwards:
-            spec = tf.TensorSpec(
-                (config.batch_size, config.tile_size, config.tile_size, 1), tf.float32
-            )
+            spec = tf.TensorSpec((config.batch_size, *config.shape, 1), tf.float32)
 
             def forward(batch: Any) -> Any:
                 self.traces += 1  # runs only while tracing
@@ -111,15 +114,16 @@ class PageCleaner:
         """The tile layout that does the least work for a page of this size."""
 
         def work(config: TileConfig) -> int:
-            tiles = -(-height // config.core) * -(-width // config.core)
+            core_height, core_width = config.core_shape
+            tiles = -(-height // core_height) * -(-width // core_width)
             batches = -(-tiles // config.batch_size)
-            return batches * config.batch_size * config.tile_size**2
+            return batches * config.batch_size * config.shape[0] * config.shape[1]
 
         return min(self.configs, key=work)
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
-        """Clean a ``(B, T, T)`` float32 batch of tiles of one of this cleaner's shapes."""
-        config = next(c for c in self.configs if c.tile_size == batch.shape[1])
+        """Clean a ``(B, H, W)`` float32 batch of tiles of one of this cleaner's shapes."""
+        config = next(c for c in self.configs if c.shape == batch.shape[1:])
         result = self._forward(config)(batch[..., np.newaxis])
         return np.asarray(result)[..., 0]
 
@@ -137,3 +141,15 @@ class PageCleaner:
         if self.binarize:  # the mask alone: no gray page to recentre
             return ~two_tone_ink(cleaned, page, self._level)
         return two_tone_output(cleaned, page, self._level)
+
+
+def _other_layouts(margin: int, stride: int) -> list[TileConfig]:
+    """The layouts besides an architecture's large square tiles, one tile a call: the
+    :data:`SMALL_TILE` square (if its core is not mostly margin) and the page-shaped tile whose
+    core covers :data:`PAGE_CORE` (on the stride grid)."""
+    page_height, page_width = (-(-side // stride) * stride + 2 * margin for side in PAGE_CORE)
+    layouts = [TileConfig(page_height, margin, batch_size=1, tile_width=page_width)]
+    small = TileConfig(tile_size=SMALL_TILE, margin=margin, batch_size=1)
+    if min(small.core_shape) >= 2 * margin:
+        layouts.insert(0, small)
+    return layouts

@@ -1,9 +1,9 @@
 """Split pages into overlapping fixed-size tiles and stitch the cleaned tiles back (pure numpy).
 
 Geometry: the page sits in a virtual canvas that extends it by symmetric reflection on every side.
-Tile ``(i, j)`` covers canvas rows ``[i * core - margin, i * core - margin + tile_size)`` (page
-coordinates), and only its *core*, the ``core x core`` square ``margin`` pixels inside its border, is
-kept. When ``margin`` covers the model's receptive field and every tile origin lies on the model's
+Tile ``(i, j)`` covers canvas rows ``[i * core_height - margin, i * core_height - margin + height)``
+and the like for columns (page coordinates), and only its *core*, the part ``margin`` pixels inside
+its border, is kept. When ``margin`` covers the model's receptive field and every tile origin lies on the model's
 stride grid, the stitched result equals running the model once on the whole reflected page
 (:func:`whole_page_canvas`), whatever the page size.
 """
@@ -18,21 +18,30 @@ import numpy as np
 from docclean.errors import UsageError
 
 BatchPredictor = Callable[[np.ndarray], np.ndarray]
-"""Maps a float32 batch ``(B, T, T)`` to a float32 batch of the same shape."""
+"""Maps a float32 batch ``(B, H, W)`` to a float32 batch of the same shape."""
 
 
 @dataclass(frozen=True)
 class TileConfig:
-    """Tile geometry: square tiles of ``tile_size`` px whose outer ``margin`` px are context only."""
+    """Tile geometry: tiles of ``tile_size`` px (square, or ``tile_width`` px wide) whose outer
+    ``margin`` px are context only."""
 
     tile_size: int
     margin: int
     batch_size: int = 16
+    tile_width: int | None = None
+    """Width of the tiles when they are not square (``tile_size`` is then their height)."""
 
     @property
-    def core(self) -> int:
-        """Side of the part of each tile that is kept."""
-        return self.tile_size - 2 * self.margin
+    def shape(self) -> tuple[int, int]:
+        """(height, width) of each tile."""
+        return self.tile_size, self.tile_width or self.tile_size
+
+    @property
+    def core_shape(self) -> tuple[int, int]:
+        """(height, width) of the part of each tile that is kept."""
+        height, width = self.shape
+        return height - 2 * self.margin, width - 2 * self.margin
 
     @property
     def overlap(self) -> int:
@@ -49,16 +58,23 @@ class TileConfig:
                 f"{receptive_radius} px",
                 "use a larger margin (or leave it to the default)",
             )
-        if self.margin % stride or self.tile_size % stride:
+        height, width = self.shape
+        if self.margin % stride or height % stride or width % stride:
             raise UsageError(
-                f"tile size {self.tile_size} and margin {self.margin} must be multiples of the "
+                f"tile size {self._size} and margin {self.margin} must be multiples of the "
                 f"model's stride {stride}"
             )
-        if self.core < max(stride, 1):
+        if min(self.core_shape) < max(stride, 1):
             raise UsageError(
-                f"tile size {self.tile_size} leaves no room inside a margin of {self.margin} px",
+                f"tile size {self._size} leaves no room inside a margin of {self.margin} px",
                 f"use a tile size of at least {2 * self.margin + max(stride, 1)}",
             )
+
+    @property
+    def _size(self) -> str:
+        """The tile size as a message gives it: its side, or height x width."""
+        height, width = self.shape
+        return str(height) if height == width else f"{height}x{width}"
 
 
 def default_margin(receptive_radius: int, stride: int) -> int:
@@ -68,9 +84,9 @@ def default_margin(receptive_radius: int, stride: int) -> int:
 
 def tile_origins(height: int, width: int, config: TileConfig) -> list[tuple[int, int]]:
     """Page coordinates ``(y, x)`` of the top-left pixel of each tile's core, row by row."""
-    core = config.core
-    rows = range(0, max(height, 1), core)
-    cols = range(0, max(width, 1), core)
+    core_height, core_width = config.core_shape
+    rows = range(0, max(height, 1), core_height)
+    cols = range(0, max(width, 1), core_width)
     return [(y, x) for y in rows for x in cols]
 
 
@@ -84,21 +100,21 @@ def reflect_indices(start: int, length: int, size: int) -> np.ndarray:
 
 
 def extract_tile(page: np.ndarray, y: int, x: int, config: TileConfig) -> np.ndarray:
-    """The ``tile_size`` square whose core starts at page pixel ``(y, x)``, reflected past the edges."""
-    t, m = config.tile_size, config.margin
+    """The tile whose core starts at page pixel ``(y, x)``, reflected past the edges."""
+    (tile_height, tile_width), m = config.shape, config.margin
     height, width = page.shape
     top, left = y - m, x - m
-    if top >= 0 and left >= 0 and top + t <= height and left + t <= width:
-        return page[top : top + t, left : left + t]
-    rows = reflect_indices(top, t, height)
-    cols = reflect_indices(left, t, width)
+    if top >= 0 and left >= 0 and top + tile_height <= height and left + tile_width <= width:
+        return page[top : top + tile_height, left : left + tile_width]
+    rows = reflect_indices(top, tile_height, height)
+    cols = reflect_indices(left, tile_width, width)
     return page.take(rows, axis=0).take(cols, axis=1)  # as page[np.ix_(rows, cols)], faster
 
 
 def iter_batches(
     page: np.ndarray, config: TileConfig
 ) -> Iterator[tuple[np.ndarray, list[tuple[int, int]]]]:
-    """Yield ``(batch, origins)``: full ``(batch_size, T, T)`` float32 batches and their tiles' origins.
+    """Yield ``(batch, origins)``: full ``(batch_size, H, W)`` float32 batches and their tiles' origins.
 
     The last batch is padded with blank tiles so every batch has the same shape.
     """
@@ -111,7 +127,7 @@ def iter_batches(
             tile = np.ascontiguousarray(extract_tile(page, y, x, config), dtype=np.float32)
             yield tile[np.newaxis], chunk
             continue
-        batch = np.ones((size, config.tile_size, config.tile_size), dtype=np.float32)
+        batch = np.ones((size, *config.shape), dtype=np.float32)
         for k, (y, x) in enumerate(chunk):
             batch[k] = extract_tile(page, y, x, config)
         yield batch, chunk
@@ -120,8 +136,9 @@ def iter_batches(
 def stitch_tile(out: np.ndarray, tile: np.ndarray, y: int, x: int, config: TileConfig) -> None:
     """Copy the core of a cleaned ``tile`` into ``out`` at page pixel ``(y, x)``, clipped to the page."""
     m = config.margin
-    h = min(config.core, out.shape[0] - y)
-    w = min(config.core, out.shape[1] - x)
+    core_height, core_width = config.core_shape
+    h = min(core_height, out.shape[0] - y)
+    w = min(core_width, out.shape[1] - x)
     out[y : y + h, x : x + w] = tile[m : m + h, m : m + w]
 
 

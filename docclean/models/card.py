@@ -188,6 +188,8 @@ class Speed:
     a4_one_page_run_rss_mb: float | None = None
     tile_size: int | None = None
     batch_size: int | None = None
+    a4_tile: str = ""
+    """The tile the A4 page was cleaned in, height x width px (the model's square, or the page's)."""
     machine: str = ""
     command: str = ""
 
@@ -206,6 +208,7 @@ class Speed:
             a4_one_page_run_rss_mb=row["docclean_rss_mb"],
             tile_size=report["tile_size"],
             batch_size=report["batch_size"],
+            a4_tile=row.get("tile", ""),
             machine=f"{report['cpus']} CPU cores, {report['machine']}, no GPU",
             command=f"python benchmarks/speed.py --model {model} --sizes a4 --repeats 3",
         )
@@ -222,6 +225,7 @@ class Speed:
             a4_one_page_run_rss_mb=read.positive_number(data, "a4_one_page_run_rss_mb", "speed."),
             tile_size=read.positive_int(data, "tile_size", "speed."),
             batch_size=read.positive_int(data, "batch_size", "speed."),
+            a4_tile=read.text(data, "a4_tile", "speed."),
             machine=read.text(data, "machine", "speed."),
             command=read.text(data, "command", "speed."),
         )
