@@ -348,11 +348,18 @@ def test_small_pages_use_the_small_tile_and_stay_exact() -> None:
     loaded = random_model("fast-unet")
     cleaner = PageCleaner(loaded)  # the architecture's 1472 px tile, the small one, the page's
     page_tile = (1760 + 192, 2560 + 192)  # cores on the 16-px grid, margins of 96 px
-    assert [c.shape for c in cleaner.configs] == [(1472, 1472), (SMALL_TILE,) * 2, page_tile]
+    turned = page_tile[::-1]
+    assert [c.shape for c in cleaner.configs] == [
+        (1472, 1472),
+        (SMALL_TILE,) * 2,
+        page_tile,
+        turned,
+    ]
     assert cleaner.config_for(420, 540).tile_size == SMALL_TILE
     assert cleaner.config_for(3508, 2480).shape == page_tile  # portrait A4 at 300 dpi: 2 tiles
     assert cleaner.config_for(3300, 2550).shape == page_tile  # US Letter: 2 tiles
-    assert cleaner.config_for(2480, 3508).shape == (1472, 1472)  # landscape: 6 squares, less work
+    assert cleaner.config_for(2480, 3508).shape == turned  # landscape A4: 2 turned tiles
+    assert cleaner.config_for(2000, 2000).shape == (1472, 1472)  # 4 squares: less work
     m = cleaner.config.margin
     for h, w in [(37, 300), (420, 540)]:
         page = np.random.default_rng(h).random((h, w), dtype=np.float32)

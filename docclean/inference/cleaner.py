@@ -21,7 +21,8 @@ SMALL_TILE = 512
 PAGE_CORE = (1754, 2550)
 """(height, width) that the core of the page-shaped tile covers at least: half a portrait A4 page
 at 300 dpi (3508 x 2480 px) and a whole US Letter page's width (2550 px), so that such a page
-takes two tiles (10.7 Mpx for fast-unet against 13.0 in six squares)."""
+takes two tiles (10.7 Mpx for fast-unet against 13.0 in six squares); turned, for landscape
+pages."""
 BINARIZE_THRESHOLD = 0.5
 """``--binarize``: output values at or above this are white (background), below it black (text)."""
 
@@ -29,15 +30,15 @@ BINARIZE_THRESHOLD = 0.5
 class PageCleaner:
     """Cleans whole pages with one model through graphs traced once per tile shape.
 
-    Tile and batch size default to the architecture's (see :mod:`docclean.models.architectures`); for
-    an architecture with large tiles, a page that a :data:`SMALL_TILE` layout (a small scan, say)
-    or a page-shaped layout (:data:`PAGE_CORE`: a portrait A4 or Letter page at 300 dpi) covers
-    with less work uses that shape instead, each fixed and traced once, on first use. An explicit
-    ``tile_size`` is the only shape used. With ``binarize`` the cleaned page is thresholded into a bool page
-    (True = white). A binarization model (bilevel card) gets faint pages with their contrast
-    raised first (:mod:`docclean.inference.faint`) and two-tone pages a thinner decision level
-    (:mod:`docclean.inference.two_tone`); a ``paper-ink`` model gets every page at full contrast
-    (:mod:`docclean.inference.levels`).
+    Tile and batch size default to the architecture's (see :mod:`docclean.models.architectures`);
+    for an architecture with large tiles, a page that a :data:`SMALL_TILE` layout (a small scan,
+    say) or a page-shaped layout (:data:`PAGE_CORE`: an A4 or Letter page at 300 dpi, portrait or
+    landscape) covers with less work uses that shape instead, each fixed and traced once, on first
+    use. An explicit ``tile_size`` is the only shape used. With ``binarize`` the cleaned page is
+    thresholded into a bool page (True = white). A binarization model (bilevel card) gets faint
+    pages with their contrast raised first (:mod:`docclean.inference.faint`) and two-tone pages
+    their strokes as the page draws them (:mod:`docclean.inference.two_tone`); a ``paper-ink``
+    model gets every page at full contrast (:mod:`docclean.inference.levels`).
     """
 
     def __init__(
@@ -145,10 +146,13 @@ class PageCleaner:
 
 def _other_layouts(margin: int, stride: int) -> list[TileConfig]:
     """The layouts besides an architecture's large square tiles, one tile a call: the
-    :data:`SMALL_TILE` square (if its core is not mostly margin) and the page-shaped tile whose
-    core covers :data:`PAGE_CORE` (on the stride grid)."""
+    :data:`SMALL_TILE` square (if its core is not mostly margin) and the page-shaped tiles whose
+    cores cover :data:`PAGE_CORE` (on the stride grid), upright and turned."""
     page_height, page_width = (-(-side // stride) * stride + 2 * margin for side in PAGE_CORE)
-    layouts = [TileConfig(page_height, margin, batch_size=1, tile_width=page_width)]
+    layouts = [
+        TileConfig(page_height, margin, batch_size=1, tile_width=page_width),
+        TileConfig(page_width, margin, batch_size=1, tile_width=page_height),
+    ]
     small = TileConfig(tile_size=SMALL_TILE, margin=margin, batch_size=1)
     if min(small.core_shape) >= 2 * margin:
         layouts.insert(0, small)

@@ -3,9 +3,9 @@
 Geometry: the page sits in a virtual canvas that extends it by symmetric reflection on every side.
 Tile ``(i, j)`` covers canvas rows ``[i * core_height - margin, i * core_height - margin + height)``
 and the like for columns (page coordinates), and only its *core*, the part ``margin`` pixels inside
-its border, is kept. When ``margin`` covers the model's receptive field and every tile origin lies on the model's
-stride grid, the stitched result equals running the model once on the whole reflected page
-(:func:`whole_page_canvas`), whatever the page size.
+its border, is kept. When ``margin`` covers the model's receptive field and every tile origin lies
+on the model's stride grid, the stitched result equals running the model once on the whole
+reflected page (:func:`whole_page_canvas`), whatever the page size and the tile's shape.
 """
 
 from __future__ import annotations
