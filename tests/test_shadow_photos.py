@@ -1,0 +1,71 @@
+"""benchmarks/shadow_photos.py: its photos carry a hard shadow, its score forgives a global
+contrast only, and the default cleans a small photo better than leaving it or Sauvola."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+from conftest import BENCHMARKS, run_bench
+
+from docclean.evaluation import harm
+
+
+@pytest.fixture(scope="module")
+def photos() -> ModuleType:
+    sys.path.insert(0, str(BENCHMARKS))  # the script imports benchmarks/_common
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "shadow_bench", BENCHMARKS / "shadow_photos.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
+
+
+def test_the_score_forgives_a_global_contrast_and_nothing_else(photos: ModuleType) -> None:
+    pure = harm.render_specimen(200, 160, 150, seed=0, margin_in=0.05).pixels.astype(np.float32)
+    assert photos.affine_rmse(0.2 + 0.6 * pure, pure) < 1e-6  # gain and offset: no error
+    flipped = photos.affine_rmse(1.0 - pure, pure)  # an inverted page is fitted by a gain of -1
+    assert flipped < 1e-6
+    striped = np.clip(pure + 0.3 * (np.arange(pure.shape[1]) % 2), 0, 1)  # a local change stays
+    everywhere = photos.affine_rmse(striped, pure)
+    assert everywhere > 0.05
+    assert photos.affine_rmse(striped, pure, np.ones(pure.shape, bool)) == everywhere
+    paper = pure == 1.0  # the stripes cannot lighten white paper: the error there is the fit's
+    assert photos.affine_rmse(striped, pure, paper) < 0.5 * everywhere
+
+
+def test_a_photo_has_a_hard_shadow_darker_than_the_light(photos: ModuleType) -> None:
+    pure = harm.render_specimen(500, 400, 150, seed=1, margin_in=0.05).pixels
+    for seed in range(4):
+        photo, shade = photos.photograph(pure, np.random.default_rng(seed))
+        assert photo.shape == pure.shape and photo.dtype == np.float32
+        in_shadow, in_light = shade < 0.9, shade > 0.99
+        assert 0.005 < in_shadow.mean() < 0.6 and in_light.mean() > 0.3
+        assert shade.min() >= 1.0 - 0.65 - 1e-6  # 35-65 % darker at most
+        paper = pure > 0.5
+        assert np.median(photo[in_shadow & paper]) < 0.9 * np.median(photo[in_light & paper])
+
+
+def test_the_default_cleans_a_shadowed_photo_better_than_leaving_it_or_sauvola(
+    tmp_path: Path,
+) -> None:
+    report = tmp_path / "shadows.json"
+    stdout = run_bench(
+        "shadow_photos.py", "--dpi", "150", "--pages", "1", "--size", "600x480",
+        "--json", str(report),
+    )  # fmt: skip
+    assert "| office-tone-unet | 1 |" in stdout
+    figures = json.loads(report.read_text())
+    model = figures["office-tone-unet"]
+    assert model["rmse"] < 0.6 * figures["sauvola"]["rmse"] < figures["no_cleaning"]["rmse"]
+    assert model["rmse_shadow"] < 0.25 * figures["no_cleaning"]["rmse_shadow"]
