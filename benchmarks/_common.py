@@ -15,7 +15,12 @@ import numpy as np
 
 def method_name(name: str, spec: str | None, taken: Container[str]) -> str:
     """A model's name in a report: its card's ``name``, or the ``spec`` it was loaded from (a
-    path) when another column already has that name (a model and its candidate successor)."""
+    path) when another column already has that name or when the name is a shipped model's and
+    the path is not it (a candidate successor, whichever order the two are given in)."""
+    from docclean.models.store import shipped_models
+
+    if spec is not None and str(spec) != name and name in shipped_models():
+        return str(spec)
     return name if name not in taken else str(spec)
 
 
