@@ -7,7 +7,7 @@ The scripts run as ``python benchmarks/SCRIPT.py``, so this folder is on ``sys.p
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,32 @@ def method_name(name: str, spec: str | None, taken: Container[str]) -> str:
     if spec is not None and str(spec) != name and name in shipped_models():
         return str(spec)
     return name if name not in taken else str(spec)
+
+
+def page_size(text: str) -> tuple[int, int]:
+    """``--size HEIGHTxWIDTH`` (px) as (height, width)."""
+    height, width = (int(v) for v in text.lower().split("x"))
+    return height, width
+
+
+def gray_methods(specs: list[str] | None) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """No cleaning, Otsu and Sauvola, then each model of ``specs`` (names or .keras paths; the
+    default model if None) as a CPU page cleaner, keyed by the names the reports use."""
+    from docclean.backend import tensorflow
+    from docclean.evaluation import baselines
+    from docclean.inference.cleaner import PageCleaner
+    from docclean.models.store import load_model
+
+    tensorflow("cpu")
+    methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "no_cleaning": baselines.no_cleaning,
+        "otsu": lambda p: baselines.otsu(p).astype(np.float32),
+        "sauvola": lambda p: baselines.sauvola(p).astype(np.float32),
+    }
+    for spec in specs or [None]:
+        loaded = load_model(spec)
+        methods[method_name(loaded.name, spec, methods)] = PageCleaner(loaded, device="cpu").clean
+    return methods
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from _common import method_name
+from _common import gray_methods, page_size
 
-from docclean.evaluation import baselines, harm
-
-
-def _size(text: str) -> tuple[int, int]:
-    height, width = (int(v) for v in text.lower().split("x"))
-    return height, width
+from docclean.evaluation import harm
 
 
 def _smooth_field(shape: tuple[int, int], rng: np.random.Generator, cells: int) -> np.ndarray:
@@ -89,23 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", help="Model name or .keras path; repeat")
     parser.add_argument("--dpi", default="200,300", help="e.g. 200,300")
     parser.add_argument("--pages", type=int, default=3, help="Pages (seeds) per dpi")
-    parser.add_argument("--size", type=_size, default=(1100, 850), help="HEIGHTxWIDTH in px")
+    parser.add_argument("--size", type=page_size, default=(1100, 850), help="HEIGHTxWIDTH in px")
     parser.add_argument("--json", type=Path, help="Also write the figures to this file")
     args = parser.parse_args(argv)
 
-    from docclean.backend import tensorflow
-    from docclean.inference.cleaner import PageCleaner
-    from docclean.models.store import load_model
-
-    tensorflow("cpu")
-    methods = {
-        "no_cleaning": baselines.no_cleaning,
-        "otsu": lambda p: baselines.otsu(p).astype(np.float32),
-        "sauvola": lambda p: baselines.sauvola(p).astype(np.float32),
-    }
-    for spec in args.model or [None]:
-        loaded = load_model(spec)
-        methods[method_name(loaded.name, spec, methods)] = PageCleaner(loaded, device="cpu").clean
+    methods = gray_methods(args.model)
     errors: dict[str, list[float]] = {name: [] for name in methods}
     squares: dict[str, float] = {name: 0.0 for name in methods}
     pixels = 0

@@ -34,14 +34,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from _common import method_name
+from _common import gray_methods, page_size
 
-from docclean.evaluation import baselines, harm
-
-
-def _size(text: str) -> tuple[int, int]:
-    height, width = (int(v) for v in text.lower().split("x"))
-    return height, width
+from docclean.evaluation import harm
 
 
 def _hand(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -146,24 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", help="Model name or .keras path; repeat")
     parser.add_argument("--dpi", default="150,200", help="e.g. 150,200")
     parser.add_argument("--pages", type=int, default=3, help="Pages (seeds) per dpi")
-    parser.add_argument("--size", type=_size, default=(1400, 1000), help="HEIGHTxWIDTH in px")
+    parser.add_argument("--size", type=page_size, default=(1400, 1000), help="HEIGHTxWIDTH in px")
     parser.add_argument("--save", type=Path, help="Write the photos and outputs here as PNG")
     parser.add_argument("--json", type=Path, help="Also write the figures to this file")
     args = parser.parse_args(argv)
 
-    from docclean.backend import tensorflow
-    from docclean.inference.cleaner import PageCleaner
-    from docclean.models.store import load_model
-
-    tensorflow("cpu")
-    methods = {
-        "no_cleaning": baselines.no_cleaning,
-        "otsu": lambda p: baselines.otsu(p).astype(np.float32),
-        "sauvola": lambda p: baselines.sauvola(p).astype(np.float32),
-    }
-    for spec in args.model or [None]:
-        loaded = load_model(spec)
-        methods[method_name(loaded.name, spec, methods)] = PageCleaner(loaded, device="cpu").clean
+    methods = gray_methods(args.model)
     scores: dict[str, dict[str, list[float]]] = {
         m: {"page": [], "shadow": [], "light": []} for m in methods
     }
