@@ -1,7 +1,8 @@
 """Do no harm: what models and classic methods do to clean pages and to good light scans of them.
 
     python benchmarks/do_no_harm.py [--model NAME|PATH ...] [--dpi 150,300,600] [--pages 2]
-                                    [--half] [--toned] [--crop docs/PNG] [--json]
+                                    [--half] [--toned] [--blurred 0.9,1.1]
+                                    [--crop docs/PNG] [--json]
 
 Renders A4 specimen pages (docclean.evaluation.harm: bold headings of 24-48 pt, body text of
 9-12 pt, small print of 6-7 pt, punctuation, a ruled table, 1-3 px rules) at each dpi, and a good
@@ -13,7 +14,10 @@ ink lost <= 1 % on the worst page, a cleaned pure page within RMSE 0.010, light 
 RMSE 0.040, no component lost. ``--crop`` writes before | after of the heading the first model
 damaged most. ``--half`` keeps the top half of each page (less memory at 600 dpi). ``--toned``
 adds each page with gray that belongs to it (headings in a 0.45 tint, table header rows shaded
-0.85), which must come back as it is (held to the pure pages' RMSE target).
+0.85), which must come back as it is (held to the pure pages' RMSE target), and a light scan of
+each (reported, not judged). ``--blurred 0.9,1.1``
+adds a blurred, noisier scan of each page at each sigma (a phone's photo, a scan out of focus):
+reported, left out of the verdict.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ from docclean.evaluation import baselines, harm
 
 def _dpis(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v.strip()]
+
+
+def _blurs(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         action="append",
         help="Folder of binarization targets: a good light scan of each is a page too; repeat",
+    )
+    parser.add_argument(
+        "--blurred",
+        type=_blurs,
+        default=[],
+        help="Also a blurred, noisier scan of each page at these blur sigmas (px), e.g. 0.9,1.1; "
+        "reported, not judged",
     )
     parser.add_argument("--crop", type=Path, help="PNG: before | after of the worst heading")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "gpu"])
@@ -85,9 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     methods["sauvola"] = baselines.sauvola
     first_model = next(iter(models))
 
-    kinds = ("pure", "light_scan") + ("toned",) * args.toned + ("handwritten",) * args.binarize
+    kinds = ("pure", "light_scan") + ("toned", "toned_scan") * args.toned
+    kinds += ("handwritten",) * args.binarize
     pages = itertools.chain(
-        _pages(args.dpi, args.pages, args.half, kinds), _target_scans(args.targets or [])
+        _pages(args.dpi, args.pages, args.half, kinds, args.blurred),
+        _target_scans(args.targets or []),
     )
     started = time.perf_counter()
     report = harm.harm_report(
@@ -125,11 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _pages(dpis: list[int], count: int, half: bool, kinds: tuple[str, ...]) -> Any:
+def _pages(
+    dpis: list[int], count: int, half: bool, kinds: tuple[str, ...], blurs: list[float]
+) -> Any:
     for dpi in dpis:
         height, width = harm.a4_pixels(dpi)
         size = (height // 2, width) if half else None
-        for specimen in harm.specimens([dpi], seeds=range(count), kinds=kinds):
+        for specimen in harm.specimens([dpi], seeds=range(count), kinds=kinds, blurs=blurs):
             if size is None:
                 yield specimen
                 continue

@@ -220,7 +220,7 @@ def test_the_mirrored_binarizer_unwraps_into_its_base_net(tmp_path: Path, pair_d
     assert not np.allclose(np.asarray(tuned(page)), np.asarray(plain(page)))  # it trained
 
 
-@pytest.mark.parametrize("loss", ["bce", "l1", "mse+ssim", "mse+edge"])
+@pytest.mark.parametrize("loss", ["bce", "l1", "mse+ssim", "mse+edge", "mse+ink"])
 def test_every_loss_trains(tmp_path: Path, pair_dir: Path, loss: str) -> None:
     card = train(
         pair_dir / "noisy",
@@ -230,6 +230,25 @@ def test_every_loss_trains(tmp_path: Path, pair_dir: Path, loss: str) -> None:
     )
     assert card["training"]["loss"] == loss
     assert np.isfinite(card["training"]["history"]["loss"]).all()
+
+
+def test_ink_loss_charges_erasing_ink_more_than_darkening_paper() -> None:
+    """``mse+ink``: a target ink pixel drawn lighter costs 1 + INK_ERASE_WEIGHT times its square
+    error; the same error on paper, or ink drawn darker, costs plain MSE."""
+    from docclean.training import losses
+
+    loss = losses.get_loss("mse+ink")
+    target = np.array([[0.0, 1.0], [0.2, 1.0]], np.float32).reshape(1, 2, 2, 1)
+    erased = target.copy()
+    erased[0, 0, 0, 0] = 0.4  # ink lightened by 0.4
+    darkened = target.copy()
+    darkened[0, 0, 1, 0] = 0.6  # paper darkened by 0.4
+    deeper = target.copy()
+    deeper[0, 1, 0, 0] = 0.0  # ink drawn 0.2 darker
+    plain = 0.16 / 4
+    assert float(loss(target, darkened)) == pytest.approx(plain)
+    assert float(loss(target, erased)) == pytest.approx(plain * (1 + losses.INK_ERASE_WEIGHT))
+    assert float(loss(target, deeper)) == pytest.approx(0.04 / 4)
 
 
 def test_unknown_loss_is_refused(tmp_path: Path, pair_dir: Path) -> None:

@@ -65,7 +65,8 @@ def train(
         ),
     ] = None,
     loss: Annotated[
-        str | None, typer.Option(help="mse, bce, l1, mse+ssim or mse+edge" + _default("loss"))
+        str | None,
+        typer.Option(help="mse, bce, l1, mse+ssim, mse+edge or mse+ink" + _default("loss")),
     ] = None,
     regularizer: Annotated[
         str | None,

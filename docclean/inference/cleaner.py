@@ -10,6 +10,7 @@ from docclean.backend import Device, tensorflow
 from docclean.inference.faint import stretch_faint
 from docclean.inference.levels import normalize_levels
 from docclean.inference.tiling import TileConfig, default_margin, run_tiled
+from docclean.inference.tints import keep_tints
 from docclean.inference.two_tone import model_level, two_tone_ink, two_tone_output
 from docclean.models.architectures import ARCHITECTURES
 from docclean.models.store import LoadedModel
@@ -38,7 +39,8 @@ class PageCleaner:
     thresholded into a bool page (True = white). A binarization model (bilevel card) gets faint
     pages with their contrast raised first (:mod:`docclean.inference.faint`) and two-tone pages
     their strokes as the page draws them (:mod:`docclean.inference.two_tone`); a ``paper-ink``
-    model gets every page at full contrast (:mod:`docclean.inference.levels`).
+    model gets every page at full contrast (:mod:`docclean.inference.levels`), and what it took
+    of a heading in a colour or gray tint and of shaded boxes back (:mod:`docclean.inference.tints`).
     """
 
     def __init__(
@@ -133,10 +135,13 @@ class PageCleaner:
         page = np.asarray(page)
         if self.loaded.card.is_bilevel and page.ndim == 2:
             page = stretch_faint(page)
-        if self.loaded.card.input_levels == "paper-ink" and page.ndim == 2:
+        levelled = self.loaded.card.input_levels == "paper-ink" and page.ndim == 2
+        if levelled:
             page = normalize_levels(page)
         config = self.config_for(*page.shape) if page.ndim == 2 else self.config
         cleaned = run_tiled(page, self.predict_batch, config)
+        if levelled and not self.loaded.card.is_bilevel:
+            cleaned = keep_tints(page, cleaned)
         if not (self.loaded.card.is_bilevel and page.ndim == 2):
             return cleaned >= BINARIZE_THRESHOLD if self.binarize else cleaned
         if self.binarize:  # the mask alone: no gray page to recentre

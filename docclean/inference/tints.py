@@ -1,0 +1,231 @@
+"""Tints kept: headings in a colour or gray tint, and shaded boxes, come back as the page has them.
+
+The office models learnt that flat gray is a stain or a shadow. A heading in a tint (a coloured
+heading as the gray page shows it: Word's blue has luma 0.43) is flat mid-gray too, and the default
+hollows it, blackens it or whitens it (at 300 dpi 72 % of a 0.45-tint heading's ink lost, at 600
+dpi 95 %); a shaded table row or box (0.78-0.95) comes back white. What tells them from a stain or
+a shadow is the page around them, so after the model :func:`keep_tints` checks each flat region the
+model changed, and puts it back as the levelled page has it when
+
+- it sits on paper (the median of a ring 3-4 px around it, ink left out);
+- it is one flat tone inside (a small standard deviation: stains, noise, halftones and text under a
+  shadow are mottled), a tint (median :data:`MIN_TINT` or lighter: black ink the model keeps
+  anyway) or a shade (:data:`SHADE_RANGE`), a shade also a rectangle (:data:`SQUARENESS`);
+- its edges are as sharp as the page's own: the steep end of its edge gradient over its contrast is
+  at least :data:`SHARPNESS` times the page's black-on-white edges' (a shadow's or a stain's
+  penumbra is softer; measured against the page, so a 600-dpi scan's wider blur and a phone's
+  are allowed for);
+- tinted ink is no thicker than a heading's stroke (:data:`MAX_HALF_WIDTH`).
+
+A tinted component comes back with a rim of :data:`RIM` px; a shade with the text inside it (the
+darker of the model's page and the levelled page). Measured: docs/do-no-harm.md, "Tints kept".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DARK = 0.65
+"""Levelled gray below which a pixel may be ink, tinted or black."""
+MIN_AREA = 30
+"""Components smaller than this (px) are left to the model: specks, dots."""
+CHANGED = 0.1
+ERASED_SHARE = 0.03
+"""A tinted component needs keeping when the model changed it by :data:`CHANGED` on average
+(lighter or darker) or turned this share of its ink (< 0.5) into paper."""
+PAPER = 0.85
+MIN_TINT = 0.25
+MAX_SPREAD = 0.025
+"""Standard deviation of the levelled gray inside the component (2 px in from its edge)."""
+INNER_MIN_PIXELS = 20
+SHARPNESS = 0.7
+MAX_HALF_WIDTH = 80.0
+"""Widest stroke half-width (px) of tinted ink: a 48 pt bold heading at 600 dpi has about 40."""
+RIM = 2
+EDGE_GRADIENT = 0.1
+"""Gradients (per px) from which a pixel is on an edge, for the page's own sharpness."""
+SHARPNESS_BAND = 64
+SHARPNESS_PIXELS = 2**21
+"""The page's sharpness is measured over bands of this many rows, this many pixels in all."""
+SHADE_RANGE = (DARK, 0.95)
+"""Levelled gray of a shaded box or row (lighter than tinted ink, darker than paper)."""
+SHADE_MIN_AREA = 400
+SHADE_LIGHTENED = 0.05
+SHADE_MAX_SPREAD = 0.015
+SHADE_PAPER = 0.95
+SHADE_MIN_CONTRAST = 0.04
+SQUARENESS = 0.85
+"""Share of its smallest enclosing rectangle a shade fills: boxes and rows are rectangles (turned
+with the page), the facets of crumpled paper are not."""
+
+
+def keep_tints(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
+    """``cleaned`` with the tinted ink and the shaded boxes the model changed put back as
+    ``levelled`` (the page the model cleaned, at full contrast) has them; ``cleaned`` itself when
+    there are none."""
+    return _keep_shades(levelled, _keep_tinted_ink(levelled, cleaned))
+
+
+def _keep_tinted_ink(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
+    """``cleaned`` with each component of tinted ink the model changed put back as ``levelled``."""
+    import cv2
+
+    dark = (levelled < DARK).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    if count <= 1:
+        return cleaned
+    area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1).astype(np.float64)
+    inside = dark.astype(bool)
+    own, before, after = labels[inside], levelled[inside], cleaned[inside]
+    changed = np.bincount(own, after - before, count) / area
+    erased_share = np.bincount(own[(before < 0.5) & (after >= 0.5)], minlength=count) / area
+    needs_keeping = (np.abs(changed) >= CHANGED) | (erased_share >= ERASED_SHARE)
+    needs_keeping &= np.bincount(own, before, count) / area >= 0.8 * MIN_TINT  # not black ink
+    candidates = [int(i) for i in np.flatnonzero(needs_keeping & (area >= MIN_AREA)) if i > 0]
+    tinted = [c for c in (_Component(i, stats[i], labels, levelled) for i in candidates) if c.flat]
+    if not tinted:
+        return cleaned
+    page_sharpness = _page_sharpness(levelled)
+    out = cleaned.copy()
+    for component in tinted:
+        if component.sharpness(levelled) >= SHARPNESS * page_sharpness:
+            component.restore(out, levelled, labels)
+    return out
+
+
+class _Component:
+    """One dark component of the levelled page, within its padded bounding box."""
+
+    PAD = RIM + 5
+
+    def __init__(self, label: int, stat: np.ndarray, labels: np.ndarray, levelled: np.ndarray):
+        import cv2
+
+        x, y, width, height = (int(v) for v in stat[:4])
+        rows, cols = labels.shape
+        self.label = label
+        self.box = (
+            slice(max(y - self.PAD, 0), min(y + height + self.PAD, rows)),
+            slice(max(x - self.PAD, 0), min(x + width + self.PAD, cols)),
+        )
+        self.mask = labels[self.box] == label
+        mask = self.mask.astype(np.uint8)
+        near = cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(bool)
+        self.edge = near & ~self.mask
+        ring = cv2.dilate(mask, np.ones((9, 9), np.uint8)).astype(bool) & ~near
+        inner = cv2.erode(mask, _disk(2)).astype(bool)
+        gray = levelled[self.box]
+        self.flat = False
+        if not ring.any() or inner.sum() < INNER_MIN_PIXELS:
+            return
+        paper = float(np.median(gray[ring]))
+        self.tint = float(np.median(gray[inner]))
+        self.contrast = paper - float(np.median(gray[self.mask]))
+        half_width = float(cv2.distanceTransform(np.pad(mask, 1), cv2.DIST_L2, 3).max())
+        self.flat = (
+            paper >= PAPER
+            and self.tint >= MIN_TINT
+            and float(np.std(gray[inner])) <= MAX_SPREAD
+            and half_width <= MAX_HALF_WIDTH
+        )
+
+    def sharpness(self, levelled: np.ndarray) -> float:
+        """The steep end (90th percentile) of the gradient at its edge, over its contrast."""
+        steep = float(np.percentile(_gradient(levelled[self.box])[self.edge], 90))
+        return steep / max(self.contrast, 0.05)
+
+    def restore(self, out: np.ndarray, levelled: np.ndarray, labels: np.ndarray) -> None:
+        """Put the component and its rim (where no other component lies) back as levelled."""
+        import cv2
+
+        grown = cv2.dilate(self.mask.astype(np.uint8), _disk(RIM)).astype(bool)
+        own = labels[self.box]
+        grown &= (own == self.label) | (own == 0)
+        out[self.box][grown] = levelled[self.box][grown]
+
+
+def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
+    """``cleaned`` with each shaded box the model lightened put back (the darker of the two)."""
+    import cv2
+    from scipy import ndimage
+
+    low, high = SHADE_RANGE
+    in_range = ((levelled >= low) & (levelled < high)).astype(np.uint8)
+    band = cv2.morphologyEx(in_range, cv2.MORPH_OPEN, _disk(2))  # no anti-aliased stroke edges
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
+    if count <= 1:
+        return cleaned
+    area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1).astype(np.float64)
+    inside = band.astype(bool)
+    lightened = np.bincount(labels[inside], cleaned[inside] - levelled[inside], count) / area
+    candidates = np.flatnonzero((lightened >= SHADE_LIGHTENED) & (area >= SHADE_MIN_AREA))
+    candidates = candidates[candidates > 0]
+    if candidates.size == 0:
+        return cleaned
+    page_sharpness: float | None = None
+    out = cleaned
+    rows, cols = labels.shape
+    for label in candidates:
+        x, y, width, height = (int(v) for v in stats[label][:4])
+        box = (
+            slice(max(y - 7, 0), min(y + height + 7, rows)),
+            slice(max(x - 7, 0), min(x + width + 7, cols)),
+        )
+        shade = labels[box] == label
+        gray = levelled[box]
+        region = ndimage.binary_fill_holes(shade)  # the text within it too
+        grown = region.astype(np.uint8)
+        near = cv2.dilate(grown, np.ones((5, 5), np.uint8)).astype(bool)
+        ring = cv2.dilate(grown, np.ones((9, 9), np.uint8)).astype(bool) & ~near & (gray >= low)
+        edge = near & ~region & (gray >= low)
+        inner = cv2.erode(shade.astype(np.uint8), _disk(2)).astype(bool)  # off stroke edges
+        if min(ring.sum(), edge.sum(), inner.sum()) < 20 or np.std(gray[inner]) > SHADE_MAX_SPREAD:
+            continue
+        paper = float(np.median(gray[ring]))
+        contrast = paper - float(np.median(gray[shade]))
+        if paper < SHADE_PAPER or contrast < SHADE_MIN_CONTRAST or _squareness(region) < SQUARENESS:
+            continue
+        steep = float(np.percentile(_gradient(gray)[edge], 90))
+        if page_sharpness is None:
+            page_sharpness = _page_sharpness(levelled)
+        if steep / contrast >= SHARPNESS * page_sharpness:
+            out = out.copy() if out is cleaned else out
+            out[box][region] = np.minimum(out[box][region], gray[region])
+    return out
+
+
+def _squareness(region: np.ndarray) -> float:
+    """How much of its smallest enclosing (turned) rectangle ``region`` fills."""
+    import cv2
+
+    points = cv2.findNonZero(region.astype(np.uint8))
+    (_, _), (width, height), _ = cv2.minAreaRect(points)
+    return float(region.sum()) / max(width * height, 1.0)
+
+
+def _disk(radius: int) -> np.ndarray:
+    import cv2
+
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _gradient(page: np.ndarray) -> np.ndarray:
+    """Gradient magnitude per px of ``page`` lightly smoothed (sigma 0.7 px: sensor noise)."""
+    import cv2
+
+    smooth = cv2.GaussianBlur(page, (0, 0), 0.7)
+    dx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+    dy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    return np.hypot(dx, dy) / np.float32(8)
+
+
+def _page_sharpness(levelled: np.ndarray) -> float:
+    """How sharp the page's own edges are: the 90th percentile of its edge gradients (black ink
+    on white paper: contrast 1 after levelling), over bands of rows spread down the page (at most
+    :data:`SHARPNESS_PIXELS`)."""
+    rows, cols = levelled.shape
+    count = max(1, min(rows // SHARPNESS_BAND, SHARPNESS_PIXELS // (SHARPNESS_BAND * cols)))
+    starts = np.linspace(0, max(rows - SHARPNESS_BAND, 0), count).astype(int)
+    gradients = [_gradient(levelled[start : start + SHARPNESS_BAND]) for start in starts]
+    edges = np.concatenate([g[g > EDGE_GRADIENT] for g in gradients])
+    return float(np.percentile(edges, 90)) if edges.size > 100 else 0.4

@@ -1,0 +1,168 @@
+"""Tinted ink kept after the model: what comes back and what is left to the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from docclean.inference import tints
+
+TINT = 0.45
+
+
+def _page_with_text(rng: np.random.Generator) -> np.ndarray:
+    """White paper with a line of black 'letters' (bars 3 px wide): the page's own sharp edges."""
+    page = np.ones((220, 300), np.float32)
+    for x in range(20, 280, 12):
+        page[170:195, x : x + 3] = 0.0
+    return page
+
+
+def _blur(page: np.ndarray, sigma: float = 0.6) -> np.ndarray:
+    return np.clip(ndimage.gaussian_filter(page, sigma), 0, 1).astype(np.float32)
+
+
+def _heading(page: np.ndarray, value: float = TINT) -> np.ndarray:
+    """Three thick bars (strokes 14 px wide) in a flat tint."""
+    out = page.copy()
+    for x in (30, 80, 130):
+        out[30:110, x : x + 14] = value
+    out[60:74, 30:144] = value  # a crossbar joining them: one component
+    return out
+
+
+def _hollowed(levelled: np.ndarray, tinted: np.ndarray) -> np.ndarray:
+    """What the model does to a tinted heading: its inside whitened, a dark outline left."""
+    cleaned = levelled.copy()
+    inside = ndimage.binary_erosion(tinted, iterations=2)
+    cleaned[tinted] = 0.1
+    cleaned[inside] = 1.0
+    return cleaned
+
+
+def test_a_hollowed_tinted_heading_comes_back_as_the_page_has_it() -> None:
+    page = _blur(_heading(_page_with_text(np.random.default_rng(0))))
+    tinted = (page > 0.3) & (page < 0.6) & ndimage.binary_erosion(page < 0.65, iterations=1)
+    cleaned = _hollowed(page, tinted)
+    kept = tints.keep_tints(page, cleaned)
+    heading = _heading(np.ones_like(page)) < 1.0
+    assert np.abs(kept[heading] - page[heading]).max() == pytest.approx(0.0)
+    ink = heading & (page < 0.5)
+    assert ink.sum() > 3000 and float((kept[ink] >= 0.5).mean()) == 0.0  # no heading ink lost
+    assert float((cleaned[ink] >= 0.5).mean()) > 0.5  # which the model had lost
+    text = np.zeros_like(heading)
+    text[165:200, :] = True
+    assert np.array_equal(kept[text], cleaned[text])  # the black text is the model's
+
+
+def test_a_page_the_model_left_alone_is_returned_as_it_is() -> None:
+    page = _blur(_heading(_page_with_text(np.random.default_rng(1))))
+    cleaned = page.copy()
+    assert tints.keep_tints(page, cleaned) is cleaned
+
+
+def test_a_blackened_tinted_heading_keeps_its_tint() -> None:
+    page = _blur(_heading(_page_with_text(np.random.default_rng(1))))
+    cleaned = np.where(page < 0.5, 0.0, 1.0).astype(np.float32)  # heading drawn black
+    kept = tints.keep_tints(page, cleaned)
+    heading = _heading(np.ones_like(page)) < 1.0
+    assert np.array_equal(kept[heading], page[heading])
+    assert np.array_equal(kept[180:190, :], cleaned[180:190, :])  # black text as the model drew it
+
+
+def _table(shade: float) -> np.ndarray:
+    """Paper with a ruled table whose header row is shaded, black text in every row."""
+    page = np.ones((220, 300), np.float32)
+    page[30:60, 20:280] = shade
+    for y in (30, 60, 90, 120):
+        page[y : y + 2, 20:280] = 0.0
+    for x in range(30, 270, 12):
+        page[38:52, x : x + 3] = 0.0  # header text
+        page[68:82, x : x + 3] = 0.0
+        page[170:195, x : x + 3] = 0.0  # the page's own sharp edges
+    return page
+
+
+def test_a_whitened_shaded_row_comes_back_with_its_text() -> None:
+    page = _blur(_table(0.85))
+    cleaned = np.where(page < 0.5, 0.0, 1.0).astype(np.float32)  # the model's clean page
+    kept = tints.keep_tints(page, cleaned)
+    row = np.zeros_like(page, bool)
+    row[32:60, 20:280] = True
+    shade = row & (np.abs(page - 0.85) < 0.01)
+    assert shade.sum() > 4000 and float(np.abs(kept[shade] - 0.85).max()) < 0.01
+    assert float(cleaned[shade].min()) == 1.0  # which the model had whitened
+    text = row & (page < 0.5)
+    assert np.array_equal(kept[text], cleaned[text])  # the text as the model drew it
+    assert np.array_equal(kept[95:200], cleaned[95:200])  # the rest is the model's
+
+
+@pytest.mark.parametrize(
+    ("what", "make"),
+    [
+        (
+            "grainy, like the darker side of a fold",
+            lambda t, rng: t + (t == 0.85) * rng.normal(0, 0.05, t.shape),
+        ),
+    ],
+)
+def test_light_gray_regions_that_are_not_shades_are_left_to_the_model(what, make) -> None:
+    rng = np.random.default_rng(6)
+    page = _blur(np.clip(make(_table(0.85), rng), 0, 1).astype(np.float32))
+    cleaned = np.where(page < 0.5, 0.0, 1.0).astype(np.float32)
+    assert np.array_equal(tints.keep_tints(page, cleaned), cleaned), what
+
+
+def test_a_stain_the_model_removed_stays_removed() -> None:
+    """A flat light-gray blotch with a soft edge (sigma 3 px against the text's 0.6)."""
+    page = _page_with_text(np.random.default_rng(5))
+    blotch = np.zeros_like(page)
+    blotch[20:150, 30:200] = 1.0
+    stained = _blur(page * (1.0 - 0.15 * ndimage.gaussian_filter(blotch, 3.0)))
+    cleaned = _blur(page)
+    assert np.array_equal(tints.keep_tints(stained, cleaned), cleaned)
+
+
+def test_a_shadow_with_a_penumbra_the_model_removed_stays_removed() -> None:
+    """A flat, tint-dark shadow on paper: only its edges, softer than the page's own (a
+    penumbra of sigma 2.5 px against the text's 0.6), tell it from tinted ink."""
+    page = _blur(_page_with_text(np.random.default_rng(2)))
+    block = np.zeros_like(page)
+    block[20:140, 40:130] = 1.0
+    shaded = (page * (1.0 - 0.55 * ndimage.gaussian_filter(block, 2.5))).astype(np.float32)
+    assert float(shaded[40:120, 60:110].max()) < 0.5  # as dark as the tinted heading
+    cleaned = page.copy()  # the model took the shadow out
+    assert np.array_equal(tints.keep_tints(shaded, cleaned), cleaned)
+
+
+@pytest.mark.parametrize(
+    ("what", "make"),
+    [
+        ("mottled, like a stain", lambda h, rng: h + (h < 1) * rng.normal(0, 0.06, h.shape)),
+        ("on a gray surround, like text under a shadow", lambda h, rng: np.minimum(h, 0.7)),
+        ("black, which the model keeps anyway", lambda h, rng: np.where(h < 1, 0.1, h)),
+    ],
+)
+def test_dark_regions_that_are_not_tinted_ink_are_left_to_the_model(what, make) -> None:
+    rng = np.random.default_rng(3)
+    base = _page_with_text(rng)
+    heading = _heading(base)
+    page = _blur(np.clip(make(heading, rng), 0, 1).astype(np.float32))
+    region = _heading(np.ones_like(base)) < 1.0
+    cleaned = page.copy()
+    cleaned[region] = 1.0  # the model erased it
+    assert np.array_equal(tints.keep_tints(page, cleaned), cleaned), what
+
+
+def test_a_region_thicker_than_any_heading_stroke_is_left_to_the_model() -> None:
+    page = _page_with_text(np.random.default_rng(4))
+    page = np.pad(page, ((0, 0), (0, 200)), constant_values=1.0)
+    block = np.zeros_like(page, bool)
+    block[10:190, 20:200] = True  # a half-width of 90 px
+    page[block] = TINT
+    page = _blur(page)
+    cleaned = page.copy()
+    cleaned[block] = 1.0
+    assert tints.MAX_HALF_WIDTH < 90
+    assert np.array_equal(tints.keep_tints(page, cleaned), cleaned)
