@@ -395,9 +395,9 @@ def specimens(
     """Specimen pages, rendered one at a time: for each dpi and seed the pure page, then its light
     scan (and with ``"toned"`` in ``kinds``, the pure page with tinted headings and shaded rows,
     which must come back as it is, and with ``"toned_scan"`` a light scan of it; with
-    ``"handwritten"``, a good light scan of a handwritten page,
-    :func:`handwritten_page`); then a :func:`blurred_scan` at each of ``blurs``. ``size`` (height, width) in px, or an A4 page at each dpi when
-    None."""
+    ``"handwritten"``, a good light scan of a handwritten page, :func:`handwritten_page`); then a
+    :func:`blurred_scan` at each of ``blurs``. ``size`` (height, width) in px, or an A4 page at
+    each dpi when None."""
     seeds = list(seeds)
     for dpi in dpis:
         height, width = size if size is not None else a4_pixels(dpi)
@@ -596,8 +596,8 @@ def summarize(rows: list[dict[str, Any]], method: str) -> list[dict[str, Any]]:
 def verdict(rows: list[dict[str, Any]], method: str, targets: Targets = TARGETS) -> dict[str, Any]:
     """The method's figures against ``targets``: worst ink lost over all pages, worst pure-page
     RMSE, pooled light-scan RMSE, components lost, and with toned pages their worst RMSE (held to
-    the pure pages' target); ``passes`` when all targets hold. Blurred scans are left out
-    (:func:`is_judged`)."""
+    the pure pages' target); ``passes`` when all targets hold. Blurred scans and light scans of
+    toned pages are left out (:func:`is_judged`)."""
     rows = [r for r in rows if is_judged(r["kind"])]
     scores = [r["scores"][method] for r in rows]
     pure = [r["scores"][method] for r in rows if r["kind"] == "pure"]
