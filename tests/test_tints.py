@@ -36,6 +36,7 @@ def _hollowed(levelled: np.ndarray, tinted: np.ndarray) -> np.ndarray:
     """What the model does to a tinted heading: its inside whitened, a dark outline left."""
     cleaned = levelled.copy()
     inside = ndimage.binary_erosion(tinted, iterations=2)
+    cleaned[ndimage.binary_dilation(tinted, iterations=2)] = 1.0  # the soft rim whitened
     cleaned[tinted] = 0.1
     cleaned[inside] = 1.0
     return cleaned
@@ -48,6 +49,8 @@ def test_a_hollowed_tinted_heading_comes_back_as_the_page_has_it() -> None:
     kept = tints.keep_tints(page, cleaned)
     heading = _heading(np.ones_like(page)) < 1.0
     assert np.abs(kept[heading] - page[heading]).max() == pytest.approx(0.0)
+    rim = ndimage.binary_dilation(heading, iterations=2) & ~heading  # its soft edge too
+    assert np.array_equal(kept[rim], page[rim]) and not np.array_equal(cleaned[rim], page[rim])
     ink = heading & (page < 0.5)
     assert ink.sum() > 3000 and float((kept[ink] >= 0.5).mean()) == 0.0  # no heading ink lost
     assert float((cleaned[ink] >= 0.5).mean()) > 0.5  # which the model had lost
@@ -112,6 +115,17 @@ def test_light_gray_regions_that_are_not_shades_are_left_to_the_model(what, make
     page = _blur(np.clip(make(_table(0.85), rng), 0, 1).astype(np.float32))
     cleaned = np.where(page < 0.5, 0.0, 1.0).astype(np.float32)
     assert np.array_equal(tints.keep_tints(page, cleaned), cleaned), what
+
+
+def test_a_light_gray_facet_that_is_no_rectangle_stays_removed() -> None:
+    """Crumpled paper's facets are flat and sharp-edged too, but not rectangles."""
+    page = _page_with_text(np.random.default_rng(7))
+    rows, cols = np.mgrid[0:220, 0:300]
+    facet = (rows > 20) & (cols > 30) & (rows + cols < 200)  # a triangle
+    page[facet] = 0.85
+    page = _blur(page)
+    cleaned = np.where(page < 0.5, 0.0, 1.0).astype(np.float32)
+    assert np.array_equal(tints.keep_tints(page, cleaned), cleaned)
 
 
 def test_a_stain_the_model_removed_stays_removed() -> None:
