@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -61,6 +63,23 @@ def run_bench(script: str, *args: str) -> str:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
+
+
+def load_bench(script: str) -> ModuleType:
+    """``benchmarks/SCRIPT`` imported as a module (named ``SCRIPT``'s stem + ``_bench``, so its
+    dataclasses find it), with ``benchmarks/`` on the path while it loads (for ``_common``)."""
+    path = BENCHMARKS / script
+    name = f"{path.stem}_bench"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
 
 
 @pytest.fixture(scope="session")

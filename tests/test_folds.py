@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import BENCHMARKS, write_gray
-
-FOLDS_SCRIPT = BENCHMARKS / "folds.py"
+from conftest import load_bench, write_gray
 
 
 @pytest.fixture(scope="module")
 def folds() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("folds_bench", FOLDS_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["folds_bench"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("folds.py")
 
 
 def _pair(root: Path, name: str, ink: float = 0.0) -> None:

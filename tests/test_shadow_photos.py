@@ -3,32 +3,20 @@ contrast only, and the default cleans a small photo better than leaving it or Sa
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import BENCHMARKS, run_bench
+from conftest import load_bench, run_bench
 
 from docclean.evaluation import harm
 
 
 @pytest.fixture(scope="module")
 def photos() -> ModuleType:
-    sys.path.insert(0, str(BENCHMARKS))  # the script imports benchmarks/_common
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "shadow_bench", BENCHMARKS / "shadow_photos.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
+    return load_bench("shadow_photos.py")
 
 
 def test_the_score_forgives_a_global_contrast_and_nothing_else(photos: ModuleType) -> None:

@@ -63,10 +63,28 @@ def keep_tints(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
     """``cleaned`` with the tinted ink and the shaded boxes the model changed put back as
     ``levelled`` (the page the model cleaned, at full contrast) has them; ``cleaned`` itself when
     there are none."""
-    return _keep_shades(levelled, _keep_tinted_ink(levelled, cleaned))
+    edges = _PageEdges(levelled)
+    return _keep_shades(levelled, _keep_tinted_ink(levelled, cleaned, edges), edges)
 
 
-def _keep_tinted_ink(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
+class _PageEdges:
+    """The page's own edges, against which a region's edges are judged (measured once a page,
+    when first needed)."""
+
+    def __init__(self, levelled: np.ndarray) -> None:
+        self._levelled = levelled
+        self._sharpness: float | None = None
+
+    def as_sharp(self, gray: np.ndarray, edge: np.ndarray, contrast: float) -> bool:
+        """Whether the steep end (90th percentile) of ``gray``'s gradient at ``edge``, over
+        ``contrast``, is at least :data:`SHARPNESS` times the page's own."""
+        if self._sharpness is None:
+            self._sharpness = _page_sharpness(self._levelled)
+        steep = float(np.percentile(_gradient(gray)[edge], 90))
+        return steep / contrast >= SHARPNESS * self._sharpness
+
+
+def _keep_tinted_ink(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -> np.ndarray:
     """``cleaned`` with each component of tinted ink the model changed put back as ``levelled``."""
     import cv2
 
@@ -85,34 +103,25 @@ def _keep_tinted_ink(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
     tinted = [c for c in (_Component(i, stats[i], labels, levelled) for i in candidates) if c.flat]
     if not tinted:
         return cleaned
-    page_sharpness = _page_sharpness(levelled)
     out = cleaned.copy()
-    for component in tinted:
-        if component.sharpness(levelled) >= SHARPNESS * page_sharpness:
-            component.restore(out, levelled, labels)
+    for c in tinted:
+        if edges.as_sharp(levelled[c.box], c.edge, max(c.contrast, 0.05)):
+            c.restore(out, levelled, labels)
     return out
 
 
 class _Component:
     """One dark component of the levelled page, within its padded bounding box."""
 
-    PAD = RIM + 5
-
     def __init__(self, label: int, stat: np.ndarray, labels: np.ndarray, levelled: np.ndarray):
         import cv2
 
-        x, y, width, height = (int(v) for v in stat[:4])
-        rows, cols = labels.shape
         self.label = label
-        self.box = (
-            slice(max(y - self.PAD, 0), min(y + height + self.PAD, rows)),
-            slice(max(x - self.PAD, 0), min(x + width + self.PAD, cols)),
-        )
+        self.box = _padded_box(stat, labels.shape)
         self.mask = labels[self.box] == label
         mask = self.mask.astype(np.uint8)
-        near = cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(bool)
+        near, ring = _surround(self.mask)
         self.edge = near & ~self.mask
-        ring = cv2.dilate(mask, np.ones((9, 9), np.uint8)).astype(bool) & ~near
         inner = cv2.erode(mask, _disk(2)).astype(bool)
         gray = levelled[self.box]
         self.flat = False
@@ -129,11 +138,6 @@ class _Component:
             and half_width <= MAX_HALF_WIDTH
         )
 
-    def sharpness(self, levelled: np.ndarray) -> float:
-        """The steep end (90th percentile) of the gradient at its edge, over its contrast."""
-        steep = float(np.percentile(_gradient(levelled[self.box])[self.edge], 90))
-        return steep / max(self.contrast, 0.05)
-
     def restore(self, out: np.ndarray, levelled: np.ndarray, labels: np.ndarray) -> None:
         """Put the component and its rim (where no other component lies) back as levelled."""
         import cv2
@@ -144,7 +148,7 @@ class _Component:
         out[self.box][grown] = levelled[self.box][grown]
 
 
-def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
+def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -> np.ndarray:
     """``cleaned`` with each shaded box the model lightened put back (the darker of the two)."""
     import cv2
     from scipy import ndimage
@@ -162,21 +166,14 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
     candidates = candidates[candidates > 0]
     if candidates.size == 0:
         return cleaned
-    page_sharpness: float | None = None
     out = cleaned
-    rows, cols = labels.shape
     for label in candidates:
-        x, y, width, height = (int(v) for v in stats[label][:4])
-        box = (
-            slice(max(y - 7, 0), min(y + height + 7, rows)),
-            slice(max(x - 7, 0), min(x + width + 7, cols)),
-        )
+        box = _padded_box(stats[label], labels.shape)
         shade = labels[box] == label
         gray = levelled[box]
         region = ndimage.binary_fill_holes(shade)  # the text within it too
-        grown = region.astype(np.uint8)
-        near = cv2.dilate(grown, np.ones((5, 5), np.uint8)).astype(bool)
-        ring = cv2.dilate(grown, np.ones((9, 9), np.uint8)).astype(bool) & ~near & (gray >= low)
+        near, ring = _surround(region)
+        ring &= gray >= low
         edge = near & ~region & (gray >= low)
         inner = cv2.erode(shade.astype(np.uint8), _disk(2)).astype(bool)  # off stroke edges
         if min(ring.sum(), edge.sum(), inner.sum()) < 20 or np.std(gray[inner]) > SHADE_MAX_SPREAD:
@@ -185,13 +182,35 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
         contrast = paper - float(np.median(gray[shade]))
         if paper < SHADE_PAPER or contrast < SHADE_MIN_CONTRAST or _squareness(region) < SQUARENESS:
             continue
-        steep = float(np.percentile(_gradient(gray)[edge], 90))
-        if page_sharpness is None:
-            page_sharpness = _page_sharpness(levelled)
-        if steep / contrast >= SHARPNESS * page_sharpness:
+        if edges.as_sharp(gray, edge, contrast):
             out = out.copy() if out is cleaned else out
             out[box][region] = np.minimum(out[box][region], gray[region])
     return out
+
+
+BOX_PAD = RIM + 5
+"""Pixels around a region's bounding box: room for its rim and the ring around it."""
+
+
+def _padded_box(stat: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """A connected component's bounding box (``stat``: x, y, width, height, ...) padded by
+    :data:`BOX_PAD` px, within a page of ``shape``."""
+    x, y, width, height = (int(v) for v in stat[:4])
+    return (
+        slice(max(y - BOX_PAD, 0), min(y + height + BOX_PAD, shape[0])),
+        slice(max(x - BOX_PAD, 0), min(x + width + BOX_PAD, shape[1])),
+    )
+
+
+def _surround(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 2 px just outside ``region`` and its own pixels (``near``), and the ring 3-4 px out
+    (``ring``), where the surrounding paper is read."""
+    import cv2
+
+    grown = region.astype(np.uint8)
+    near = cv2.dilate(grown, np.ones((5, 5), np.uint8)).astype(bool)
+    ring = cv2.dilate(grown, np.ones((9, 9), np.uint8)).astype(bool) & ~near
+    return near, ring
 
 
 def _squareness(region: np.ndarray) -> float:
