@@ -1,0 +1,165 @@
+"""Small marks kept after the model on clean pages: what comes back and what is left to the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from docclean.inference import marks
+
+
+def _line_of_text(page: np.ndarray, row: int) -> None:
+    """'Letters' (bars 3 px wide, 10 px tall) each followed by a full stop (2 x 2 px) 1 px after."""
+    for x in range(10, page.shape[1] - 10, 9):
+        page[row : row + 10, x : x + 3] = 0.0
+        page[row + 8 : row + 10, x + 4 : x + 6] = 0.0
+
+
+def _clean_page() -> np.ndarray:
+    page = np.ones((120, 200), np.float32)
+    for row in (10, 40, 70):
+        _line_of_text(page, row)
+    return np.clip(ndimage.gaussian_filter(page, 0.4), 0, 1).astype(np.float32)
+
+
+def _full_stops(page: np.ndarray) -> np.ndarray:
+    """The 2 x 2 full stops' pixels of :func:`_clean_page` (and their soft edge)."""
+    stops = np.zeros(page.shape, bool)
+    for row in (10, 40, 70):
+        for x in range(10, page.shape[1] - 10, 9):
+            stops[row + 8 : row + 10, x + 4 : x + 6] = True
+    return stops
+
+
+def _erase(page: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """What a model that takes full stops for specks does: paper over them and their rim."""
+    cleaned = page.copy()
+    cleaned[where] = 1.0
+    return cleaned
+
+
+def test_full_stops_a_model_erased_on_a_clean_page_come_back() -> None:
+    page = _clean_page()
+    stops = _full_stops(page)
+    rim = ndimage.binary_dilation(stops, iterations=1)
+    cleaned = _erase(page, rim)  # with their soft edge
+    kept = marks.keep_marks(page, cleaned)
+    assert float((cleaned[stops] < 0.5).mean()) == 0.0  # every full stop lost ...
+    assert np.array_equal(kept[rim], page[rim])  # ... and back as the page has them
+    assert not np.array_equal(cleaned[rim & ~stops], page[rim & ~stops])
+    letters = (page < 0.5) & ~ndimage.binary_dilation(stops, iterations=1)
+    assert np.array_equal(kept[letters], cleaned[letters])
+
+
+def test_a_page_the_model_left_alone_is_returned_as_it_is() -> None:
+    page = _clean_page()
+    assert marks.keep_marks(page, page) is page
+
+
+def test_on_a_page_with_salt_and_pepper_erased_marks_are_left_to_the_model() -> None:
+    page = _clean_page()
+    rng = np.random.default_rng(0)
+    for y, x in zip(rng.integers(0, 120, 80), rng.integers(0, 200, 80), strict=True):
+        if not (page[max(y - 4, 0) : y + 5, max(x - 4, 0) : x + 5] < 0.9).any():
+            page[y, x] = 0.0  # a black speck clear of ink
+    dark = (page < 0.5).astype(np.uint8)
+    import cv2
+
+    _, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    assert not marks.is_clean(dark, stats)
+    cleaned = _erase(page, _full_stops(page))
+    assert marks.keep_marks(page, cleaned) is cleaned
+
+
+def test_a_clean_page_with_a_few_specks_is_still_clean() -> None:
+    page = _clean_page()
+    page[100:101, 20:21] = 0.0  # three dust specks on the margin
+    page[110:111, 120:121] = 0.0
+    page[115:116, 180:182] = 0.0
+    import cv2
+
+    dark = (page < 0.5).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    assert marks.is_clean(dark, stats)
+
+
+def test_full_stops_beside_letters_are_not_counted_as_specks() -> None:
+    page = np.ones((60, 400), np.float32)
+    for x in range(10, 390, 9):  # 42 full stops, each 1 px from its letter
+        page[20:30, x : x + 3] = 0.0
+        page[28:30, x + 4 : x + 6] = 0.0
+    import cv2
+
+    dark = (page < 0.5).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    assert marks.is_clean(dark, stats)
+    apart = np.ones((60, 400), np.float32)
+    apart[10:12, 10:390:9] = 0.0  # the same dots alone: 42 specks of 2 px
+    dark = (apart < 0.5).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    assert not marks.is_clean(dark, stats)
+
+
+@pytest.mark.parametrize(
+    ("what", "value", "surround"),
+    [
+        ("a light smudge (core above MAX_CORE)", 0.45, 1.0),
+        ("a mark on a light shade (paper below PAPER)", 0.0, 0.9),
+        ("a mark under a shadow (gray around it)", 0.0, 0.7),
+    ],
+)
+def test_marks_that_are_not_ink_on_paper_are_left_to_the_model(
+    what: str, value: float, surround: float
+) -> None:
+    page = _clean_page()
+    page[95:115, 60:140] = surround
+    page[104:107, 98:102] = value
+    spot = np.zeros(page.shape, bool)
+    spot[104:107, 98:102] = True
+    cleaned = _erase(page, spot)
+    assert np.array_equal(marks.keep_marks(page, cleaned)[spot], cleaned[spot]), what
+
+
+def test_a_drop_larger_than_any_mark_the_model_removed_stays_removed() -> None:
+    page = _clean_page()
+    page[100:107, 40:47] = 0.2  # 49 px: a coffee drop, not a full stop
+    blot = page < 0.5
+    blot[:90] = False
+    cleaned = _erase(page, blot)
+    assert np.array_equal(marks.keep_marks(page, cleaned)[blot], cleaned[blot])
+
+
+def test_a_mark_the_model_kept_more_than_half_of_is_not_touched() -> None:
+    page = _clean_page()
+    stops = _full_stops(page)
+    thinned = stops & (np.indices(page.shape)[1] % 9 == 4 + 10 % 9)  # one column of each stop
+    cleaned = _erase(page, thinned)
+    assert marks.keep_marks(page, cleaned) is cleaned
+
+
+def test_a_crease_on_a_crumpled_page_stays_removed() -> None:
+    """A crease's dark line is sharp and on paper too, but shading runs along it: the ring around
+    it is partly gray (a wrinkled NoisyOffice page had one restored before MAX_GRAY_SHARE)."""
+    page = _clean_page()
+    page[104:106, 80:110] = 0.05  # the crease's dark fold
+    page[106:112, 76:114] = 0.7  # its shading along one side
+    crease = np.zeros(page.shape, bool)
+    crease[104:106, 80:110] = True
+    ring = marks._ring(crease)
+    assert float(np.median(page[ring])) >= marks.PAPER  # mostly paper around ...
+    cleaned = _erase(page, crease)
+    assert np.array_equal(marks.keep_marks(page, cleaned)[crease], cleaned[crease])
+
+
+def test_the_default_cleaner_puts_back_what_its_model_erased(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from docclean.inference import cleaner
+    from docclean.models.store import load_model
+
+    page = _clean_page()
+    stops = _full_stops(page)
+    monkeypatch.setattr(cleaner, "run_tiled", lambda levelled, *_: _erase(levelled, stops))
+    result = cleaner.PageCleaner(load_model("office-tone-unet"), device="cpu").clean(page)
+    assert float((result[stops] < 0.5).mean()) == 1.0
