@@ -9,7 +9,7 @@ import numpy as np
 from docclean.backend import Device, tensorflow
 from docclean.inference.faint import stretch_faint
 from docclean.inference.levels import normalize_levels
-from docclean.inference.marks import keep_marks
+from docclean.inference.marks import mend_marks
 from docclean.inference.tiling import TileConfig, default_margin, run_tiled
 from docclean.inference.tints import keep_tints
 from docclean.inference.two_tone import model_level, two_tone_ink, two_tone_output
@@ -40,9 +40,10 @@ class PageCleaner:
     thresholded into a bool page (True = white). A binarization model (bilevel card) gets faint
     pages with their contrast raised first (:mod:`docclean.inference.faint`) and two-tone pages
     their strokes as the page draws them (:mod:`docclean.inference.two_tone`); a ``paper-ink``
-    model gets every page at full contrast (:mod:`docclean.inference.levels`), and what it took
-    of a heading in a colour or gray tint and of shaded boxes back (:mod:`docclean.inference.tints`),
-    and on a clean page the small marks it took for specks (:mod:`docclean.inference.marks`).
+    model gets every page at full contrast (:mod:`docclean.inference.levels`), and after it what
+    it took of a heading in a colour or gray tint and of shaded boxes back
+    (:mod:`docclean.inference.tints`), and the small marks it erased on a clean page back and the
+    lone specks it left on a speckled page dropped (:mod:`docclean.inference.marks`).
     """
 
     def __init__(
@@ -143,7 +144,7 @@ class PageCleaner:
         config = self.config_for(*page.shape) if page.ndim == 2 else self.config
         cleaned = run_tiled(page, self.predict_batch, config)
         if levelled and not self.loaded.card.is_bilevel:
-            cleaned = keep_marks(page, keep_tints(page, cleaned))
+            cleaned = mend_marks(page, keep_tints(page, cleaned))
         if not (self.loaded.card.is_bilevel and page.ndim == 2):
             return cleaned >= BINARIZE_THRESHOLD if self.binarize else cleaned
         if self.binarize:  # the mask alone: no gray page to recentre
