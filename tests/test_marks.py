@@ -7,6 +7,7 @@ import pytest
 from scipy import ndimage
 
 from docclean.inference import marks
+from docclean.inference.regions import surround
 
 
 def _line_of_text(page: np.ndarray, row: int) -> None:
@@ -177,7 +178,7 @@ def test_a_crease_on_a_crumpled_page_stays_removed() -> None:
     page[106:112, 81:104] = 0.7  # its shading along one side
     crease = np.zeros(page.shape, bool)
     crease[104:106, 85:100] = True
-    ring = marks._ring(crease)
+    _, ring = surround(crease)
     assert float(np.median(page[ring])) >= marks.PAPER  # mostly paper around ...
     cleaned = _erase(page, crease)
     assert np.array_equal(marks.mend_marks(page, cleaned)[crease], cleaned[crease])

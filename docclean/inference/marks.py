@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from docclean.inference.levels import sampled_quantiles
+from docclean.inference.regions import RING_PAD, padded_box, surround
 
 INK = 0.5
 """Levelled gray below which a pixel is ink (the harm measure's line)."""
@@ -89,10 +90,10 @@ def _keep_marks(
     candidates = np.flatnonzero((2 * erased > area) & (area <= MAX_MARK_AREA))
     out = cleaned
     for label in candidates[candidates > 0]:
-        box = _padded_box(stats[label], labels.shape)
+        box = padded_box(stats[label], labels.shape, RING_PAD)
         mark = labels[box] == label
         gray = levelled[box]
-        if float(gray[mark].min()) > MAX_CORE or not _on_clean_paper(gray[_ring(mark)]):
+        if float(gray[mark].min()) > MAX_CORE or not _on_clean_paper(gray[surround(mark)[1]]):
             continue
         grown = cv2.dilate(mark.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         out = out.copy() if out is cleaned else out
@@ -133,23 +134,6 @@ def lone_specks(dark: np.ndarray, stats: np.ndarray) -> np.ndarray:
     return specks
 
 
-def _padded_box(stat: np.ndarray, shape: tuple[int, ...], pad: int = 5) -> tuple[slice, slice]:
-    x, y, width, height = (int(v) for v in stat[:4])
-    return (
-        slice(max(y - pad, 0), min(y + height + pad, shape[0])),
-        slice(max(x - pad, 0), min(x + width + pad, shape[1])),
-    )
-
-
 def _on_clean_paper(ring: np.ndarray) -> bool:
     gray = (ring >= INK) & (ring < 0.85)
     return float(np.median(ring)) >= PAPER and float(gray.mean()) <= MAX_GRAY_SHARE
-
-
-def _ring(mark: np.ndarray) -> np.ndarray:
-    """The pixels 3-4 px out from ``mark``."""
-    import cv2
-
-    grown = mark.astype(np.uint8)
-    near = cv2.dilate(grown, np.ones((5, 5), np.uint8))
-    return (cv2.dilate(grown, np.ones((9, 9), np.uint8)) > near).astype(bool)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from docclean.inference.regions import RING_PAD, padded_box, surround
+
 DARK = 0.65
 """Levelled gray below which a pixel may be ink, tinted or black."""
 MIN_AREA = 30
@@ -117,10 +119,10 @@ class _Component:
         import cv2
 
         self.label = label
-        self.box = _padded_box(stat, labels.shape)
+        self.box = padded_box(stat, labels.shape, BOX_PAD)
         self.mask = labels[self.box] == label
         mask = self.mask.astype(np.uint8)
-        near, ring = _surround(self.mask)
+        near, ring = surround(self.mask)
         self.edge = near & ~self.mask
         inner = cv2.erode(mask, _disk(2)).astype(bool)
         gray = levelled[self.box]
@@ -168,11 +170,11 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -
         return cleaned
     out = cleaned
     for label in candidates:
-        box = _padded_box(stats[label], labels.shape)
+        box = padded_box(stats[label], labels.shape, BOX_PAD)
         shade = labels[box] == label
         gray = levelled[box]
         region = ndimage.binary_fill_holes(shade)  # the text within it too
-        near, ring = _surround(region)
+        near, ring = surround(region)
         ring &= gray >= low
         edge = near & ~region & (gray >= low)
         inner = cv2.erode(shade.astype(np.uint8), _disk(2)).astype(bool)  # off stroke edges
@@ -188,29 +190,8 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -
     return out
 
 
-BOX_PAD = RIM + 5
+BOX_PAD = RIM + RING_PAD
 """Pixels around a region's bounding box: room for its rim and the ring around it."""
-
-
-def _padded_box(stat: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
-    """A connected component's bounding box (``stat``: x, y, width, height, ...) padded by
-    :data:`BOX_PAD` px, within a page of ``shape``."""
-    x, y, width, height = (int(v) for v in stat[:4])
-    return (
-        slice(max(y - BOX_PAD, 0), min(y + height + BOX_PAD, shape[0])),
-        slice(max(x - BOX_PAD, 0), min(x + width + BOX_PAD, shape[1])),
-    )
-
-
-def _surround(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 2 px just outside ``region`` and its own pixels (``near``), and the ring 3-4 px out
-    (``ring``), where the surrounding paper is read."""
-    import cv2
-
-    grown = region.astype(np.uint8)
-    near = cv2.dilate(grown, np.ones((5, 5), np.uint8)).astype(bool)
-    ring = cv2.dilate(grown, np.ones((9, 9), np.uint8)).astype(bool) & ~near
-    return near, ring
 
 
 def _squareness(region: np.ndarray) -> float:
