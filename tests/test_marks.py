@@ -195,3 +195,32 @@ def test_the_default_cleaner_puts_back_what_its_model_erased(
     monkeypatch.setattr(cleaner, "run_tiled", lambda levelled, *_: _erase(levelled, stops))
     result = cleaner.PageCleaner(load_model("office-tone-unet"), device="cpu").clean(page)
     assert float((result[stops] < 0.5).mean()) == 1.0
+
+
+def _block_with_holes(page: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``page`` with a bold black block (rows 92-110, columns 150-190) holding a 1-px pinhole, a
+    2 x 2 counter and a 1-px notch open to the paper diagonally; the three masks."""
+    out = page.copy()
+    out[92:110, 150:190] = 0.0
+    pinhole, counter, notch = (np.zeros(page.shape, bool) for _ in range(3))
+    pinhole[100, 160] = True
+    counter[99:101, 170:172] = True
+    notch[93, 151] = True  # touching the paper at a corner, through the block's cut corner
+    out[pinhole | counter | notch] = 1.0
+    out[92, 150] = 1.0
+    return out, pinhole, counter, notch
+
+
+def test_on_a_speckled_page_pinholes_in_strokes_are_filled() -> None:
+    page, pinhole, counter, notch = _block_with_holes(_speckle(_clean_page()))
+    mended = marks.mend_marks(page, page.copy())
+    assert float(mended[pinhole][0]) == 0.0  # salt on a stroke: filled
+    assert float(mended[counter].min()) == 1.0  # a counter of 4 px stays open
+    assert float(mended[notch][0]) == 1.0  # so does a notch open to the paper
+
+
+def test_on_a_clean_page_pinholes_are_left_to_the_model() -> None:
+    page, pinhole, _, _ = _block_with_holes(_clean_page())
+    cleaned = page.copy()
+    mended = marks.mend_marks(page, cleaned)
+    assert mended is cleaned and float(mended[pinhole][0]) == 1.0

@@ -42,8 +42,8 @@ class PageCleaner:
     their strokes as the page draws them (:mod:`docclean.inference.two_tone`); a ``paper-ink``
     model gets every page at full contrast (:mod:`docclean.inference.levels`), and after it what
     it took of a heading in a colour or gray tint and of shaded boxes back
-    (:mod:`docclean.inference.tints`), and the small marks it erased on a clean page back and the
-    lone specks it left on a speckled page dropped (:mod:`docclean.inference.marks`).
+    (:mod:`docclean.inference.tints`), then on a clean page the small marks it erased back and on
+    a speckled page the lone specks and pinholes it left cleared (:mod:`docclean.inference.marks`).
     """
 
     def __init__(

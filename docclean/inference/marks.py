@@ -13,7 +13,7 @@ specks (dark components of at most :data:`SPECK_AREA` px with nothing dark withi
   dark at its core (:data:`MAX_CORE`) and on clean paper (:data:`PAPER`, :data:`MAX_GRAY_SHARE`);
 - on a speckled page (salt-and-pepper, dust: :data:`SPECKLED_SHARE` of its components are lone
   specks with a dark core) turns the lone specks of at most :data:`DROPPED_AREA` px that the model
-  left into paper;
+  left into paper, and fills the pinholes salt left in its strokes (:data:`PINHOLE_AREA`);
 - leaves every other page as the model cleaned it.
 
 Measured: docs/do-no-harm.md, "Marks kept" and "Specks dropped".
@@ -57,12 +57,16 @@ a pixel darker than :data:`SPECK_CORE` (33-62 % under salt-and-pepper; at most 1
 :data:`DROPPED_AREA` px left in the model's output, with nothing dark within :data:`CLEARANCE` px,
 are dropped there (3-4 px specks are where 150-dpi punctuation lies: dropping them cost 70 marks on
 nine such pages, 2 px one)."""
+PINHOLE_AREA = 2
+"""On a speckled page, light holes of at most this many px inside ink (salt on a stroke) are
+filled; a small letter's counter at 150 dpi that the model keeps open is larger."""
 
 
 def mend_marks(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
     """``cleaned`` with the small marks of a clean ``levelled`` page that the model erased put back
     (the darker of the two pages over each mark and a 1-px rim), or with the lone specks it left
-    on a speckled page turned into paper; ``cleaned`` itself when there are none."""
+    on a speckled page turned into paper and the pinholes in its strokes filled; ``cleaned`` itself
+    when there are none."""
     import cv2
 
     dark = (levelled < INK).astype(np.uint8)
@@ -75,13 +79,15 @@ def mend_marks(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
     inside = dark.astype(bool)
     cored = np.bincount(labels[inside][levelled[inside] < SPECK_CORE], minlength=count)[1:] > 0
     if (specks & cored).sum() >= SPECKLED_SHARE * specks.size:
-        return _drop_specks(cleaned)
+        return _fill_pinholes(_drop_specks(cleaned))
     return cleaned
 
 
 def _keep_marks(
     levelled: np.ndarray, cleaned: np.ndarray, labels: np.ndarray, stats: np.ndarray
 ) -> np.ndarray:
+    """``cleaned`` with the marks of ``levelled`` (its dark components: ``labels``, ``stats``)
+    that the model erased and that pass the guards put back."""
     import cv2
 
     area = stats[:, cv2.CC_STAT_AREA]
@@ -109,7 +115,7 @@ def _drop_specks(cleaned: np.ndarray) -> np.ndarray:
     ink = (cleaned < INK).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     dropped = np.zeros(count, bool)
-    dropped[1:] = lone_specks(ink, stats) & (stats[1:, cv2.CC_STAT_AREA] <= DROPPED_AREA)
+    dropped[1:] = lone_specks(ink, stats, DROPPED_AREA)
     if not dropped.any():
         return cleaned
     where = cv2.dilate(dropped[labels].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -118,19 +124,42 @@ def _drop_specks(cleaned: np.ndarray) -> np.ndarray:
     return out
 
 
-def lone_specks(dark: np.ndarray, stats: np.ndarray) -> np.ndarray:
-    """For each dark component (``stats`` from ``cv2.connectedComponentsWithStats`` of the uint8
-    mask ``dark``, background first and left out), whether it is a speck: at most
-    :data:`SPECK_AREA` px, with no other dark pixel within :data:`CLEARANCE` px of its box."""
+def _fill_pinholes(cleaned: np.ndarray) -> np.ndarray:
+    """``cleaned`` with its pinholes (salt on ink: light components of at most
+    :data:`PINHOLE_AREA` px, 4-connected, with nothing light within 1 px of their box) taking the
+    darkest of their 8 neighbours' values."""
+    import cv2
+
+    light = (cleaned >= INK).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(light, connectivity=4)
+    pinholes = np.zeros(count, bool)
+    pinholes[1:] = lone_specks(light, stats, PINHOLE_AREA, clearance=1)
+    if not pinholes.any():
+        return cleaned
+    where = pinholes[labels]
+    out = cleaned.copy()
+    out[where] = cv2.erode(cleaned, np.ones((3, 3), np.uint8))[where]
+    return out
+
+
+def lone_specks(
+    mask: np.ndarray,
+    stats: np.ndarray,
+    max_area: int = SPECK_AREA,
+    clearance: int = CLEARANCE,
+) -> np.ndarray:
+    """For each component of the uint8 ``mask`` (``stats`` from
+    ``cv2.connectedComponentsWithStats``, background first and left out), whether it is a speck:
+    at most ``max_area`` px, with no other pixel of ``mask`` within ``clearance`` px of its box."""
     import cv2
 
     x, y, width, height, area = (stats[1:, i].astype(np.int64) for i in range(5))
-    rows, cols = dark.shape
-    top, bottom = np.maximum(y - CLEARANCE, 0), np.minimum(y + height + CLEARANCE, rows)
-    left, right = np.maximum(x - CLEARANCE, 0), np.minimum(x + width + CLEARANCE, cols)
-    sums = cv2.integral(dark, sdepth=cv2.CV_32S)
+    rows, cols = mask.shape
+    top, bottom = np.maximum(y - clearance, 0), np.minimum(y + height + clearance, rows)
+    left, right = np.maximum(x - clearance, 0), np.minimum(x + width + clearance, cols)
+    sums = cv2.integral(mask, sdepth=cv2.CV_32S)
     around = sums[bottom, right] - sums[top, right] - sums[bottom, left] + sums[top, left]
-    specks: np.ndarray = (area <= SPECK_AREA) & (around <= area)
+    specks: np.ndarray = (area <= max_area) & (around <= area)
     return specks
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+RING_PAD = 5
+"""Pixels a padded box needs around a region for :func:`surround`'s ring (4 px out)."""
+
 
 def padded_box(stat: np.ndarray, shape: tuple[int, ...], pad: int) -> tuple[slice, slice]:
     """A connected component's bounding box (``stat``: x, y, width, height, ... as
@@ -15,10 +18,6 @@ def padded_box(stat: np.ndarray, shape: tuple[int, ...], pad: int) -> tuple[slic
         slice(max(y - pad, 0), min(y + height + pad, shape[0])),
         slice(max(x - pad, 0), min(x + width + pad, shape[1])),
     )
-
-
-RING_PAD = 5
-"""Pixels a padded box needs around a region for :func:`surround`'s ring (4 px out)."""
 
 
 def surround(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
