@@ -74,9 +74,9 @@ def mend_marks(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
     if count <= 1:
         return cleaned
     specks = lone_specks(dark, stats)
-    if specks.sum() <= max(MIN_SPECKS, SPECK_SHARE * specks.size):
-        return _keep_marks(levelled, cleaned, labels, stats)
     inside = dark.astype(bool)
+    if specks.sum() <= max(MIN_SPECKS, SPECK_SHARE * specks.size):
+        return _keep_marks(levelled, cleaned, inside, labels, stats)
     cored = np.bincount(labels[inside][levelled[inside] < SPECK_CORE], minlength=count)[1:] > 0
     if (specks & cored).sum() >= SPECKLED_SHARE * specks.size:
         return _fill_pinholes(_drop_specks(cleaned))
@@ -84,14 +84,17 @@ def mend_marks(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
 
 
 def _keep_marks(
-    levelled: np.ndarray, cleaned: np.ndarray, labels: np.ndarray, stats: np.ndarray
+    levelled: np.ndarray,
+    cleaned: np.ndarray,
+    inside: np.ndarray,
+    labels: np.ndarray,
+    stats: np.ndarray,
 ) -> np.ndarray:
-    """``cleaned`` with the marks of ``levelled`` (its dark components: ``labels``, ``stats``)
-    that the model erased and that pass the guards put back."""
+    """``cleaned`` with the marks of ``levelled`` (its dark pixels ``inside``, their components
+    ``labels`` and ``stats``) that the model erased and that pass the guards put back."""
     import cv2
 
     area = stats[:, cv2.CC_STAT_AREA]
-    inside = labels > 0
     erased = np.bincount(labels[inside][cleaned[inside] >= INK], minlength=area.size)
     candidates = np.flatnonzero((2 * erased > area) & (area <= MAX_MARK_AREA))
     out = cleaned
