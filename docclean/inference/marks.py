@@ -16,10 +16,15 @@ specks (dark components of at most :data:`SPECK_AREA` px with nothing dark withi
   left into paper, and fills the pinholes salt left in its strokes (:data:`PINHOLE_AREA`);
 - leaves every other page as the model cleaned it.
 
-Measured: docs/do-no-harm.md, "Marks kept" and "Specks dropped".
+The page's :class:`Census` is taken once, before the model, and serves
+:mod:`docclean.inference.impulses` too. Measured: docs/do-no-harm.md, "Marks kept" and "Specks
+dropped".
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -62,23 +67,50 @@ PINHOLE_AREA = 2
 filled; a small letter's counter at 150 dpi that the model keeps open is larger."""
 
 
-def mend_marks(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class Census:
+    """A levelled page's dark components (``labels`` and ``stats`` from
+    ``cv2.connectedComponentsWithStats``, background first) and what they make it: ``"clean"``,
+    ``"speckled"`` or ``"other"`` (see the module's text)."""
+
+    dark: np.ndarray
+    labels: np.ndarray
+    stats: np.ndarray
+    kind: Literal["clean", "speckled", "other"]
+
+
+def census(levelled: np.ndarray) -> Census:
+    """Count ``levelled``'s dark components and its lone specks, and say what kind of page it is."""
+    import cv2
+
+    dark = levelled < INK
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        dark.astype(np.uint8), connectivity=8
+    )
+    if count <= 1:
+        return Census(dark, labels, stats, "other")
+    specks = lone_specks(dark.astype(np.uint8), stats)
+    if specks.sum() <= max(MIN_SPECKS, SPECK_SHARE * specks.size):
+        return Census(dark, labels, stats, "clean")
+    cored = np.bincount(labels[dark][levelled[dark] < SPECK_CORE], minlength=count)[1:] > 0
+    speckled = (specks & cored).sum() >= SPECKLED_SHARE * specks.size
+    return Census(dark, labels, stats, "speckled" if speckled else "other")
+
+
+def mend_marks(
+    levelled: np.ndarray, cleaned: np.ndarray, page_census: Census | None = None
+) -> np.ndarray:
     """``cleaned`` with the small marks of a clean ``levelled`` page that the model erased put back
     (the darker of the two pages over each mark and a 1-px rim), or with the lone specks it left
     on a speckled page turned into paper and the pinholes in its strokes filled; ``cleaned`` itself
-    when there are none."""
-    import cv2
-
-    dark = (levelled < INK).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
-    if count <= 1:
-        return cleaned
-    specks = lone_specks(dark, stats)
-    inside = dark.astype(bool)
-    if specks.sum() <= max(MIN_SPECKS, SPECK_SHARE * specks.size):
-        return _keep_marks(levelled, cleaned, inside, labels, stats)
-    cored = np.bincount(labels[inside][levelled[inside] < SPECK_CORE], minlength=count)[1:] > 0
-    if (specks & cored).sum() >= SPECKLED_SHARE * specks.size:
+    when there are none. ``page_census`` is ``census(levelled)`` where the caller has it."""
+    if page_census is None:
+        page_census = census(levelled)
+    if page_census.kind == "clean":
+        return _keep_marks(
+            levelled, cleaned, page_census.dark, page_census.labels, page_census.stats
+        )
+    if page_census.kind == "speckled":
         return _fill_pinholes(_drop_specks(cleaned))
     return cleaned
 
