@@ -11,6 +11,7 @@ from docclean.inference.faint import stretch_faint
 from docclean.inference.impulses import clear_impulses
 from docclean.inference.levels import normalize_levels
 from docclean.inference.marks import census, mend_marks
+from docclean.inference.sharpen import sharpen_blurred
 from docclean.inference.tiling import TileConfig, default_margin, run_tiled
 from docclean.inference.tints import keep_tints
 from docclean.inference.two_tone import model_level, two_tone_ink, two_tone_output
@@ -42,8 +43,9 @@ class PageCleaner:
     pages with their contrast raised first (:mod:`docclean.inference.faint`) and two-tone pages
     their strokes as the page draws them (:mod:`docclean.inference.two_tone`); a ``paper-ink``
     model gets every page at full contrast (:mod:`docclean.inference.levels`), a speckled page with
-    its salt-and-pepper's impulses cleared first (:mod:`docclean.inference.impulses`), and after
-    it what it took of a heading in a colour or gray tint and of shaded boxes back
+    its salt-and-pepper's impulses cleared first (:mod:`docclean.inference.impulses`), a blurred
+    one sharpened (:mod:`docclean.inference.sharpen`), and after it what it took of a heading in
+    a colour or gray tint and of shaded boxes back
     (:mod:`docclean.inference.tints`), then on a clean page the small marks it erased back and on
     a speckled page the lone specks and pinholes it left cleared (:mod:`docclean.inference.marks`).
     """
@@ -146,7 +148,7 @@ class PageCleaner:
         config = self.config_for(*page.shape) if page.ndim == 2 else self.config
         if levelled and not self.loaded.card.is_bilevel:
             page_census = census(page)
-            page = clear_impulses(page, page_census)
+            page = sharpen_blurred(clear_impulses(page, page_census), page_census)
             cleaned = run_tiled(page, self.predict_batch, config)
             cleaned = mend_marks(page, keep_tints(page, cleaned), page_census)
         else:
