@@ -4,7 +4,7 @@ The default keeps scans as sharp as its training pages well, but a page blurred 
 out-of-focus scan (an edge's gaussian sigma of a pixel at 150-200 dpi) comes back with the small
 print thinned and its smallest marks gone. So before the model a page's edge blur is measured
 (:func:`edge_blur`), and a page at least :data:`MIN_BLUR` px blurred is sharpened by an unsharp
-mask (:data:`RADIUS`, :data:`AMOUNT`). Scans as sharp as the training pages measure 0.15-0.45
+mask (:data:`RADIUS`, :data:`AMOUNT`). Scans as sharp as the training pages measure 0.15-0.46
 px (good scans at 150-600 dpi but the 600-dpi light scan, every NoisyOffice page, the sample
 scans), and sharpening those costs (NoisyOffice's stains and noise come back stronger). A speckled
 page (:func:`docclean.inference.marks.census`) is not sharpened: its specks would be.
@@ -25,8 +25,8 @@ MIN_BLUR = 0.55
 RADIUS = 1.0
 AMOUNT = 0.75
 """The unsharp mask: the page plus :data:`AMOUNT` times its difference from its gaussian blur of
-sigma :data:`RADIUS` px (0.5 and 1.0 did as well on phone photos, worse on blurred 150-dpi or
-300-dpi scans)."""
+sigma :data:`RADIUS` px (0.5 kept fewer of a blurred 150-dpi page's marks and 1.0 cost on blurred
+300-dpi pages; both did about as well on phone photos)."""
 EDGE_CONTRAST = 0.5
 """Windows (:data:`WINDOW` px square) whose gray range is at least this hold an edge."""
 WINDOW = 7
@@ -67,7 +67,7 @@ def edge_blur(page: np.ndarray) -> float:
         np.maximum(step[:-1], np.abs(np.diff(band, axis=0)), out=step[:-1])
         edges = gray_range >= EDGE_CONTRAST
         ratios.append(cv2.dilate(step, window)[edges] / gray_range[edges])
-    found = np.concatenate(ratios) if ratios else np.zeros(0, np.float32)
+    found = np.concatenate(ratios)
     if found.size < 100:
         return 0.0
     climb = min(max(float(np.median(found)), 1e-3), 0.999)
