@@ -103,10 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         row = []
         for method, clean in methods.items():
             cleaned = np.asarray(clean(page), dtype=np.float32)
-            diff = cleaned.astype(np.float64) - pure
-            squares[method] += float(np.sum(diff * diff))
-            errors[method].append(math.sqrt(float(np.mean(diff * diff))))
             scores = harm.harm_scores(cleaned, pure, components)
+            squares[method] += scores["rmse"] ** 2 * pure.size
+            errors[method].append(scores["rmse"])
             marks_lost[method] += scores["components_lost"]
             row.append(f"{method} {errors[method][-1]:.4f}")
         print(f"{name}: " + ", ".join(row), file=sys.stderr, flush=True)

@@ -84,12 +84,11 @@ def census(levelled: np.ndarray) -> Census:
     import cv2
 
     dark = levelled < INK
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        dark.astype(np.uint8), connectivity=8
-    )
+    dark_u8 = dark.astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark_u8, connectivity=8)
     if count <= 1:
         return Census(dark, labels, stats, "other")
-    specks = lone_specks(dark.astype(np.uint8), stats)
+    specks = lone_specks(dark_u8, stats)
     if specks.sum() <= max(MIN_SPECKS, SPECK_SHARE * specks.size):
         return Census(dark, labels, stats, "clean")
     cored = np.bincount(labels[dark][levelled[dark] < SPECK_CORE], minlength=count)[1:] > 0
