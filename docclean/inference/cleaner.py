@@ -8,6 +8,7 @@ import numpy as np
 
 from docclean.backend import Device, tensorflow
 from docclean.inference.faint import stretch_faint
+from docclean.inference.graph import inference_model
 from docclean.inference.impulses import clear_impulses
 from docclean.inference.levels import normalize_levels
 from docclean.inference.marks import census, mend_marks
@@ -32,7 +33,9 @@ BINARIZE_THRESHOLD = 0.5
 
 
 class PageCleaner:
-    """Cleans whole pages with one model through graphs traced once per tile shape.
+    """Cleans whole pages with one model through graphs traced once per tile shape, run on the
+    model's inference copy (:func:`~docclean.inference.graph.inference_model`: same weights and
+    outputs, faster layers).
 
     Tile and batch size default to the architecture's (see :mod:`docclean.models.architectures`);
     for an architecture with large tiles, a page that a :data:`SMALL_TILE` layout (a small scan,
@@ -69,6 +72,7 @@ class PageCleaner:
         self.precision_note: str | None = None
         if mixed_precision:
             self._use_mixed_precision()
+        self._model = inference_model(self._model)
         arch = ARCHITECTURES.get(loaded.card.architecture)
         chosen = tile_size
         if tile_size is None:

@@ -120,3 +120,58 @@ class Recentre(_ShapeKeeping):
     def call(self, x: Any) -> Any:
         kept = x * (1.0 - self.level)
         return kept / (kept + (1.0 - x) * self.level)
+
+
+@keras.saving.register_keras_serializable(package="docclean")
+class PatchTranspose(keras.layers.Layer):
+    """A transposed convolution whose kernel equals its stride, computed as what it is: each input
+    pixel's features mapped (one matrix product) to a ``stride x stride`` patch of outputs, the
+    patches then laid side by side.
+
+    Same weights and outputs as ``Conv2DTranspose(filters, k, strides=k)`` (``"valid"`` padding),
+    a third of the time on CPUs, where TensorFlow runs a transposed convolution as a generic
+    convolution gradient. :func:`docclean.inference.graph.inference_model` puts one in place of
+    each such layer for inference, sharing its weights; models are trained and saved with the
+    plain layer.
+    """
+
+    def __init__(self, filters: int, patch: int, activation: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.patch = int(patch)
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape: Any) -> None:
+        channels = int(input_shape[-1])
+        size = (self.patch, self.patch, self.filters, channels)  # Conv2DTranspose's layout
+        self.kernel = self.add_weight(name="kernel", shape=size)
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+
+    def share_weights_of(self, layer: keras.layers.Conv2DTranspose) -> None:
+        """Compute with ``layer``'s own kernel and bias (the same variables, not copies), so that
+        what changes them (training, loading weights) changes this layer too."""
+        self.kernel, self.bias = layer.kernel, layer.bias
+        self.built = True
+
+    def call(self, x: Any) -> Any:
+        k, filters = self.patch, self.filters
+        # (k, k, out, in) -> (in, k * k * out): the output (row a, column b, channel o) of a patch
+        kernel = ops.reshape(ops.transpose(self.kernel, (3, 0, 1, 2)), (-1, k * k * filters))
+        y = ops.matmul(x, kernel) + ops.tile(self.bias, [k * k])
+        batch, rows, cols = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
+        y = ops.reshape(y, (batch, rows, cols, k, k, filters))
+        y = ops.transpose(y, (0, 1, 3, 2, 4, 5))
+        return self.activation(ops.reshape(y, (batch, rows * k, cols * k, filters)))
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        batch, rows, cols, _ = input_shape
+        rows, cols = (None if side is None else side * self.patch for side in (rows, cols))
+        return (batch, rows, cols, self.filters)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "patch": self.patch,
+            "activation": keras.activations.serialize(self.activation),
+        }
