@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docclean.inference.cleaner import PageCleaner
-from docclean.inference.graph import _all_layers, inference_model, is_patch_transpose
+from docclean.inference.graph import all_layers, inference_model, is_patch_transpose
 from docclean.models.layers import PatchTranspose
 from docclean.models.store import load_model
 
@@ -77,10 +77,10 @@ def test_only_transposes_that_lay_out_one_patch_per_pixel_are_swapped(
 def test_shipped_models_run_the_same_in_their_inference_copy(name: str) -> None:
     model = load_model(name).model
     fast = inference_model(model)
-    before = [type(layer).__name__ for layer in _all_layers(model)]
-    assert not any(is_patch_transpose(layer) for layer in _all_layers(fast))
-    assert any(isinstance(layer, PatchTranspose) for layer in _all_layers(fast))
-    assert [type(layer).__name__ for layer in _all_layers(model)] == before  # left as it was
+    before = [type(layer).__name__ for layer in all_layers(model)]
+    assert not any(is_patch_transpose(layer) for layer in all_layers(fast))
+    assert any(isinstance(layer, PatchTranspose) for layer in all_layers(fast))
+    assert [type(layer).__name__ for layer in all_layers(model)] == before  # left as it was
     assert len(fast.weights) == len(model.weights)
     rng = np.random.default_rng(3)
     pages = rng.random((2, 96, 160, 1)).astype("float32")
@@ -91,8 +91,8 @@ def test_shipped_models_run_the_same_in_their_inference_copy(name: str) -> None:
 
 def test_the_page_cleaner_runs_the_inference_copy() -> None:
     cleaner = PageCleaner(load_model("office-tone-unet"), tile_size=256, batch_size=1)
-    assert not any(is_patch_transpose(layer) for layer in _all_layers(cleaner._model))
-    assert any(isinstance(layer, PatchTranspose) for layer in _all_layers(cleaner._model))
+    assert not any(is_patch_transpose(layer) for layer in all_layers(cleaner._model))
+    assert any(isinstance(layer, PatchTranspose) for layer in all_layers(cleaner._model))
 
 
 def test_the_inference_copy_follows_the_weights_of_a_model_in_training() -> None:

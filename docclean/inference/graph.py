@@ -4,7 +4,7 @@ A transposed convolution whose kernel equals its stride (the U-Net's upsampling,
 head's painting of 4 x 4 patches) is a matrix product and a reshuffle, but TensorFlow runs it as
 the gradient of a convolution, slowly on CPUs: the head alone took a third of the default's time.
 :func:`inference_model` swaps each such layer for a
-:class:`~docclean.models.layers.PatchTranspose` holding the same weights.
+:class:`~docclean.models.layers.PatchTranspose` computing with the same weights.
 """
 
 from __future__ import annotations
@@ -55,13 +55,13 @@ def inference_model(model: Any) -> Any:
         faster.share_weights_of(layer)
         return faster
 
-    if not any(is_patch_transpose(layer) for layer in _all_layers(model)):
+    if not any(is_patch_transpose(layer) for layer in all_layers(model)):
         return model
     graph = keras.Model(model.input, model.output, name=model.name)  # not compiled: not needed
     return keras.models.clone_model(graph, clone_function=swapped, recursive=True)
 
 
-def _all_layers(model: Any) -> list[Any]:
+def all_layers(model: Any) -> list[Any]:
     """The layers of ``model`` and of the models nested in it."""
     import keras
 
@@ -69,5 +69,5 @@ def _all_layers(model: Any) -> list[Any]:
     for layer in model.layers:
         found.append(layer)
         if isinstance(layer, keras.Model):
-            found += _all_layers(layer)
+            found += all_layers(layer)
     return found
