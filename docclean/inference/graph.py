@@ -27,7 +27,6 @@ def is_patch_transpose(layer: Any) -> bool:
         and tuple(config.get("dilation_rate", (1, 1))) == (1, 1)
         and config.get("data_format", "channels_last") == "channels_last"
         and config.get("use_bias", True)
-        and layer.kernel_constraint is None
     )
 
 
