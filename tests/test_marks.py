@@ -102,6 +102,24 @@ def test_specks_larger_than_two_px_or_beside_ink_are_left_to_the_model() -> None
     assert float((mended[(page < 0.5) & (_clean_page() > 0.5) & ~kept] >= 0.99).mean()) == 1.0
 
 
+def test_on_a_speckled_page_erased_marks_larger_than_a_speck_come_back() -> None:
+    page = _speckle(_clean_page())
+    mark, speck, shaded = (np.zeros(page.shape, bool) for _ in range(3))
+    mark[100:102, 60:63] = True  # a 6-px comma on the paper
+    speck[104:106, 100:102] = True  # a 4-px speck: as large as salt-and-pepper's clusters
+    page[96:112, 140:160] = 0.7  # a dark shade (a stain), and a 6-px mark in it
+    shaded[103:105, 148:151] = True
+    page[mark | speck | shaded] = 0.0
+    assert marks.census(page).kind == "speckled"
+    cleaned = _erase(page, ndimage.binary_dilation(mark | speck | shaded))
+    mended = marks.mend_marks(page, cleaned)
+    assert np.array_equal(mended[mark], page[mark])  # back as the page has it
+    assert float(mended[speck].min()) == 1.0  # the speck stays erased,
+    assert float(mended[shaded].min()) == 1.0  # and so does a mark on shaded paper
+    elsewhere = ~ndimage.binary_dilation(mark)
+    assert (mended[elsewhere] >= cleaned[elsewhere]).all()  # nothing else drawn darker
+
+
 def test_pale_fragments_of_blurred_print_are_no_specks_to_drop() -> None:
     """Blurred small print breaks into lone fragments at the 0.5 line (cores 0.35-0.49); they
     make a page neither clean nor speckled, and nothing on it changes."""
