@@ -3,6 +3,7 @@
     python benchmarks/folds.py --task binarization --recipe "--arch fast-unet --loss bce" [--epochs 3]
                                [--steps 200] [--folds dibco-2009,bickley] [--json]
     python benchmarks/folds.py --task binarization --model dibco-fast-unet [--json]
+                               [--folds bickley,phibd,msi --card models/dibco-fast-unet.keras]
     python benchmarks/folds.py --task office --baselines-only
 
 Folds, from ../shared/data (``--data``):
@@ -14,7 +15,9 @@ Folds, from ../shared/data (``--data``):
 and ``--epochs`` override them for short runs) on the fold's training pages, staged as symlinks
 under runs/folds/NAME/FOLD/, and scores it with ``docclean evaluate --json`` on the held-out pages.
 ``--model`` only scores an existing model on every fold's held-out pages: a validation figure only
-on pages the model never saw (its card's training pages are checked and a warning printed).
+on pages the model never saw (its card's training and validation pages are checked, a warning
+printed, such folds marked "saw" or "validated on"); ``--card MODEL.keras`` then writes the folds
+it never trained on into that model's card (the scored model's, or the one it is the twin of).
 Beside each model, every fold gets "no cleaning", Otsu and Sauvola. Bilevel targets are scored
 with FM, p-FM, PSNR and DRD; gray ones with RMSE (mean of pages, and pooled over all pixels as
 ``docclean evaluate``'s rmse_pooled), PSNR and SSIM. The mean is over folds (each fold
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
 import json
 import math
@@ -243,21 +247,62 @@ def _init_from(flags: list[str]) -> str | None:
     return None
 
 
-def seen_pages(model: str) -> set[str]:
-    """Page names a model's card says it trained or validated on (empty when it does not say)."""
+def card_pages(model: str) -> tuple[set[str], set[str]]:
+    """Page names a model's card says it trained on, and those it was validated (chosen) on;
+    empty when it does not say."""
     from docclean.models.store import card_path, resolve_model
 
     try:
         card = json.loads(card_path(resolve_model(model)).read_text())
     except (OSError, ValueError):
-        return set()
+        return set(), set()
     training = card.get("training") if isinstance(card, dict) else None
     if not isinstance(training, dict):
-        return set()
-    names: set[str] = set()
-    for key in ("train_pages", "validation_pages"):
-        names.update(str(n) for n in training.get(key) or [])
-    return names
+        return set(), set()
+    trained, validated = ({str(n) for n in training.get(key) or []}
+                          for key in ("train_pages", "validation_pages"))  # fmt: skip
+    return trained, validated
+
+
+def record_folds(report: dict[str, Any], target: Path) -> list[str]:
+    """Write the folds of a ``--model`` report whose held-out pages the scored model never trained
+    on into the card of ``target`` (the scored model, or the model it is the validation twin of),
+    replacing folds of the same name; returns the names written. A fold the scored model was
+    validated on says so in its ``data``."""
+    from docclean.models.card import Validation, read_card, write_card
+
+    card = read_card(target)
+    folds = dict(card.folds)
+    written = []
+    for fold in report["folds"]:
+        method = fold.get("method")
+        if method is None or fold.get("seen"):
+            continue
+        for by_method in fold["scores"].values():
+            if method not in by_method:
+                continue
+            scores = {
+                "model" if m == method else m: {  # a card holds finite numbers only
+                    metric: round(value, 5)
+                    for metric, value in figures.items()
+                    if math.isfinite(value)
+                }
+                for m, figures in by_method.items()
+            }
+            chosen = fold.get("validated", {}).get(method)
+            data = f"{fold['name']}: {fold['test_pages']} pages it never trained on"
+            if chosen:
+                data += f" ({chosen} of them its validation pages, chosen on)"
+            folds[fold["name"]] = Validation(
+                pages=fold["test_pages"],
+                scores=scores,
+                data=data,
+                command=report["command"],
+                validation_model="" if method == target.stem else method,
+            )
+            written.append(fold["name"])
+    write_card(target, dataclasses.replace(card, folds=folds))
+    return written
 
 
 # --- table ----------------------------------------------------------------------------------
@@ -311,7 +356,8 @@ def render(report: dict[str, Any]) -> str:
         for fold in folds:
             for method, scores in fold["scores"][kind].items():
                 seen = fold.get("seen", {}).get(method)
-                mark = f" (saw {seen})" if seen else ""
+                chosen = fold.get("validated", {}).get(method)
+                mark = f" (saw {seen})" if seen else f" (validated on {chosen})" if chosen else ""
                 lines.append(
                     f"| {fold['name']} | {fold['test_pages']} | {method}{mark} | "
                     + " | ".join(_fmt(n, scores.get(n)) for n in names)
@@ -320,11 +366,11 @@ def render(report: dict[str, Any]) -> str:
         means = report["mean"].get(kind, {})
         for method, scores in means.items():
             lines.append(
-                f"| **mean of {len(folds)} folds** | | {method} | "
+                f"| **mean of {len(folds)} fold{'s' * (len(folds) > 1)}** | | {method} | "
                 + " | ".join(_fmt(n, scores.get(n)) for n in names)
                 + " |"
             )
-        unseen = [f for f in folds if not f.get("seen")]
+        unseen = [f for f in folds if not (f.get("seen") or f.get("validated"))]
         if len(unseen) < len(folds):
             for method, scores in report["mean_unseen"].get(kind, {}).items():
                 lines.append(
@@ -359,6 +405,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=RUNS, help="Staging root [runs/folds]")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     parser.add_argument("--json", action="store_true", help="Print the report as JSON")
+    parser.add_argument(
+        "--card",
+        type=Path,
+        action="append",
+        default=[],
+        help="With --model: write the folds it never trained on into this model's card "
+        "(the scored model's, or that of the model it is the validation twin of); repeatable",
+    )
     parser.add_argument("--dry-run", action="store_true", help="Only print the folds")
     args = parser.parse_args(argv)
 
@@ -373,6 +427,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no {args.task} data under {args.data}")
     if not (args.recipe or args.model or args.baselines_only or args.dry_run):
         parser.error("one of --recipe, --model or --baselines-only is needed")
+    for target in args.card:
+        if not (args.model and target.suffix == ".keras" and target.with_suffix(".json").is_file()):
+            parser.error(
+                f"--card {target}: needs --model, and a .keras model with its card beside it"
+            )
     if args.dry_run:
         for fold in folds:
             print(f"{fold.name}: train {len(fold.train)} pages, test {len(fold.test)} pages")
@@ -390,19 +449,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.recipe:
         root.mkdir(parents=True, exist_ok=True)
         (root / "recipe.txt").write_text(args.recipe + "\n")
-    seen = seen_pages(args.model) if args.model else set()
+    seen_in_training, seen_in_validation = card_pages(args.model) if args.model else (set(), set())
     start_from = _init_from(recipe)
     if start_from:  # a recipe that fine-tunes a model also inherits what that model saw
-        seen = seen_pages(start_from)
+        seen_in_training, seen_in_validation = card_pages(start_from)
         warnings.append(
             f"the recipe starts from {start_from}: its folds are validation figures only where "
             f"{start_from} never saw the held-out pages"
         )
+    if args.card and not seen_in_training | seen_in_validation:
+        parser.error(f"--card: {args.model}'s card lists no training pages to check folds against")
     if args.model:
         warnings.append(
             f"{args.model} was not trained per fold: its scores are validation figures only on "
             "folds whose pages it never saw"
-            + (" (its card lists no training pages)" if not seen else "")
+            + (
+                " (its card lists no training pages)"
+                if not seen_in_training | seen_in_validation
+                else ""
+            )
         )
 
     results: list[dict[str, Any]] = []
@@ -432,16 +497,26 @@ def main(argv: list[str] | None = None) -> int:
         if model is not None:
             name, means = evaluate(model, test_dir, args.device)
             label = f"{tag}" if args.recipe else name
+            result["method"] = label
             for kind, values in means.items():
                 scores.setdefault(kind, {})[label] = {
                     k: v for k, v in values.items() if k != "seconds"
                 }
-            overlap = {p.name for p in fold.test} & seen
-            if overlap:
-                result["seen"] = {label: len(overlap)}
+            held_out = {p.name for p in fold.test}
+            trained_on = len(held_out & seen_in_training)
+            validated_on = len(held_out & seen_in_validation)
+            who = start_from or name
+            if trained_on:
+                result["seen"] = {label: trained_on}
                 warnings.append(
-                    f"{fold.name}: {start_from or name} trained on {len(overlap)} of its "
-                    f"{len(fold.test)} held-out pages"
+                    f"{fold.name}: {who} trained on {trained_on} of its {len(fold.test)} "
+                    "held-out pages"
+                )
+            elif validated_on:
+                result["validated"] = {label: validated_on}
+                warnings.append(
+                    f"{fold.name}: {who} was validated on {validated_on} of its "
+                    f"{len(fold.test)} held-out pages (chosen on them, never trained on them)"
                 )
         if not args.no_baselines:
             for kind, by_method in score_baselines(fold.test).items():
@@ -456,7 +531,9 @@ def main(argv: list[str] | None = None) -> int:
         "model": args.model,
         "folds": results,
         "mean": fold_means(results),
-        "mean_unseen": fold_means([r for r in results if not r.get("seen")]),
+        "mean_unseen": fold_means(
+            [r for r in results if not (r.get("seen") or r.get("validated"))]
+        ),
         "warnings": warnings,
         "seconds": round(time.perf_counter() - started, 1),
         "command": "python benchmarks/folds.py "
@@ -464,6 +541,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for target in args.card:
+        recorded = record_folds(report, target)
+        print(f"wrote folds {', '.join(recorded) or '(none)'} into {target}", file=sys.stderr)
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0
 

@@ -3,8 +3,8 @@
     python benchmarks/model_table.py [FOLDER]
 
 One row per model (the shipped ones, or those in FOLDER, such as zoo): name, what it is for,
-parameters, FLOPs per pixel, seconds per A4 page and its validation figures; then the command that
-reproduces each figure. Everything comes from the cards: `flops_per_pixel` (written by `docclean
+parameters, FLOPs per pixel, seconds per A4 page, its validation figures and its figures on each
+fold it never trained on (`benchmarks/folds.py --card`); then the command that reproduces each. Everything comes from the cards: `flops_per_pixel` (written by `docclean
 train`), `speed` (from `benchmarks/speed.py`) and the validation figures (from `docclean train` /
 `evaluate`; for a model trained on every page, its validation twin's).
 """
@@ -35,6 +35,29 @@ def _validation(card: ModelCard) -> str:
     return f"{where}: {text}" if where else text
 
 
+def _folds(card: ModelCard) -> str:
+    """Each fold the model (or its twin, named) never trained on: its figure beside the classics'."""
+    parts = []
+    for name, fold in card.folds.items():
+        scores = fold.scores
+        if "fm" in fold.model:
+            classics = ", ".join(
+                f"{label} {scores[m]['fm']:.1f}"
+                for m, label in (("otsu", "Otsu"), ("sauvola", "Sauvola"))
+                if "fm" in scores.get(m, {})
+            )
+            text = f"FM {fold.model['fm']:.1f}" + (f" ({classics})" if classics else "")
+        elif "rmse" in fold.model:
+            plain = scores.get("no_cleaning", {}).get("rmse")
+            text = f"RMSE {fold.model['rmse']:.4f}"
+            text += f" (no cleaning {plain:.3f})" if plain is not None else ""
+        else:
+            continue
+        twin = f", twin {fold.validation_model}" if fold.validation_model else ""
+        parts.append(f"{name} ({fold.pages} pages{twin}): {text}")
+    return "; ".join(parts) or "-"
+
+
 def _speed(card: ModelCard) -> str:
     speed = card.speed
     if speed is None:
@@ -56,8 +79,11 @@ def main() -> None:
     else:
         models = shipped_models()
     cards = {name: read_card(path) for name, path in sorted(models.items())}
-    print("| model | for | parameters | FLOPs/pixel | s per A4 page (model alone) | validation |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| model | for | parameters | FLOPs/pixel | s per A4 page (model alone) | validation "
+        "| folds it never trained on |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for name, card in cards.items():
         label = f"`{name}`"
         if name == DEFAULT_MODEL:
@@ -66,12 +92,14 @@ def main() -> None:
             label += " (`--binarize` default)"
         print(
             f"| {label} | {card.description} | {card.parameters or 0:,} "
-            f"| {card.flops_per_pixel or 0:,} | {_speed(card)} | {_validation(card)} |"
+            f"| {card.flops_per_pixel or 0:,} | {_speed(card)} | {_validation(card)} "
+            f"| {_folds(card)} |"
         )
     print()
     for name, card in cards.items():
         block = card.shown_validation
         commands = [c for c in (block and block.command, card.speed and card.speed.command) if c]
+        commands += sorted({fold.command for fold in card.folds.values() if fold.command})
         if commands:
             print(f"`{name}`:")
             print("```sh")

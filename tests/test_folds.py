@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from types import ModuleType
 
@@ -124,14 +125,14 @@ def test_baselines_are_scored_per_fold_and_averaged_over_folds(
 
 
 def test_pages_a_model_saw_come_from_its_card(folds: ModuleType, tmp_path: Path) -> None:
-    """--model and a recipe's --init-from: the card's training and validation pages count as seen."""
+    """--model and a recipe's --init-from: the card's training and validation pages, apart."""
     model = tmp_path / "m.keras"
     model.write_bytes(b"")
     training = {"train_pages": ["2009-H01", "bickley-H01"], "validation_pages": ["phibd-H02"]}
     (tmp_path / "m.json").write_text(json.dumps({"training": training}))
-    assert folds.seen_pages(str(model)) == {"2009-H01", "bickley-H01", "phibd-H02"}
+    assert folds.card_pages(str(model)) == ({"2009-H01", "bickley-H01"}, {"phibd-H02"})
     (tmp_path / "m.json").write_text(json.dumps({"training": None}))
-    assert folds.seen_pages(str(model)) == set()
+    assert folds.card_pages(str(model)) == (set(), set())
     assert folds._init_from(["--arch", "fast-unet", "--init-from", "x", "--epochs", "2"]) == "x"
     assert folds._init_from(["--init-from=y"]) == "y"
     assert folds._init_from(["--arch", "fast-unet"]) is None
@@ -149,3 +150,43 @@ def test_office_baselines_give_gray_scores_and_pooled_rmse(
     assert left_alone["rmse"] == pytest.approx(46 / 255, abs=1e-6)
     assert left_alone["rmse_pooled"] == pytest.approx(46 / 255, abs=1e-6)
     assert "bilevel" not in report["mean"]
+
+
+def test_the_folds_a_model_never_trained_on_go_into_its_card(
+    folds: ModuleType, data: Path, tiny_model: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """--card: each fold the model never trained on, its figures beside the baselines'; a fold
+    it was validated on says so; a fold it trained on is left out; a twin is named."""
+    from docclean.models.card import read_card
+
+    model = tmp_path / "m.keras"
+    shutil.copy(tiny_model, model)
+    card = json.loads(tiny_model.with_suffix(".json").read_text())
+    card["training"].update(train_pages=["bickley-H01"], validation_pages=["phibd-H01"])
+    model.with_suffix(".json").write_text(json.dumps(card))
+    args = ["--task", "binarization", "--model", str(model), "--folds", "dibco-2009,bickley,phibd",
+            "--data", str(data), "--runs", str(tmp_path / "runs"), "--json"]  # fmt: skip
+    assert folds.main([*args, "--card", str(model)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    by_name = {f["name"]: f for f in report["folds"]}
+    assert by_name["bickley"]["seen"] == {"m": 1} and by_name["phibd"]["validated"] == {"m": 1}
+    written = read_card(model).folds
+    assert set(written) == {"dibco-2009", "phibd"}
+    for name, fold in written.items():
+        scores = by_name[name]["scores"]["bilevel"]
+        assert fold.pages == by_name[name]["test_pages"]
+        assert fold.model == scores["m"]
+        finite = {k: pytest.approx(v, abs=1e-5) for k, v in scores["otsu"].items() if v == v}
+        assert fold.scores["otsu"] == finite  # NaN (a perfect page's PSNR) left out
+        assert fold.validation_model == "" and "--card" in fold.command
+    assert "validation pages" in written["phibd"].data
+    assert "validation" not in written["dibco-2009"].data
+    assert report["mean_unseen"]["bilevel"]["m"] == by_name["dibco-2009"]["scores"]["bilevel"]["m"]
+
+    shipped = tmp_path / "shipped.keras"  # the twin scored in the place of the model it twins
+    shutil.copy(tiny_model, shipped)
+    shutil.copy(tiny_model.with_suffix(".json"), shipped.with_suffix(".json"))
+    assert folds.record_folds(report, shipped) == ["dibco-2009", "phibd"]
+    assert {f.validation_model for f in read_card(shipped).folds.values()} == {"m"}
+    assert read_card(shipped).folds_headline().endswith("(2 folds)")

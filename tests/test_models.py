@@ -325,6 +325,12 @@ def test_shipped_default_models_load_with_complete_cards(tmp_path: Path, name: s
     else:
         assert reported.model["rmse"] < reported.scores["no_cleaning"]["rmse"]
     assert card.speed.a4_per_page_s > 0
+    assert card.folds  # figures on sets it (or its twin) never trained on, beside the classics'
+    for fold in card.folds.values():
+        if card.output_kind == "bilevel":
+            assert fold.model["fm"] > max(fold.scores["otsu"]["fm"], fold.scores["sauvola"]["fm"])
+        else:
+            assert fold.model["rmse"] < fold.scores["no_cleaning"]["rmse"] / 3
     assert shipped_models()[name].stat().st_size < 5_000_000
     copy = tmp_path / "copy.keras"  # a shipped model can be copied and loaded by path
     shutil.copy(loaded.path, copy)
@@ -520,6 +526,12 @@ BAD_CARDS: dict[str, tuple[dict, str]] = {
     "validation figure": (
         {"validation": {"pages": 3, "model": {"rmse": "low"}}},
         "'validation.model.rmse' must be a finite number",
+    ),
+    "folds a list": ({"folds": []}, "'folds' must be an object"),
+    "fold a number": ({"folds": {"bickley": 3}}, "'folds.bickley' must be an object"),
+    "fold figure": (
+        {"folds": {"bickley": {"pages": 7, "model": {"fm": "high"}}}},
+        "'folds.bickley.model.fm' must be a finite number",
     ),
     "speed zero": ({"speed": {"a4_per_page_s": 0}}, "'speed.a4_per_page_s' must be a positive"),
     "init_from sha": (

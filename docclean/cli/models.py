@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-OPTIONAL_COLUMNS = ("validation", "s/A4", "params", "architecture", "FLOPs/px", "output")
+OPTIONAL_COLUMNS = ("validation", "folds", "s/A4", "params", "architecture", "FLOPs/px", "output")
 """Shown on a terminal beside the name and what the model is for, in this order, as width allows."""
 FOR_WIDTH = 34
 """The least width kept for the "for" column before another column is added (it wraps below)."""
@@ -18,7 +18,7 @@ def list_models(
         bool, typer.Option("--json", help="Print the model cards as JSON.")
     ] = False,
 ) -> None:
-    """List the installed models: what each is for, its validation figure and speed.
+    """List the installed models: what each is for, its validation and fold figures and speed.
 
     A table on a terminal (what each model is for always; other columns as width allows).
 
@@ -52,12 +52,14 @@ def list_models(
                 "s/A4": f"{card.speed.a4_per_page_s:.2f}" if card.speed else "-",
                 "output": card.output_kind,
                 "validation": shown.headline() if shown else "-",
+                "folds": card.folds_headline(),
                 "for": card.description or "-",
                 "role": roles.get(name, ""),
             }
         )
     if not sys.stdout.isatty():
-        columns = ("name", "architecture", "params", "FLOPs/px", "s/A4", "output", "validation")
+        columns = ("name", "architecture", "params", "FLOPs/px", "s/A4", "output", "validation",
+                   "folds")  # fmt: skip
         print("\t".join((*columns, "for", "default for")))
         for row in rows:
             print("\t".join(row[c] for c in (*columns, "for", "role")))

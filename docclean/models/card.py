@@ -325,6 +325,9 @@ class ModelCard:
     """Scored on the model's own validation pages (none for a model trained on every page)."""
     reported_validation: Validation | None = None
     """For a model trained on every page: its validation twin's figures."""
+    folds: dict[str, Validation] = field(default_factory=dict)
+    """Its figures on each fold it never trained on (the set left out -> scores), written by
+    ``benchmarks/folds.py --card``; ``validation_model`` names the twin scored in its place."""
     speed: Speed | None = None
     versions: dict[str, str] = field(default_factory=dict)
     created: str = ""
@@ -340,6 +343,18 @@ class ModelCard:
     def shown_validation(self) -> Validation | None:
         """The figures that describe the model: reported from its twin, else its own."""
         return self.reported_validation or self.validation
+
+    def folds_headline(self) -> str:
+        """The spread of the model's main figure over its folds: ``FM 64.4-90.2 (4 folds)``,
+        ``RMSE 0.0259 (1 fold)``; ``-`` if it has none."""
+        metric = "fm" if any("fm" in v.model for v in self.folds.values()) else "rmse"
+        values = sorted(v.model[metric] for v in self.folds.values() if metric in v.model)
+        if not values:
+            return "-"
+        shown = [f"{x:.1f}" if metric == "fm" else f"{x:.4f}" for x in (values[0], values[-1])]
+        spread = shown[0] if shown[0] == shown[1] else "-".join(shown)
+        count = f"{len(values)} fold{'s' if len(values) > 1 else ''}"
+        return f"{metric.upper()} {spread} ({count})"
 
     @classmethod
     def draft(cls, name: str, arch: Architecture) -> ModelCard:
@@ -365,6 +380,7 @@ class ModelCard:
         for key in ("training", "validation", "reported_validation"):
             block = getattr(self, key)
             out[key] = block.to_dict() if block is not None else None
+        out["folds"] = {name: fold.to_dict() for name, fold in self.folds.items()}
         out.update(self.extra)
         out["versions"] = self.versions
         out["created"] = self.created
@@ -416,6 +432,11 @@ class ModelCard:
         for key in ("validation", "reported_validation"):
             block = read.block(data, key)
             validations[key] = Validation._read(block, key, read) if block is not None else None
+        folds = {}
+        for name, block in (read.block(data, "folds") or {}).items():
+            if not isinstance(block, Mapping):
+                raise read.fail(f"folds.{name}", "must be an object", block)
+            folds[name] = Validation._read(dict(block), f"folds.{name}", read)
         speed = read.block(data, "speed")
         known = {f.name for f in fields(cls)} - {"extra"}
         radius = read.positive_int(data, "receptive_radius", required=True)
@@ -445,6 +466,7 @@ class ModelCard:
             training=Training._read(training, schema, read) if training is not None else None,
             validation=validations["validation"],
             reported_validation=validations["reported_validation"],
+            folds=folds,
             speed=Speed._read(speed, read) if speed is not None else None,
             versions=dict(versions),
             created=read.text(data, "created"),
