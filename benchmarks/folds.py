@@ -278,29 +278,26 @@ def record_folds(report: dict[str, Any], target: Path) -> list[str]:
         method = fold.get("method")
         if method is None or fold.get("seen"):
             continue
-        for by_method in fold["scores"].values():
-            if method not in by_method:
-                continue
-            scores = {
-                "model" if m == method else m: {  # a card holds finite numbers only
-                    metric: round(value, 5)
-                    for metric, value in figures.items()
-                    if math.isfinite(value)
-                }
-                for m, figures in by_method.items()
+        # a fold's pages are of one kind (bilevel or gray): the model's scores are in that one
+        by_method = next(s for s in fold["scores"].values() if method in s)
+        scores = {
+            "model" if m == method else m: {  # a card holds finite numbers only
+                metric: round(value, 5) for metric, value in figures.items() if math.isfinite(value)
             }
-            chosen = fold.get("validated", {}).get(method)
-            data = f"{fold['name']}: {fold['test_pages']} pages it never trained on"
-            if chosen:
-                data += f" ({chosen} of them its validation pages, chosen on)"
-            folds[fold["name"]] = Validation(
-                pages=fold["test_pages"],
-                scores=scores,
-                data=data,
-                command=report["command"],
-                validation_model="" if method == target.stem else method,
-            )
-            written.append(fold["name"])
+            for m, figures in by_method.items()
+        }
+        chosen = fold.get("validated", {}).get(method)
+        data = f"{fold['name']}: {fold['test_pages']} pages it never trained on"
+        if chosen:
+            data += f" ({chosen} of them its validation pages, chosen on)"
+        folds[fold["name"]] = Validation(
+            pages=fold["test_pages"],
+            scores=scores,
+            data=data,
+            command=report["command"],
+            validation_model="" if method == target.stem else method,
+        )
+        written.append(fold["name"])
     write_card(target, dataclasses.replace(card, folds=folds))
     return written
 
