@@ -12,6 +12,7 @@ from docclean.inference.graph import inference_model
 from docclean.inference.impulses import clear_impulses
 from docclean.inference.levels import normalize_levels
 from docclean.inference.marks import census, mend_marks
+from docclean.inference.shadows import divide_shadows
 from docclean.inference.sharpen import sharpen_blurred
 from docclean.inference.tiling import TileConfig, default_margin, run_tiled
 from docclean.inference.tints import keep_tints
@@ -147,15 +148,25 @@ class PageCleaner:
         if self.loaded.card.is_bilevel and page.ndim == 2:
             page = stretch_faint(page)
         levelled = self.loaded.card.input_levels == "paper-ink" and page.ndim == 2
-        if levelled:
-            page = normalize_levels(page)
         config = self.config_for(*page.shape) if page.ndim == 2 else self.config
         if levelled and not self.loaded.card.is_bilevel:
+            undivided = normalize_levels(page)
+            divided = divide_shadows(page)
+            shadowed = divided is not page
+            page = normalize_levels(divided) if shadowed else undivided
             page_census = census(page)
             page = sharpen_blurred(clear_impulses(page, page_census), page_census)
             cleaned = run_tiled(page, self.predict_batch, config)
-            cleaned = mend_marks(page, keep_tints(page, cleaned), page_census)
+            # tints are given back as the page has them, shadows and all; unshadowed, the same page
+            tint_reference = page
+            if shadowed:
+                tint_reference = sharpen_blurred(
+                    clear_impulses(undivided, page_census), page_census
+                )
+            cleaned = mend_marks(page, keep_tints(tint_reference, cleaned), page_census)
         else:
+            if levelled:
+                page = normalize_levels(page)
             cleaned = run_tiled(page, self.predict_batch, config)
         if not (self.loaded.card.is_bilevel and page.ndim == 2):
             return cleaned >= BINARIZE_THRESHOLD if self.binarize else cleaned
