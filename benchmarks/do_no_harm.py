@@ -1,7 +1,7 @@
 """Do no harm: what models and classic methods do to clean pages and to good light scans of them.
 
     python benchmarks/do_no_harm.py [--model NAME|PATH ...] [--dpi 150,300,600] [--pages 2]
-                                    [--half] [--toned] [--blurred 0.9,1.1]
+                                    [--half] [--toned] [--shadowed] [--blurred 0.9,1.1]
                                     [--crop docs/PNG] [--json]
 
 Renders A4 specimen pages (docclean.evaluation.harm: bold headings of 24-48 pt, body text of
@@ -15,7 +15,8 @@ RMSE 0.040, no component lost. ``--crop`` writes before | after of the heading t
 damaged most. ``--half`` keeps the top half of each page (less memory at 600 dpi). ``--toned``
 adds each page with gray that belongs to it (headings in a 0.45 tint, table header rows shaded
 0.85), which must come back as it is (held to the pure pages' RMSE target), and a light scan of
-each (reported, not judged). ``--blurred 0.9,1.1``
+each (reported, not judged). ``--shadowed`` adds a light scan of each toned page under a hand's
+or a phone's hard shadow over a bottom corner (reported, not judged). ``--blurred 0.9,1.1``
 adds a blurred, noisier scan of each page at each sigma (a phone's photo, a scan out of focus):
 reported, left out of the verdict.
 """
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--half", action="store_true", help="Only the top half of each page")
     parser.add_argument(
         "--toned", action="store_true", help="Also pages with tinted headings and shaded rows"
+    )
+    parser.add_argument(
+        "--shadowed", action="store_true", help="Also the toned pages under a hard shadow"
     )
     parser.add_argument(
         "--binarize",
@@ -101,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     first_model = next(iter(models))
 
     kinds = ("pure", "light_scan") + ("toned", "toned_scan") * args.toned
+    kinds += ("shadowed_scan",) * args.shadowed
     kinds += ("handwritten",) * args.binarize
     pages = itertools.chain(
         _pages(args.dpi, args.pages, args.half, kinds, args.blurred),

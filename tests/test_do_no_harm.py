@@ -122,6 +122,20 @@ def test_toned_scans_are_light_scans_of_the_toned_page_and_only_reported() -> No
     assert report["verdict"]["ink_lost_worst"] == 0.0  # the scan is not judged
 
 
+def test_shadowed_scans_darken_a_corner_of_the_toned_page_and_are_only_reported() -> None:
+    toned, shadowed = harm.specimens(
+        [150], size=SIZE, layout=harm.COMPACT_LAYOUT, kinds=("toned", "shadowed_scan")
+    )
+    assert np.array_equal(shadowed.pure, toned.page)
+    ratio = shadowed.page / np.maximum(harm.light_scan(toned.page, 150, 0), 1e-3)
+    paper = toned.page > 0.99
+    assert np.quantile(ratio[paper], 0.05) < 0.62  # 40-60 % darker under the shadow
+    assert 0.08 < (ratio[paper] < 0.9).mean() < 0.4 and (ratio[paper] > 0.99).mean() > 0.5
+    report = harm.check_harm(_identity, [toned, shadowed])
+    assert report["pages"][1]["ink_lost"] > 0.01 and report["pages"][1]["rmse"] > 0.1
+    assert report["verdict"]["ink_lost_worst"] == 0.0  # the shadowed scan is not judged
+
+
 def test_blanking_a_heading_is_flagged(small_pages: list[harm.Specimen]) -> None:
     def blank_heading(page: np.ndarray) -> np.ndarray:
         out = page.copy()

@@ -17,8 +17,12 @@ DIBCO = SHARED_DATA / "dibco"
 pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not here")
 
 
+def _card(model: str) -> dict:
+    return json.loads(card_path(shipped_models()[model]).read_text())
+
+
 def _reported(model: str) -> dict:
-    return json.loads(card_path(shipped_models()[model]).read_text())["reported_validation"]
+    return _card(model)["reported_validation"]
 
 
 def _evaluate(noisy: Path, clean: Path, model: str, *extra: str) -> dict:
@@ -33,8 +37,11 @@ def _evaluate(noisy: Path, clean: Path, model: str, *extra: str) -> dict:
 @pytest.mark.skipif(not NOISYOFFICE.is_dir(), reason="no NoisyOffice data")
 @pytest.mark.parametrize("shipped", [DEFAULT_MODEL, "noisyoffice-tone-unet"])
 def test_office_validation_figure_in_the_card_is_reproduced(shipped: str) -> None:
-    """`docclean evaluate` on NoisyOffice VA gives the RMSE an office model's card reports."""
+    """`docclean evaluate` on NoisyOffice VA gives the RMSE an office model's card holds for that
+    fold (recorded by benchmarks/folds.py through today's cleaner), and no worse than its training
+    run measured (the cleaner around the model may have improved since: the shadow division)."""
     reported = _reported(shipped)
+    fold = _card(shipped)["folds"]["noisyoffice-TR-VA"]
     va_list = ZOO / "noisyoffice-va.txt"
     twin = str(ZOO / f"{reported['validation_model']}.keras")
     report = _evaluate(NOISYOFFICE / "train", NOISYOFFICE / "train_cleaned",
@@ -42,7 +49,8 @@ def test_office_validation_figure_in_the_card_is_reproduced(shipped: str) -> Non
     mean = report["mean"]["gray"]
     assert len(report["pages"]) == reported["pages"] == 72
     model = mean[reported["validation_model"]]
-    assert model["rmse"] == pytest.approx(reported["model"]["rmse"], abs=2e-4)
+    assert model["rmse"] == pytest.approx(fold["model"]["rmse"], abs=2e-4)
+    assert model["rmse"] <= reported["model"]["rmse"] + 2e-4
     assert mean["no_cleaning"]["rmse"] == pytest.approx(reported["no_cleaning"]["rmse"], abs=1e-4)
     assert model["rmse"] < 0.25 * mean["no_cleaning"]["rmse"]
 

@@ -355,15 +355,34 @@ def blurred_scan(pure: np.ndarray, dpi: float, blur: float, seed: int = 0) -> np
     return np.clip(page, 0.0, 1.0).astype(np.float32)
 
 
+def shadowed_scan(pure: np.ndarray, dpi: float, seed: int = 0) -> np.ndarray:
+    """A :func:`light_scan` of ``pure`` under a hard shadow reaching in from a bottom corner (a
+    hand's or a phone's held over the page): an ellipse over a third to a half of the page's
+    height, darkening by 40-60 %, its penumbra a gaussian of 0.5-1.5 mm. Reported, not judged:
+    the paper under it is no longer the pure page's paper."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed + 104729)
+    height, width = pure.shape
+    rows, cols = np.ogrid[0:height, 0:width]
+    corner = 0 if rng.random() < 0.5 else width
+    reach_y, reach_x = rng.uniform(0.35, 0.55) * height, rng.uniform(0.35, 0.5) * width
+    inside = ((rows - height) / reach_y) ** 2 + ((cols - corner) / reach_x) ** 2 < 1.0
+    penumbra = rng.uniform(0.5, 1.5) * dpi / 25.4
+    shade = ndimage.gaussian_filter(inside.astype(np.float32), penumbra, mode="nearest")
+    page = light_scan(pure, dpi, seed) * (1.0 - rng.uniform(0.4, 0.6) * shade)
+    return np.clip(page, 0.0, 1.0).astype(np.float32)
+
+
 def blurred_kind(blur: float) -> str:
     """The page kind of a :func:`blurred_scan` under a blur of sigma ``blur`` px."""
     return f"blurred_{blur:g}px"
 
 
 def is_judged(kind: str) -> bool:
-    """Whether pages of ``kind`` count in :func:`verdict` (blurred scans and light scans of toned
-    pages are only reported)."""
-    return not kind.startswith("blurred_") and kind != "toned_scan"
+    """Whether pages of ``kind`` count in :func:`verdict` (blurred scans, light scans of toned
+    pages and shadowed scans are only reported)."""
+    return not kind.startswith("blurred_") and kind not in ("toned_scan", "shadowed_scan")
 
 
 @dataclass(frozen=True)
@@ -373,7 +392,7 @@ class Specimen:
     name: str
     dpi: int
     kind: str  # "pure", "light_scan", "toned" (a pure page with tinted headings, shaded rows),
-    # "toned_scan", "handwritten" or a blurred_kind(...)
+    # "toned_scan", "shadowed_scan", "handwritten" or a blurred_kind(...)
     page: np.ndarray
     pure: np.ndarray
     headings: tuple[Box, ...]
@@ -394,7 +413,8 @@ def specimens(
 ) -> Iterator[Specimen]:
     """Specimen pages, rendered one at a time: for each dpi and seed the pure page, then its light
     scan (and with ``"toned"`` in ``kinds``, the pure page with tinted headings and shaded rows,
-    which must come back as it is, and with ``"toned_scan"`` a light scan of it; with
+    which must come back as it is, and with ``"toned_scan"`` a light scan of it, with
+    ``"shadowed_scan"`` a :func:`shadowed_scan` of it; with
     ``"handwritten"``, a good light scan of a handwritten page, :func:`handwritten_page`); then a
     :func:`blurred_scan` at each of ``blurs``. ``size`` (height, width) in px, or an A4 page at
     each dpi when None."""
@@ -411,9 +431,13 @@ def specimens(
                     scan = light_scan(hand, dpi, seed)
                     yield Specimen(f"{name}-{kind}", dpi, kind, scan, hand, ())
                     continue
-                if kind in ("toned", "toned_scan"):
+                if kind in ("toned", "toned_scan", "shadowed_scan"):
                     tinted = toned(page)
-                    pixels = tinted if kind == "toned" else light_scan(tinted, dpi, seed)
+                    pixels = tinted
+                    if kind == "toned_scan":
+                        pixels = light_scan(tinted, dpi, seed)
+                    elif kind == "shadowed_scan":
+                        pixels = shadowed_scan(tinted, dpi, seed)
                     yield Specimen(f"{name}-{kind}", dpi, kind, pixels, tinted, page.headings)
                     continue
                 pixels = page.pixels if kind == "pure" else light_scan(page.pixels, dpi, seed)

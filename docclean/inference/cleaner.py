@@ -48,7 +48,8 @@ class PageCleaner:
     their strokes as the page draws them (:mod:`docclean.inference.two_tone`); a ``paper-ink``
     model gets every page at full contrast (:mod:`docclean.inference.levels`), a speckled page with
     its salt-and-pepper's impulses cleared first (:mod:`docclean.inference.impulses`), a blurred
-    one sharpened (:mod:`docclean.inference.sharpen`), and after it what it took of a heading in
+    one sharpened (:mod:`docclean.inference.sharpen`), a shadowed one divided by its paper
+    (:mod:`docclean.inference.shadows`), and after it what it took of a heading in
     a colour or gray tint and of shaded boxes back
     (:mod:`docclean.inference.tints`), then on a clean page the small marks it erased back and on
     a speckled page the lone specks and pinholes it left cleared (:mod:`docclean.inference.marks`).
@@ -151,19 +152,17 @@ class PageCleaner:
         config = self.config_for(*page.shape) if page.ndim == 2 else self.config
         if levelled and not self.loaded.card.is_bilevel:
             undivided = normalize_levels(page)
-            divided = divide_shadows(page)
-            shadowed = divided is not page
-            page = normalize_levels(divided) if shadowed else undivided
+            division = divide_shadows(page)
+            page = undivided if division is None else normalize_levels(division.page)
             page_census = census(page)
             page = sharpen_blurred(clear_impulses(page, page_census), page_census)
-            cleaned = run_tiled(page, self.predict_batch, config)
-            # tints are given back as the page has them, shadows and all; unshadowed, the same page
-            tint_reference = page
-            if shadowed:
-                tint_reference = sharpen_blurred(
-                    clear_impulses(undivided, page_census), page_census
-                )
-            cleaned = mend_marks(page, keep_tints(tint_reference, cleaned), page_census)
+            cleaned = keep_tints(page, run_tiled(page, self.predict_batch, config))
+            if division is not None:  # the tints the division whitened, as the page has them
+                top, left, bottom, right = division.box
+                box = (slice(top, bottom), slice(left, right))
+                as_is = sharpen_blurred(clear_impulses(undivided, page_census), page_census)
+                cleaned[box] = keep_tints(as_is[box], cleaned[box])
+            cleaned = mend_marks(page, cleaned, page_census)
         else:
             if levelled:
                 page = normalize_levels(page)
