@@ -78,6 +78,8 @@ def divide_shadows(page: np.ndarray) -> Division | None:
     step = max(1, min(page.shape) // 256)
     rows, cols = np.nonzero(paper_map[::step, ::step] < (1.0 - LIFTED) * paper)
     height, width = page.shape
+    if rows.size == 0:  # a dip narrower than the sampling step: the whole page
+        rows, cols = np.array([0, height // step]), np.array([0, width // step])
     box = (
         max(0, int(rows.min()) * step - disc),
         max(0, int(cols.min()) * step - disc),
