@@ -11,7 +11,8 @@ shadow (:data:`SHADOW_FLOOR`) and left out of the estimate; a page whose paper e
 closing cannot tell from a shadow is a flat tint or a shaded box wider than the disc: the cleaner
 looks for tints twice after the model (:func:`docclean.inference.tints.keep_tints`, which keeps
 only sharp-edged flat regions on paper: a shadow's penumbra is softer), on the divided page (tints
-under the shadow, now on paper), then on the undivided one (tints the division whitened). Measured: docs/do-no-harm.md, "Shadows divided out, gated".
+under the shadow, now on paper), then on the undivided one (tints the division whitened).
+Measured: docs/do-no-harm.md, "Shadows divided out, gated".
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def paper_estimate(page: np.ndarray, disc: int) -> np.ndarray:
     height, width = page.shape
     scale = max(1.0, disc / WORK_DISC)
     small_size = (max(1, round(width / scale)), max(1, round(height / scale)))
-    small = cv2.resize(page.astype(np.float32), small_size, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(np.asarray(page, np.float32), small_size, interpolation=cv2.INTER_AREA)
     small_disc = round(disc / scale) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (small_disc, small_disc))
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
@@ -124,10 +125,11 @@ def stroke_disc(page: np.ndarray) -> int:
     import cv2
 
     scale = max(1.0, math.sqrt(page.size / WORK_PIXELS))
-    work: np.ndarray = page.astype(np.float32)
+    work: np.ndarray = np.asarray(page, np.float32)
     if scale > 1.0:
         size = (max(1, round(page.shape[1] / scale)), max(1, round(page.shape[0] / scale)))
         work = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
+    # Sauvola by box filters: scikit-image's takes 20 times as long (0.41 s against 0.02 on 2 Mpx)
     window = (INK_WINDOW, INK_WINDOW)
     mean = cv2.boxFilter(work, -1, window, borderType=cv2.BORDER_REFLECT)
     mean_square = cv2.boxFilter(work * work, -1, window, borderType=cv2.BORDER_REFLECT)
