@@ -122,7 +122,7 @@ def test_the_default_lifts_a_shadow_and_keeps_the_tints(monkeypatch: pytest.Monk
     2026-12-06: RMSE 0.009 against 0.022 with the division off; the tint within 0.007 (0.446 off,
     93 % of it whitened, without the first look), the box's gray 0.839 for 0.827 (0.997 without
     the second)."""
-    from docclean.inference import cleaner
+    from docclean.inference import cleaner, prepare
     from docclean.models.store import load_model
 
     page = _text(480, 480)
@@ -145,6 +145,6 @@ def test_the_default_lifts_a_shadow_and_keeps_the_tints(monkeypatch: pytest.Monk
     assert abs(float(np.median(out[box])) - float(np.median(pure[box]))) < 0.03
     assert np.median(out[(shade < 0.6) & (page == PAPER)]) > 0.97
     divided_rmse = float(np.sqrt(np.mean((out - pure) ** 2)))
-    monkeypatch.setattr(cleaner, "divide_shadows", lambda page: None)
+    monkeypatch.setattr(prepare, "divide_shadows", lambda page: None)
     undivided_rmse = float(np.sqrt(np.mean((clean(page * shade) - pure) ** 2)))
     assert divided_rmse < 0.6 * undivided_rmse

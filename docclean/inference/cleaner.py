@@ -9,11 +9,9 @@ import numpy as np
 from docclean.backend import Device, tensorflow
 from docclean.inference.faint import stretch_faint
 from docclean.inference.graph import inference_model
-from docclean.inference.impulses import clear_impulses
 from docclean.inference.levels import normalize_levels
-from docclean.inference.marks import census, mend_marks
-from docclean.inference.shadows import divide_shadows
-from docclean.inference.sharpen import sharpen_blurred
+from docclean.inference.marks import mend_marks
+from docclean.inference.prepare import prepare_page
 from docclean.inference.tiling import TileConfig, default_margin, run_tiled
 from docclean.inference.tints import keep_tints
 from docclean.inference.two_tone import model_level, two_tone_ink, two_tone_output
@@ -151,18 +149,15 @@ class PageCleaner:
         levelled = self.loaded.card.input_levels == "paper-ink" and page.ndim == 2
         config = self.config_for(*page.shape) if page.ndim == 2 else self.config
         if levelled and not self.loaded.card.is_bilevel:
-            undivided = normalize_levels(page)
-            division = divide_shadows(page)
-            page = undivided if division is None else normalize_levels(division.page)
-            page_census = census(page)
-            page = sharpen_blurred(clear_impulses(page, page_census), page_census)
+            prepared = prepare_page(page)
+            page = prepared.page
             cleaned = keep_tints(page, run_tiled(page, self.predict_batch, config))
-            if division is not None:  # the tints the division whitened, as the page has them
-                top, left, bottom, right = division.box
+            if prepared.division is not None:  # the tints it whitened, as the page has them
+                top, left, bottom, right = prepared.division.box
                 box = (slice(top, bottom), slice(left, right))
-                as_is = sharpen_blurred(clear_impulses(undivided, page_census), page_census)
+                as_is = prepared.repaired(prepared.undivided)
                 cleaned[box] = keep_tints(as_is[box], cleaned[box])
-            cleaned = mend_marks(page, cleaned, page_census)
+            cleaned = mend_marks(page, cleaned, prepared.census)
         else:
             if levelled:
                 page = normalize_levels(page)

@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 
 from docclean.inference.levels import sampled_quantiles
-from docclean.inference.regions import RING_PAD, padded_box, surround
+from docclean.inference.regions import RING_PAD, masked, padded_box, surround
 
 INK = 0.5
 """Levelled gray below which a pixel is ink (the harm measure's line)."""
@@ -104,7 +104,8 @@ def census(levelled: np.ndarray) -> Census:
     specks = lone_specks(dark_u8, stats)
     if specks.sum() <= max(MIN_SPECKS, SPECK_SHARE * specks.size):
         return Census(dark, labels, stats, "clean")
-    cored = np.bincount(labels[dark][levelled[dark] < SPECK_CORE], minlength=count)[1:] > 0
+    own, gray = masked(dark, labels, levelled)
+    cored = np.bincount(own[gray < SPECK_CORE], minlength=count)[1:] > 0
     speckled = (specks & cored).sum() >= SPECKLED_SHARE * specks.size
     return Census(dark, labels, stats, "speckled" if speckled else "other")
 
@@ -154,7 +155,8 @@ def _keep_marks(
     import cv2
 
     area = stats[:, cv2.CC_STAT_AREA]
-    erased = np.bincount(labels[inside][cleaned[inside] >= INK], minlength=area.size)
+    own, after = masked(inside, labels, cleaned)
+    erased = np.bincount(own[after >= INK], minlength=area.size)
     candidates = np.flatnonzero((2 * erased > area) & (area >= min_area) & (area <= MAX_MARK_AREA))
     on_paper = on_paper or _on_clean_paper
     out = cleaned

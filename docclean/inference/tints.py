@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from docclean.inference.regions import RING_PAD, padded_box, surround
+from docclean.inference.regions import RING_PAD, masked, padded_box, surround
 
 DARK = 0.65
 """Levelled gray below which a pixel may be ink, tinted or black."""
@@ -96,7 +96,7 @@ def _keep_tinted_ink(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdge
         return cleaned
     area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1).astype(np.float64)
     inside = dark.astype(bool)
-    own, before, after = labels[inside], levelled[inside], cleaned[inside]
+    own, before, after = masked(inside, labels, levelled, cleaned)
     changed = np.bincount(own, after - before, count) / area
     erased_share = np.bincount(own[(before < 0.5) & (after >= 0.5)], minlength=count) / area
     needs_keeping = (np.abs(changed) >= CHANGED) | (erased_share >= ERASED_SHARE)
@@ -163,7 +163,8 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -
         return cleaned
     area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1).astype(np.float64)
     inside = band.astype(bool)
-    lightened = np.bincount(labels[inside], cleaned[inside] - levelled[inside], count) / area
+    own, before, after = masked(inside, labels, levelled, cleaned)
+    lightened = np.bincount(own, after - before, count) / area
     candidates = np.flatnonzero((lightened >= SHADE_LIGHTENED) & (area >= SHADE_MIN_AREA))
     candidates = candidates[candidates > 0]
     if candidates.size == 0:

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from docclean.inference.regions import masked
+
 TWO_TONE_FROM = 0.85
 """Separability up to which a page keeps the model's own decision level."""
 TWO_TONE_AT = 0.95
@@ -170,7 +172,8 @@ def _faint_marks(ink: np.ndarray, kept: np.ndarray) -> _FaintMarks | None:
     if count == 0:
         return None
     flat_labels = labels.ravel()
-    sizes = np.bincount(labels[ink], minlength=count + 1)  # ink pixels only: faster
+    (own,) = masked(ink, labels)
+    sizes = np.bincount(own, minlength=count + 1)  # ink pixels only: faster
     gone = np.flatnonzero(ink & ~kept)  # only these pixels can come back
     gone_marks = flat_labels[gone]
     faint = 2 * np.bincount(gone_marks, minlength=count + 1) >= sizes

@@ -1,0 +1,44 @@
+"""A page made ready for a tone model (``paper-ink``, not bilevel), the same way at inference and
+in training: at full contrast (:mod:`docclean.inference.levels`), divided by its paper if shadowed
+(:mod:`docclean.inference.shadows`), its salt-and-pepper's impulses cleared
+(:mod:`docclean.inference.impulses`) and sharpened if blurred (:mod:`docclean.inference.sharpen`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from docclean.inference.impulses import clear_impulses
+from docclean.inference.levels import normalize_levels
+from docclean.inference.marks import Census, census
+from docclean.inference.shadows import Division, divide_shadows
+from docclean.inference.sharpen import sharpen_blurred
+
+
+@dataclass
+class PreparedPage:
+    """A page as a tone model (``paper-ink``, not bilevel) takes it, and what led there."""
+
+    page: np.ndarray
+    """At full contrast, divided by its paper if shadowed, impulses cleared, sharpened if blurred."""
+    undivided: np.ndarray
+    """At full contrast, not divided (the page itself when no shadow was divided out)."""
+    division: Division | None
+    census: Census
+    """The census of the page at full contrast, divided, before impulses and sharpening."""
+
+    def repaired(self, levelled: np.ndarray) -> np.ndarray:
+        """``levelled`` with the impulses cleared and sharpened as the page was."""
+        return sharpen_blurred(clear_impulses(levelled, self.census), self.census)
+
+
+def prepare_page(page: np.ndarray) -> PreparedPage:
+    """A float32 grayscale page made ready for a tone model, at inference as in training."""
+    undivided = normalize_levels(page)
+    division = divide_shadows(page)
+    levelled = undivided if division is None else normalize_levels(division.page)
+    prepared = PreparedPage(levelled, undivided, division, census(levelled))
+    prepared.page = prepared.repaired(levelled)
+    return prepared
