@@ -174,12 +174,14 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -
         box = padded_box(stats[label], labels.shape, BOX_PAD)
         shade = labels[box] == label
         gray = levelled[box]
+        inner = cv2.erode(shade.astype(np.uint8), _disk(2)).astype(bool)  # off stroke edges
+        if inner.sum() < 20 or np.std(gray[inner]) > SHADE_MAX_SPREAD:  # first: the cheap test
+            continue
         region = ndimage.binary_fill_holes(shade)  # the text within it too
         near, ring = surround(region)
         ring &= gray >= low
         edge = near & ~region & (gray >= low)
-        inner = cv2.erode(shade.astype(np.uint8), _disk(2)).astype(bool)  # off stroke edges
-        if min(ring.sum(), edge.sum(), inner.sum()) < 20 or np.std(gray[inner]) > SHADE_MAX_SPREAD:
+        if min(ring.sum(), edge.sum()) < 20:
             continue
         paper = float(np.median(gray[ring]))
         contrast = paper - float(np.median(gray[shade]))
