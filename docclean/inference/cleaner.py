@@ -12,6 +12,7 @@ from docclean.inference.graph import inference_model
 from docclean.inference.levels import normalize_levels
 from docclean.inference.marks import mend_marks
 from docclean.inference.prepare import prepare_page
+from docclean.inference.rules import keep_rules
 from docclean.inference.tiling import TileConfig, default_margin, run_tiled
 from docclean.inference.tints import keep_tints
 from docclean.inference.two_tone import model_level, two_tone_ink, two_tone_output
@@ -49,7 +50,8 @@ class PageCleaner:
     one sharpened (:mod:`docclean.inference.sharpen`), a shadowed one divided by its paper
     (:mod:`docclean.inference.shadows`), and after it what it took of a heading in
     a colour or gray tint and of shaded boxes back
-    (:mod:`docclean.inference.tints`), then on a clean page the small marks it erased back and on
+    (:mod:`docclean.inference.tints`), the thin rules it broke whole
+    (:mod:`docclean.inference.rules`), then on a clean page the small marks it erased back and on
     a speckled page the lone specks and pinholes it left cleared (:mod:`docclean.inference.marks`).
     """
 
@@ -157,7 +159,7 @@ class PageCleaner:
                 box = (slice(top, bottom), slice(left, right))
                 as_is = prepared.repaired(prepared.undivided)
                 cleaned[box] = keep_tints(as_is[box], cleaned[box])
-            cleaned = mend_marks(page, cleaned, prepared.census)
+            cleaned = mend_marks(page, keep_rules(page, cleaned), prepared.census)
         else:
             if levelled:
                 page = normalize_levels(page)

@@ -1,0 +1,139 @@
+"""Rules kept whole after the model: which broken lines come back, and which are left as they are."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from docclean.inference import rules
+
+RULE = np.float32(0.55)
+"""A thin rule as a blurred photo shows it: mid-gray, where the tone curve is steep."""
+
+
+def _ruled(across: bool = True) -> np.ndarray:
+    """Paper with a 1-px vertical rule (column 80, rows 20-180) and a horizontal one (row 100)."""
+    page = np.ones((200, 160), np.float32)
+    page[20:180, 80] = RULE
+    if across:
+        page[100, 20:140] = RULE
+    return page
+
+
+def _model_kept(page: np.ndarray, gaps: list[slice]) -> np.ndarray:
+    """What the model makes of the rules: black, except the ``gaps`` (rows of the vertical rule)
+    turned into paper."""
+    cleaned = np.where(page < 1.0, 0.0, 1.0).astype(np.float32)
+    for rows in gaps:
+        cleaned[rows, 80] = 1.0
+    return cleaned
+
+
+def test_a_rule_the_model_broke_comes_back_whole() -> None:
+    page = _ruled()
+    cleaned = _model_kept(page, [slice(40, 46), slice(120, 130)])
+    mended = rules.keep_rules(page, cleaned)
+    assert mended[20:180, 80].max() <= RULE  # no gap left
+    np.testing.assert_array_equal(mended[40:46, 80], RULE)  # as the page has it
+    changed = mended != cleaned
+    assert changed.sum() == 16 and changed[:, 80].sum() == 16  # nothing else touched
+
+
+def test_a_line_kept_whole_or_erased_whole_is_left_as_the_model_made_it() -> None:
+    page = _ruled()
+    whole = _model_kept(page, [])
+    np.testing.assert_array_equal(rules.keep_rules(page, whole), whole)
+    erased = np.ones_like(page)  # a fold or a crease, which the model took away
+    np.testing.assert_array_equal(rules.keep_rules(page, erased), erased)
+    page = _ruled(across=False)
+    mostly = _model_kept(page, [slice(20, 110)])  # kept less than half: not the model's rule
+    np.testing.assert_array_equal(rules.keep_rules(page, mostly), mostly)
+
+
+def test_a_rule_s_ends_stay_as_the_model_made_them() -> None:
+    page = _ruled()
+    cleaned = _model_kept(page, [slice(20, 30), slice(170, 180), slice(60, 64)])
+    mended = rules.keep_rules(page, cleaned)
+    assert (mended[20:30, 80] == 1.0).all() and (mended[170:180, 80] == 1.0).all()
+    assert (mended[60:64, 80] == RULE).all()
+
+
+def test_a_crease_running_between_letters_is_not_a_rule() -> None:
+    page = np.ones((60, 200), np.float32)
+    page[30, 10:190] = 0.6  # a crease through a line of bold letters
+    for left in range(10, 190, 8):
+        page[20:40, left : left + 6] = 0.0
+    cleaned = page.copy()
+    cleaned[30][page[30] == np.float32(0.6)] = 1.0  # the model took the crease away
+    np.testing.assert_array_equal(rules.keep_rules(page, cleaned), cleaned)
+
+
+def test_short_strokes_and_thick_bars_are_not_rules() -> None:
+    page = np.ones((120, 160), np.float32)
+    page[20:50, 30] = RULE  # a letter's stem: shorter than MIN_LENGTH
+    page[10:110, 100:110] = RULE  # a bar 10 px wide
+    cleaned = np.where(page < 1.0, 0.0, 1.0).astype(np.float32)
+    cleaned[30:34, 30] = cleaned[50:60, 100:110] = 1.0
+    np.testing.assert_array_equal(rules.keep_rules(page, cleaned), cleaned)
+
+
+def test_a_tilted_rule_comes_back_whole() -> None:
+    page = np.ones((300, 120), np.float32)
+    rows = np.arange(10, 290)
+    columns = 40 + rows // 70  # 1 px over 70 rows: a page turned by 0.8 degrees
+    page[rows, columns] = page[rows, columns + 1] = RULE
+    cleaned = np.where(page < 1.0, 0.0, 1.0).astype(np.float32)
+    cleaned[150:156] = 1.0
+    mended = rules.keep_rules(page, cleaned)
+    assert (mended[150:156].min(axis=1) <= RULE).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    height=st.integers(1, 120),
+    width=st.integers(1, 120),
+    seed=st.integers(0, 2**16),
+)
+def test_any_page_keeps_its_shape_and_is_only_darkened_towards_itself(
+    height: int, width: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    page = np.where(rng.random((height, width)) < 0.5, 1.0, rng.random((height, width)))
+    page[rng.integers(0, height), :] = RULE  # a rule across, and one down
+    page[:, rng.integers(0, width)] = RULE
+    page = page.astype(np.float32)
+    cleaned = np.where(rng.random(page.shape) < 0.3, 1.0, page).astype(np.float32)
+    given_cleaned = cleaned.copy()
+    mended = rules.keep_rules(page, cleaned)
+    assert mended.shape == page.shape and mended.dtype == np.float32
+    assert (mended <= cleaned).all() and (mended >= np.minimum(cleaned, page)).all()
+    np.testing.assert_array_equal(cleaned, given_cleaned)  # the model's page is not written to
+
+
+@pytest.mark.slow
+def test_the_default_keeps_a_phone_photo_s_table_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cv2
+    from conftest import load_bench
+
+    from docclean.evaluation import harm
+    from docclean.inference import cleaner
+    from docclean.models.store import load_model
+
+    photos = load_bench("shadow_photos.py")
+    pure = harm.render_specimen(1400, 1000, 150, seed=2, margin_in=0.05).pixels
+    photo, _ = photos.photograph(pure, np.random.default_rng([150, 2, 4711]))
+    photo, pure = photo[500:900], pure[500:900]  # a table, its rules 1 px wide, gray and blurred
+    down = np.ones((rules.MIN_LENGTH, 1), np.uint8)
+    ruled = cv2.morphologyEx((pure < 0.5).astype(np.uint8), cv2.MORPH_OPEN, down).astype(bool)
+    clean = cleaner.PageCleaner(load_model(None), device="cpu").clean
+
+    def gaps(out: np.ndarray) -> int:  # rule pixels with paper on either side too
+        return int((ruled & (cv2.erode(out, np.ones((1, 3), np.float32)) > 0.75)).sum())
+
+    kept = gaps(clean(photo))
+    monkeypatch.setattr(cleaner, "keep_rules", lambda levelled, cleaned: cleaned)
+    broken = gaps(clean(photo))
+    assert broken > 40  # the model alone breaks them (86 of 2,729 px)
+    assert kept < 0.1 * broken
