@@ -57,3 +57,17 @@ def test_the_default_cleans_a_shadowed_photo_better_than_leaving_it_or_sauvola(
     model = figures["office-tone-unet"]
     assert model["rmse"] < 0.6 * figures["sauvola"]["rmse"] < figures["no_cleaning"]["rmse"]
     assert model["rmse_shadow"] < 0.25 * figures["no_cleaning"]["rmse_shadow"]
+
+
+def test_rule_pixels_lost_are_those_a_broken_rule_misses(photos: ModuleType) -> None:
+    pure = np.ones((120, 100), np.float32)
+    pure[10:110, 50] = 0.0  # a rule down, 100 px
+    pure[60, 5:95] = 0.0  # one across, 90 px
+    pure[20:30, 20:23] = 0.0  # a letter's stem: no rule
+    assert photos.rules_lost(pure, pure) == (0, 190)
+    broken = 0.3 + 0.5 * pure  # another contrast, forgiven
+    broken[30:40, 50] = 0.8  # a gap of 10 px in the rule down
+    broken[60, 10:14] = 0.8  # one of 4 px in the one across
+    broken[80:85, 49] = 0.3  # shifted by a pixel: kept
+    broken[80:85, 50] = 0.8
+    assert photos.rules_lost(broken, pure) == (14, 190)

@@ -6,9 +6,9 @@ whether it is ink or paper: a phone photo's table at 150 dpi came back with its 
 dashed. Whether a thin straight line is a rule the model itself says, by keeping most of it; so
 after the model :func:`keep_rules` finds the page's straight runs of darker gray (an opening with
 a line :data:`MIN_LENGTH` px long, across and down, no wider than :data:`MAX_WIDTH`), and where
-the model kept at least :data:`KEPT_SHARE` of such a line's length as ink, puts back each gap
-between the stretches it kept that is as dark as they are (:data:`SAME_GRAY`), as the levelled
-page has it. A line the model took away as a whole or for the most part (a fold, a crease, a
+the model kept at least :data:`KEPT_SHARE` of such a line's length as ink, draws each gap
+between the stretches it kept that is as dark as they are on the page (:data:`SAME_GRAY`) as dark
+as it drew them. A line the model took away as a whole or for the most part (a fold, a crease, a
 stain's straight edge) stays away, and so does a crease running between the letters it kept.
 Measured: docs/do-no-harm.md, "Rules kept whole".
 """
@@ -27,7 +27,7 @@ MAX_WIDTH = 6
 curve breaks."""
 INK = 0.5
 CORE = 0.1
-"""A gap's pixels within this of the line's darkest there are its core, the ones put back."""
+"""A gap's pixels within this of the line's darkest there are its core, the ones drawn."""
 SAME_GRAY = 0.1
 """A gap is the line's own when its darkest gray is at most this much lighter than the median of
 the stretches the model kept."""
@@ -88,7 +88,8 @@ def _mend_line(
     :data:`KEPT_SHARE` of its length: each gap between stretches it kept (a column of a line
     across, a row of a line down, none of it kept as ink) whose darkest gray is within
     :data:`SAME_GRAY` of the kept stretches' (the same line, not a crease running between letters)
-    gets its core (its darkest pixels, within :data:`CORE`) back, the darker of the two pages."""
+    has its core (its darkest pixels, within :data:`CORE`) drawn at the model's median gray for the
+    line's ink."""
     gray = levelled[box]
     across = 1 - axis
     kept = (line & (out[box] < INK)).any(axis=across)
@@ -102,7 +103,8 @@ def _mend_line(
     core = line & (gray <= np.expand_dims(darkest + CORE, across)) & np.expand_dims(gaps, across)
     if not core.any():
         return out
+    drawn = float(np.median(out[box][line & (out[box] < INK)]))  # the model's own gray for it
     out = out.copy() if out is cleaned else out
     region = out[box]
-    region[core] = np.minimum(region[core], gray[core])
+    region[core] = np.minimum(region[core], drawn)
     return out
