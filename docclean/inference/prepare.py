@@ -1,7 +1,10 @@
-"""A page made ready for a tone model (``paper-ink``, not bilevel), the same way at inference and
-in training: at full contrast (:mod:`docclean.inference.levels`), divided by its paper if shadowed
+"""A page made ready for a tone model (``paper-ink``, not bilevel): at full contrast
+(:mod:`docclean.inference.levels`), divided by its paper if shadowed
 (:mod:`docclean.inference.shadows`), its salt-and-pepper's impulses cleared
 (:mod:`docclean.inference.impulses`) and sharpened if blurred (:mod:`docclean.inference.sharpen`).
+The models train on pages as scanned: trained on pages prepared so, the default's twin scored
+worse on NoisyOffice VA and under the photos' shadows (docs/do-no-harm.md, "Training through the
+division").
 """
 
 from __future__ import annotations
@@ -35,10 +38,10 @@ class PreparedPage:
 
 
 def prepare_page(page: np.ndarray) -> PreparedPage:
-    """A float32 grayscale page made ready for a tone model, at inference as in training."""
+    """A float32 grayscale page made ready for a tone model."""
     undivided = normalize_levels(page)
     division = divide_shadows(page)
     levelled = undivided if division is None else normalize_levels(division.page)
-    prepared = PreparedPage(levelled, undivided, division, census(levelled))
-    prepared.page = prepared.repaired(levelled)
-    return prepared
+    page_census = census(levelled)
+    repaired = sharpen_blurred(clear_impulses(levelled, page_census), page_census)
+    return PreparedPage(repaired, undivided, division, page_census)

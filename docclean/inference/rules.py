@@ -26,6 +26,7 @@ MAX_WIDTH = 6
 """Widest rule (px across it, on average over its length): thicker bars are not what the tone
 curve breaks."""
 INK = 0.5
+"""The model's output below which a pixel is ink."""
 CORE = 0.1
 """A gap's pixels within this of the line's darkest there are its core, the ones drawn."""
 SAME_GRAY = 0.1
