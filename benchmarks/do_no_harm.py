@@ -1,7 +1,8 @@
 """Do no harm: what models and classic methods do to clean pages and to good light scans of them.
 
     python benchmarks/do_no_harm.py [--model NAME|PATH ...] [--dpi 150,300,600] [--pages 2]
-                                    [--half] [--toned] [--shadowed] [--blurred 0.9,1.1]
+                                    [--half] [--toned] [--shadowed] [--turned]
+                                    [--blurred 0.9,1.1]
                                     [--crop docs/PNG] [--json]
 
 Renders A4 specimen pages (docclean.evaluation.harm: bold headings of 24-48 pt, body text of
@@ -16,7 +17,9 @@ damaged most. ``--half`` keeps the top half of each page (less memory at 600 dpi
 adds each page with gray that belongs to it (headings in a 0.45 tint, table header rows shaded
 0.85), which must come back as it is (held to the pure pages' RMSE target), and a light scan of
 each (reported, not judged). ``--shadowed`` adds a light scan of each toned page under a hand's
-or a phone's hard shadow over a bottom corner (reported, not judged). ``--blurred 0.9,1.1``
+or a phone's hard shadow over a bottom corner (reported, not judged). ``--turned`` adds a light
+scan of each page turned a quarter, as a landscape page scanned sideways, scored against the pure
+page turned alike (reported, not judged). ``--blurred 0.9,1.1``
 adds a blurred, noisier scan of each page at each sigma (a phone's photo, a scan out of focus):
 reported, left out of the verdict.
 """
@@ -59,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--shadowed", action="store_true", help="Also the toned pages under a hard shadow"
+    )
+    parser.add_argument(
+        "--turned", action="store_true", help="Also a light scan of each page turned a quarter"
     )
     parser.add_argument(
         "--binarize",
@@ -105,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     first_model = next(iter(models))
 
     kinds = ("pure", "light_scan") + ("toned", "toned_scan") * args.toned
-    kinds += ("shadowed_scan",) * args.shadowed
+    kinds += ("shadowed_scan",) * args.shadowed + ("turned_scan",) * args.turned
     kinds += ("handwritten",) * args.binarize
     pages = itertools.chain(
         _pages(args.dpi, args.pages, args.half, kinds, args.blurred),

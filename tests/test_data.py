@@ -110,6 +110,21 @@ def test_patches_stay_aligned_and_augmented_targets_are_untouched() -> None:
         assert any(np.any(np.all(windows == c, axis=(1, 2))) for c in candidates)
 
 
+def test_turned_patches_are_transposed_windows_and_stay_aligned() -> None:
+    rng = np.random.default_rng(2)
+    clean = rng.random((40, 60), dtype=np.float32)
+    noisy = clean * 0.5
+    sampler = PatchSampler([Pair("a", noisy, clean)], patch_size=16, seed=4, augment=["turn"])
+    x, y = sampler.batch(40)
+    assert np.allclose(x, y * 0.5)
+    windows = np.lib.stride_tricks.sliding_window_view(clean, (16, 16)).reshape(-1, 16, 16)
+    turned = [not np.any(np.all(windows == p, axis=(1, 2))) for p in y[..., 0]]
+    for patch, was_turned in zip(y[..., 0], turned, strict=True):
+        if was_turned:  # a window of the page, transposed
+            assert np.any(np.all(windows == patch.T, axis=(1, 2)))
+    assert 10 <= sum(turned) <= 30  # about half
+
+
 def test_scale_augmentation_resamples_both_sides_alike() -> None:
     yy, xx = np.mgrid[0:120, 0:120].astype(np.float32)
     clean = (np.sin(xx / 3) * np.cos(yy / 5) + 1) / 2  # smooth, so resampling keeps the relation

@@ -136,6 +136,21 @@ def test_shadowed_scans_darken_a_corner_of_the_toned_page_and_are_only_reported(
     assert report["verdict"]["ink_lost_worst"] == 0.0  # the shadowed scan is not judged
 
 
+def test_turned_scans_are_light_scans_of_the_page_turned_and_are_only_reported() -> None:
+    pure, turned = harm.specimens(
+        [150], size=SIZE, layout=harm.COMPACT_LAYOUT, kinds=("pure", "turned_scan")
+    )
+    np.testing.assert_array_equal(turned.pure, np.rot90(pure.page))
+    np.testing.assert_array_equal(turned.page, harm.light_scan(turned.pure, 150, 0))
+
+    def blank_when_turned(page: np.ndarray) -> np.ndarray:
+        return np.ones_like(page) if np.array_equal(page, turned.page) else page
+
+    report = harm.check_harm(blank_when_turned, [pure, turned])
+    assert report["pages"][1]["ink_lost"] == 1.0  # scored, against the page turned alike
+    assert report["verdict"]["ink_lost_worst"] == 0.0  # and not judged
+
+
 def test_blanking_a_heading_is_flagged(small_pages: list[harm.Specimen]) -> None:
     def blank_heading(page: np.ndarray) -> np.ndarray:
         out = page.copy()

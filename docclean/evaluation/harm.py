@@ -379,10 +379,13 @@ def blurred_kind(blur: float) -> str:
     return f"blurred_{blur:g}px"
 
 
+REPORTED_ONLY = ("toned_scan", "shadowed_scan", "turned_scan")
+
+
 def is_judged(kind: str) -> bool:
     """Whether pages of ``kind`` count in :func:`verdict` (blurred scans, light scans of toned
-    pages and shadowed scans are only reported)."""
-    return not kind.startswith("blurred_") and kind not in ("toned_scan", "shadowed_scan")
+    pages, shadowed scans and turned scans are only reported)."""
+    return not kind.startswith("blurred_") and kind not in REPORTED_ONLY
 
 
 @dataclass(frozen=True)
@@ -392,7 +395,7 @@ class Specimen:
     name: str
     dpi: int
     kind: str  # "pure", "light_scan", "toned" (a pure page with tinted headings, shaded rows),
-    # "toned_scan", "shadowed_scan", "handwritten" or a blurred_kind(...)
+    # "toned_scan", "shadowed_scan", "turned_scan", "handwritten" or a blurred_kind(...)
     page: np.ndarray
     pure: np.ndarray
     headings: tuple[Box, ...]
@@ -414,7 +417,8 @@ def specimens(
     """Specimen pages, rendered one at a time: for each dpi and seed the pure page, then its light
     scan (and with ``"toned"`` in ``kinds``, the pure page with tinted headings and shaded rows,
     which must come back as it is, and with ``"toned_scan"`` a light scan of it, with
-    ``"shadowed_scan"`` a :func:`shadowed_scan` of it; with
+    ``"shadowed_scan"`` a :func:`shadowed_scan` of it, with ``"turned_scan"`` a light scan of
+    the page turned a quarter, as a landscape page scanned sideways; with
     ``"handwritten"``, a good light scan of a handwritten page, :func:`handwritten_page`); then a
     :func:`blurred_scan` at each of ``blurs``. ``size`` (height, width) in px, or an A4 page at
     each dpi when None."""
@@ -439,6 +443,11 @@ def specimens(
                     elif kind == "shadowed_scan":
                         pixels = shadowed_scan(tinted, dpi, seed)
                     yield Specimen(f"{name}-{kind}", dpi, kind, pixels, tinted, page.headings)
+                    continue
+                if kind == "turned_scan":  # a page scanned sideways: turned a quarter
+                    turned = np.ascontiguousarray(np.rot90(page.pixels))
+                    scan = light_scan(turned, dpi, seed)
+                    yield Specimen(f"{name}-{kind}", dpi, kind, scan, turned, ())
                     continue
                 pixels = page.pixels if kind == "pure" else light_scan(page.pixels, dpi, seed)
                 yield Specimen(f"{name}-{kind}", dpi, kind, pixels, page.pixels, page.headings)

@@ -174,6 +174,8 @@ def read_name_list(spec: str) -> list[str]:
 
 AUGMENTATIONS: dict[str, str] = {
     "flip": "mirror patches left-right and top-bottom",
+    "turn": "transpose patches (with flip: every quarter turn), so lines down are seen as often "
+    "as lines across",
     "tone": "jitter the noisy patch's brightness and contrast (the target stays as it is)",
     "scale": "resample patch pairs by 0.6x to 1.6x, as if scanned at another resolution",
 }
@@ -248,6 +250,8 @@ class PatchSampler:
                     a, b = a[:, ::-1], b[:, ::-1]
                 if rng.random() < 0.5:
                     a, b = a[::-1], b[::-1]
+            if "turn" in self.augment and rng.random() < 0.5:
+                a, b = a.T, b.T
             if "tone" in self.augment:
                 gain, shift = rng.uniform(0.9, 1.1), rng.uniform(-0.05, 0.05)
                 a = np.clip(a * gain + shift, 0.0, 1.0)
