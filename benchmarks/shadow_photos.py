@@ -137,18 +137,30 @@ RULE_LENGTH = 41
 """Ink runs this long, across or down, are the pure page's rules (and its headings' long bars)."""
 
 
-def rules_lost(output: np.ndarray, pure: np.ndarray) -> tuple[int, int]:
-    """How many of the pure page's rule pixels ``output`` (affinely mapped) broke: lighter than
-    mid-gray across the rule's width (the darkest of the pixel and its two neighbours across), and
-    of how many."""
+def rule_pixels(pure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pure page's rule pixels: its ink runs of :data:`RULE_LENGTH` px or more, across and
+    down."""
     ink = (np.asarray(pure) < 0.5).astype(np.uint8)
+    across, down = (
+        cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(along, np.uint8)).astype(bool)
+        for along in ((1, RULE_LENGTH), (RULE_LENGTH, 1))
+    )
+    return across, down
+
+
+def rules_lost(
+    output: np.ndarray, pure: np.ndarray, ruled: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[int, int]:
+    """How many of the pure page's rule pixels (``ruled``: :func:`rule_pixels`, found if None)
+    ``output`` (affinely mapped) broke: lighter than mid-gray across the rule's width (the darkest
+    of the pixel and its two neighbours across), and of how many."""
+    across, down = rule_pixels(pure) if ruled is None else ruled
     mapped = affine_mapped(output, pure).astype(np.float32)
     lost = total = 0
-    for along, across in (((1, RULE_LENGTH), (3, 1)), ((RULE_LENGTH, 1), (1, 3))):
-        ruled = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(along, np.uint8)).astype(bool)
-        darkest = cv2.erode(mapped, np.ones(across, np.uint8))
-        lost += int((ruled & (darkest >= 0.5)).sum())
-        total += int(ruled.sum())
+    for lines, width in ((across, (3, 1)), (down, (1, 3))):
+        darkest = cv2.erode(mapped, np.ones(width, np.uint8))
+        lost += int((lines & (darkest >= 0.5)).sum())
+        total += int(lines.sum())
     return lost, total
 
 
@@ -179,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     scores: dict[str, dict[str, list[float]]] = {
         m: {"page": [], "shadow": [], "light": [], "rules_lost": []} for m in methods
     }
-    rule_pixels = 0
+    ruled_total = 0
     squares = dict.fromkeys(methods, 0.0)
     pixels = 0
     if args.save:
@@ -187,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     dpis = [int(v) for v in args.dpi.split(",") if v.strip()]
     for name, photo, pure, shade in pages(dpis, args.pages, args.size):
         pixels += pure.size
-        rule_pixels += rules_lost(pure, pure)[1]
+        ruled = rule_pixels(pure)
+        ruled_total += int(ruled[0].sum() + ruled[1].sum())
         in_shadow, in_light = shade < 0.9, shade > 0.99
         if args.save:
             cv2.imwrite(
@@ -205,14 +218,14 @@ def main(argv: list[str] | None = None) -> int:
             scores[method]["page"].append(page_rmse)
             scores[method]["shadow"].append(affine_rmse(output, pure, in_shadow))
             scores[method]["light"].append(affine_rmse(output, pure, in_light))
-            scores[method]["rules_lost"].append(rules_lost(output, pure)[0])
+            scores[method]["rules_lost"].append(rules_lost(output, pure, ruled)[0])
             row.append(f"{method} {page_rmse:.4f}")
             if args.save:
                 image = (np.clip(output, 0, 1) * 255).round().astype(np.uint8)
                 cv2.imwrite(str(args.save / f"{name}-{method}.png"), image)
         print(f"{name}: " + ", ".join(row), file=sys.stderr, flush=True)
     print("| method | pages | RMSE after the best affine map (mean of pages) | pooled "
-          f"| in the shadows | in the light | rule pixels lost (of {rule_pixels:,}) |")  # fmt: skip
+          f"| in the shadows | in the light | rule pixels lost (of {ruled_total:,}) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     figures = {}
     for method, by in scores.items():
@@ -222,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             "rmse_shadow": round(float(np.mean(by["shadow"])), 4),
             "rmse_light": round(float(np.mean(by["light"])), 4),
             "rule_pixels_lost": int(sum(by["rules_lost"])),
-            "rule_pixels": rule_pixels,
+            "rule_pixels": ruled_total,
         }
         f = figures[method]
         print(f"| {method} | {len(by['page'])} | {f['rmse']:.4f} | {f['rmse_pooled']:.4f} "

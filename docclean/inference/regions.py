@@ -22,8 +22,9 @@ def padded_box(stat: np.ndarray, shape: tuple[int, ...], pad: int) -> tuple[slic
 
 
 def masked(mask: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
-    """Each of ``arrays`` where ``mask`` is True (``array[mask]``), gathered at the mask's flat
-    indices: on a whole page several times faster than boolean indexing (7 against 42 ms)."""
+    """Each of ``arrays`` where ``mask`` is set (``array[mask != 0]``; a bool or a 0/1 uint8
+    mask), gathered at the mask's flat indices: on a whole page several times faster than boolean
+    indexing (7 against 42 ms)."""
     where = np.flatnonzero(mask)
     return [np.ravel(array).take(where) for array in arrays]
 

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from docclean.inference.marks import INK
+from docclean.inference.regions import masked
+
 DARK = 0.75
 """Levelled gray below which a pixel may belong to a rule."""
 MIN_LENGTH = 41
@@ -25,16 +28,14 @@ MIN_LENGTH = 41
 MAX_WIDTH = 6
 """Widest rule (px across it, on average over its length): thicker bars are not what the tone
 curve breaks."""
-INK = 0.5
-"""The model's output below which a pixel is ink."""
 CORE = 0.1
 """A gap's pixels within this of the line's darkest there are its core, the ones drawn."""
 SAME_GRAY = 0.1
 """A gap is the line's own when its darkest gray is at most this much lighter than the median of
 the stretches the model kept."""
 KEPT_SHARE = 0.5
-"""Share of a line's length the model must keep as ink (below :data:`INK`) for its gaps to come
-back."""
+"""Share of a line's length the model must keep as ink (below
+:data:`docclean.inference.marks.INK`) for its gaps to come back."""
 
 
 def keep_rules(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
@@ -56,7 +57,8 @@ def keep_rules(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
         count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
         if count <= 1:
             continue
-        erased = np.bincount(labels.ravel().take(np.flatnonzero(small_erased)), minlength=count)
+        (own,) = masked(small_erased, labels)
+        erased = np.bincount(own, minlength=count)
         along = stats[:, cv2.CC_STAT_WIDTH if axis == 1 else cv2.CC_STAT_HEIGHT]
         thin = stats[:, cv2.CC_STAT_AREA] <= (MAX_WIDTH // 2 + 1) * along
         candidates = np.flatnonzero(thin & (erased > 0))

@@ -95,8 +95,7 @@ def _keep_tinted_ink(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdge
     if count <= 1:
         return cleaned
     area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1).astype(np.float64)
-    inside = dark.astype(bool)
-    own, before, after = masked(inside, labels, levelled, cleaned)
+    own, before, after = masked(dark, labels, levelled, cleaned)
     changed = np.bincount(own, after - before, count) / area
     erased_share = np.bincount(own[(before < 0.5) & (after >= 0.5)], minlength=count) / area
     needs_keeping = (np.abs(changed) >= CHANGED) | (erased_share >= ERASED_SHARE)
@@ -162,8 +161,7 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -
     if count <= 1:
         return cleaned
     area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1).astype(np.float64)
-    inside = band.astype(bool)
-    own, before, after = masked(inside, labels, levelled, cleaned)
+    own, before, after = masked(band, labels, levelled, cleaned)
     lightened = np.bincount(own, after - before, count) / area
     candidates = np.flatnonzero((lightened >= SHADE_LIGHTENED) & (area >= SHADE_MIN_AREA))
     candidates = candidates[candidates > 0]
