@@ -249,6 +249,19 @@ def test_shipped_default_does_no_harm_on_small_pages(
     assert verdict["passes"]
 
 
+def test_shipped_default_keeps_every_mark_of_a_crop_of_punctuation(
+    default_cleaner: Callable[[np.ndarray], np.ndarray],
+) -> None:
+    """A 150-dpi crop whose last line is punctuation alone (". . . , , , ; ; ; : : :") and 7 % of
+    whose components are lone dots: the default's model erases 13 of them; the page counts as
+    clean (the dots lie on its lines of text), so they come back. Measured 2026-12-06: 0 lost
+    (13 before the dots on lines were told from specks), light scan RMSE 0.0098 (0.0138)."""
+    crop = harm.specimens([150], size=(800, 600), layout=harm.COMPACT_LAYOUT, kinds=("light_scan",))
+    report = harm.check_harm(default_cleaner, list(crop))
+    assert report["verdict"]["components_lost"] == 0, report["verdict"]
+    assert report["verdict"]["scan_rmse_pooled"] <= 0.011, report["verdict"]
+
+
 @pytest.mark.slow
 def test_shipped_default_keeps_toned_pages(
     default_cleaner: Callable[[np.ndarray], np.ndarray],

@@ -151,6 +151,36 @@ def test_full_stops_beside_letters_are_not_counted_as_specks() -> None:
     assert _lone_specks(apart) == 43
 
 
+def _punctuation_page(dots_on_lines: bool) -> np.ndarray:
+    """Three lines of 'letters' (bars 3 px wide, 10 px tall, 27 px apart) with 40 lone 2 x 2 dots,
+    two after each letter: on the lines, as a line of 150-dpi punctuation (". . , , ; ;") has
+    them, or as far along but between the lines, where dust and salt-and-pepper fall too."""
+    page = np.ones((120, 400), np.float32)
+    dots = 0
+    for row, gap in ((10, 27), (40, 57), (70, 92)):
+        for x in range(10, 380, 27):
+            page[row : row + 10, x : x + 3] = 0.0
+            for dx in (9, 18):
+                if dots < 40:
+                    top = row + 8 if dots_on_lines else gap
+                    page[top : top + 2, x + dx : x + dx + 2] = 0.0
+                    dots += 1
+    return page
+
+
+def test_punctuation_on_its_lines_leaves_a_page_clean() -> None:
+    """Lone dots make 40 of the page's 82 components: on the lines of text they are punctuation
+    and the page is clean (the marks the model erased come back); the same dots between the lines
+    are specks, and the page is not."""
+    on_lines, between = _punctuation_page(True), _punctuation_page(False)
+    assert _lone_specks(on_lines) == _lone_specks(between) == 40
+    assert marks.census(on_lines).kind == "clean"
+    assert marks.census(between).kind != "clean"
+    dots = (on_lines < 0.5) & (between >= 0.5)  # the letters are dark on both pages
+    mended = marks.mend_marks(on_lines, _erase(on_lines, ndimage.binary_dilation(dots)))
+    assert np.array_equal(mended[dots], on_lines[dots])
+
+
 @pytest.mark.parametrize(
     ("what", "value", "surround"),
     [

@@ -12,17 +12,17 @@ A full stop or the dot of an i is such a dot when the type is small in pixels: a
 (letters about 11-17 px tall) that filter cost 44-148 marks of three damaged specimen pages where
 the model alone loses 4-16. So :func:`clear_impulses` runs it only on a page that
 :func:`docclean.inference.marks.census` finds speckled and whose letters are at least
-:data:`MIN_TEXT_HEIGHT` px tall (a median over its components of :data:`MIN_GLYPH_AREA` px or
-more); a speckled page set smaller loses its lone impulses only (pixels all eight of whose
-neighbours differ from them by more than :data:`LONE_CONTRAST`), and one set smaller still
-(:data:`MIN_LONE_TEXT_HEIGHT`) nothing. Measured: docs/do-no-harm.md, "Impulses cleared".
+:data:`MIN_TEXT_HEIGHT` px tall (:func:`docclean.inference.marks.glyph_height`); a speckled page
+set smaller loses its lone impulses only (pixels all eight of whose neighbours differ from them by
+more than :data:`LONE_CONTRAST`), and one set smaller still (:data:`MIN_LONE_TEXT_HEIGHT`)
+nothing. Measured: docs/do-no-harm.md, "Impulses cleared".
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from docclean.inference.marks import Census
+from docclean.inference.marks import Census, glyph_height
 
 CONTRAST = 0.5
 """How much lighter (darker) than a dark (light) impulse one of its two neighbours on each line
@@ -38,8 +38,6 @@ stop or an i's dot is one pixel."""
 LONE_CONTRAST = 0.35
 """How much lighter (darker) than a lone dark (light) pixel all its neighbours are on a speckled
 page set too small for :data:`CONTRAST`'s filter (0.25 scored as well and lost more marks)."""
-MIN_GLYPH_AREA = 16
-"""Components smaller than this (px) are left out of the median: specks, dots, commas."""
 _LINES = (((0, -1), (0, 1)), ((-1, 0), (1, 0)), ((-1, -1), (1, 1)), ((-1, 1), (1, -1)))
 
 
@@ -56,13 +54,8 @@ def clear_impulses(levelled: np.ndarray, page_census: Census) -> np.ndarray:
 
 
 def text_height(page_census: Census) -> float:
-    """Median height (px) of the page's dark components of at least :data:`MIN_GLYPH_AREA` px;
-    0 when it has none."""
-    import cv2
-
-    stats = page_census.stats[1:]
-    glyphs = stats[stats[:, cv2.CC_STAT_AREA] >= MIN_GLYPH_AREA]
-    return float(np.median(glyphs[:, cv2.CC_STAT_HEIGHT])) if len(glyphs) else 0.0
+    """The census's letter height: :func:`docclean.inference.marks.glyph_height`."""
+    return glyph_height(page_census.stats)
 
 
 def replace_impulses(page: np.ndarray, contrast: float = CONTRAST) -> np.ndarray:

@@ -8,9 +8,10 @@ speck the page as a whole tells, so after the model :func:`mend_marks` counts th
 specks (dark components of at most :data:`SPECK_AREA` px with nothing dark within
 :data:`CLEARANCE` px) and
 
-- on a clean page (few specks: :data:`SPECK_SHARE`) puts back, as the levelled page has them, the
-  marks the model turned more than half into paper, when a mark is small (:data:`MAX_MARK_AREA`),
-  dark at its core (:data:`MAX_CORE`) and on clean paper (:data:`PAPER`, :data:`MAX_GRAY_SHARE`);
+- on a clean page (few specks, or few off its lines of text: :data:`SPECK_SHARE`,
+  :data:`LINE_REACH`) puts back, as the levelled page has them, the marks the model turned more
+  than half into paper, when a mark is small (:data:`MAX_MARK_AREA`), dark at its core
+  (:data:`MAX_CORE`) and on clean paper (:data:`PAPER`, :data:`MAX_GRAY_SHARE`);
 - on a speckled page (salt-and-pepper, dust: :data:`SPECKLED_SHARE` of its components are lone
   specks with a dark core) turns the lone specks of at most :data:`DROPPED_AREA` px that the model
   left into paper, fills the pinholes salt left in its strokes (:data:`PINHOLE_AREA`), and puts
@@ -19,8 +20,8 @@ specks (dark components of at most :data:`SPECK_AREA` px with nothing dark withi
 - leaves every other page as the model cleaned it.
 
 The page's :class:`Census` is taken once, before the model, and serves
-:mod:`docclean.inference.impulses` too. Measured: docs/do-no-harm.md, "Marks kept" and "Specks
-dropped".
+:mod:`docclean.inference.impulses` too. Measured: docs/do-no-harm.md, "Marks kept", "Specks
+dropped" and "Punctuation on its lines".
 """
 
 from __future__ import annotations
@@ -44,7 +45,15 @@ SPECK_SHARE = 0.05
 MIN_SPECKS = 5
 """A page is clean when at most this share of its dark components (or :data:`MIN_SPECKS`) are
 specks: 2 % on clean and light-scanned specimen pages at 150 dpi, 0 at 300-600 dpi; 13 % on
-blurred noisy scans, 35-65 % under salt-and-pepper, 1-10 % on NoisyOffice."""
+blurred noisy scans, 35-65 % under salt-and-pepper, 1-10 % on NoisyOffice. Specks on a line of
+text (:data:`LINE_REACH`) are not counted when the count is over."""
+LINE_REACH = 2.0
+MIN_GLYPH_AREA = 16
+"""A speck lies on a line of text (a full stop, a comma, a colon's dot) when a dark component
+that is no speck lies on its row within this many of the page's letter heights across (the
+median height of its components of at least :data:`MIN_GLYPH_AREA` px). A crop of 150-dpi
+punctuation ("... ,,, ;;; :::") is 7 % specks, all on its lines; salt-and-pepper falls between
+the lines and in the margins too."""
 MAX_MARK_AREA = 40
 """Largest mark put back (px): the marks models erase are small print's full stops, commas and
 dots, 4-19 px at 150-300 dpi (a 6-pt full stop at 600 dpi is 36); larger erased blobs are stains'
@@ -102,12 +111,37 @@ def census(levelled: np.ndarray) -> Census:
     if count <= 1:
         return Census(dark, labels, stats, "other")
     specks = lone_specks(dark_u8, stats)
-    if specks.sum() <= max(MIN_SPECKS, SPECK_SHARE * specks.size):
+    allowed = max(MIN_SPECKS, SPECK_SHARE * specks.size)
+    if specks.sum() <= allowed or _specks_off_lines(labels, stats, specks) <= allowed:
         return Census(dark, labels, stats, "clean")
     own, gray = masked(dark, labels, levelled)
     cored = np.bincount(own[gray < SPECK_CORE], minlength=count)[1:] > 0
     speckled = (specks & cored).sum() >= SPECKLED_SHARE * specks.size
     return Census(dark, labels, stats, "speckled" if speckled else "other")
+
+
+def glyph_height(stats: np.ndarray) -> float:
+    """Median height (px) of the components (``stats`` from ``cv2.connectedComponentsWithStats``,
+    background first) of at least :data:`MIN_GLYPH_AREA` px; 0 when there are none."""
+    import cv2
+
+    glyphs = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= MIN_GLYPH_AREA]
+    return float(np.median(glyphs[:, cv2.CC_STAT_HEIGHT])) if len(glyphs) else 0.0
+
+
+def _specks_off_lines(labels: np.ndarray, stats: np.ndarray, specks: np.ndarray) -> int:
+    """How many of the components flagged in ``specks`` (background left out) have their centre
+    off the page's lines of text: no component that is no speck within :data:`LINE_REACH` letter
+    heights along their row."""
+    import cv2
+
+    reach = round(LINE_REACH * glyph_height(stats))
+    if reach == 0:
+        return int(specks.sum())
+    letters = np.concatenate([[False], ~specks]).astype(np.uint8)
+    lines = cv2.dilate(letters[labels], np.ones((1, 2 * reach + 1), np.uint8))
+    x, y, width, height = (stats[1:, i][specks] for i in range(4))
+    return int(np.count_nonzero(lines[y + height // 2, x + width // 2] == 0))
 
 
 def mend_marks(
