@@ -130,8 +130,7 @@ def test_a_phone_photo_s_table_rules_come_back_whole(monkeypatch: pytest.MonkeyP
     pure = harm.render_specimen(1400, 1000, 150, seed=2, margin_in=0.05).pixels
     photo, _ = photos.photograph(pure, np.random.default_rng([150, 2, 4711]))
     photo, pure = photo[500:900], pure[500:900]  # a table, its rules 1 px wide, gray and blurred
-    down = np.ones((rules.MIN_LENGTH, 1), np.uint8)
-    ruled = cv2.morphologyEx((pure < 0.5).astype(np.uint8), cv2.MORPH_OPEN, down).astype(bool)
+    _, ruled = photos.rule_pixels(pure)  # the rules down the page
     v24 = cleaner.PageCleaner(load_model(ZOO / "office-tone-unet-v24.keras"), device="cpu").clean
     default = cleaner.PageCleaner(load_model(None), device="cpu").clean
 
