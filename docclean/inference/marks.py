@@ -106,7 +106,7 @@ def census(levelled: np.ndarray) -> Census:
     import cv2
 
     dark = levelled < INK
-    dark_u8 = dark.astype(np.uint8)
+    dark_u8 = dark.view(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(dark_u8, connectivity=8)
     if count <= 1:
         return Census(dark, labels, stats, "other")

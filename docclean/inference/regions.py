@@ -4,6 +4,8 @@ around a region and the values under a mask (shared by :mod:`docclean.inference.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 RING_PAD = 5
@@ -25,7 +27,17 @@ def masked(mask: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
     """Each of ``arrays`` where ``mask`` is set (``array[mask != 0]``; a bool or a 0/1 uint8
     mask), gathered at the mask's flat indices: on a whole page several times faster than boolean
     indexing (7 against 42 ms)."""
-    where = np.flatnonzero(mask)
+    return taken(flat_indices(mask), *arrays)
+
+
+def flat_indices(mask: np.ndarray) -> np.ndarray:
+    """The flat indices of a bool or 0/1 ``uint8`` mask's set pixels (read as bool: a few times
+    faster than ``np.flatnonzero`` on the bytes)."""
+    return np.flatnonzero(mask.view(bool) if mask.dtype == np.uint8 else mask)
+
+
+def taken(where: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
+    """Each of ``arrays`` at the flat indices ``where``."""
     return [np.ravel(array).take(where) for array in arrays]
 
 
@@ -38,3 +50,47 @@ def surround(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     near = cv2.dilate(grown, np.ones((5, 5), np.uint8)).astype(bool)
     ring = cv2.dilate(grown, np.ones((9, 9), np.uint8)).astype(bool) & ~near
     return near, ring
+
+
+@dataclass(frozen=True)
+class Components:
+    """A mask's 8-connected components, labelled without ``cv2``'s statistics (a third of the
+    time on an A4 page): each pixel's label, and the mask's pixels (flat indices, in raster order)
+    with their labels and each component's area; bounding boxes for the components asked."""
+
+    labels: np.ndarray
+    where: np.ndarray
+    own: np.ndarray
+    area: np.ndarray
+    """Pixels per label, as float64, at least 1 (the background: label 0)."""
+
+    @property
+    def count(self) -> int:
+        return int(self.area.size)
+
+    def boxes(self, chosen: np.ndarray) -> np.ndarray:
+        """``(count, 4)`` rows of x, y, width and height (as ``cv2.connectedComponentsWithStats``
+        gives them) for the labels ``chosen`` (a bool per label) and zeros for the rest."""
+        picked = chosen[self.own]
+        rows, cols = np.divmod(self.where[picked], self.labels.shape[1])
+        own = self.own[picked]
+        top, left = (np.full(self.count, np.iinfo(np.int64).max) for _ in range(2))
+        bottom, right = (np.full(self.count, -1) for _ in range(2))
+        np.minimum.at(top, own, rows)
+        np.minimum.at(left, own, cols)
+        np.maximum.at(bottom, own, rows)
+        np.maximum.at(right, own, cols)
+        boxes = np.zeros((self.count, 4), np.int64)
+        boxes[chosen] = np.stack([left, top, right - left + 1, bottom - top + 1], axis=1)[chosen]
+        return boxes
+
+
+def components(mask: np.ndarray) -> Components:
+    """The 8-connected components of a 0/1 ``uint8`` ``mask``."""
+    import cv2
+
+    count, labels = cv2.connectedComponents(mask, connectivity=8)
+    where = flat_indices(mask)
+    (own,) = taken(where, labels)
+    area = np.maximum(np.bincount(own, minlength=count), 1).astype(np.float64)
+    return Components(labels, where, own, area)

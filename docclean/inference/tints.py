@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from docclean.inference.regions import RING_PAD, masked, padded_box, surround
+from docclean.inference.regions import RING_PAD, components, padded_box, surround, taken
 
 DARK = 0.65
 """Levelled gray below which a pixel may be ink, tinted or black."""
@@ -88,20 +88,25 @@ class _PageEdges:
 
 def _keep_tinted_ink(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -> np.ndarray:
     """``cleaned`` with each component of tinted ink the model changed put back as ``levelled``."""
-    import cv2
-
-    dark = (levelled < DARK).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    dark = components((levelled < DARK).view(np.uint8))
+    count, area, labels = dark.count, dark.area, dark.labels
     if count <= 1:
         return cleaned
-    area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1).astype(np.float64)
-    own, before, after = masked(dark, labels, levelled, cleaned)
+    (before,) = taken(dark.where, levelled)
+    # tinted (not black ink) and no speck: the model's page is read for these components only
+    possible = (np.bincount(dark.own, before, count) / area >= 0.8 * MIN_TINT) & (area >= MIN_AREA)
+    possible[0] = False
+    if not possible.any():
+        return cleaned
+    kept = possible[dark.own]
+    own, before, (after,) = dark.own[kept], before[kept], taken(dark.where[kept], cleaned)
     changed = np.bincount(own, after - before, count) / area
     erased_share = np.bincount(own[(before < 0.5) & (after >= 0.5)], minlength=count) / area
     needs_keeping = (np.abs(changed) >= CHANGED) | (erased_share >= ERASED_SHARE)
-    needs_keeping &= np.bincount(own, before, count) / area >= 0.8 * MIN_TINT  # not black ink
-    candidates = [int(i) for i in np.flatnonzero(needs_keeping & (area >= MIN_AREA)) if i > 0]
-    tinted = [c for c in (_Component(i, stats[i], labels, levelled) for i in candidates) if c.flat]
+    needs_keeping &= possible
+    boxes = dark.boxes(needs_keeping)
+    candidates = [int(i) for i in np.flatnonzero(needs_keeping)]
+    tinted = [c for c in (_Component(i, boxes[i], labels, levelled) for i in candidates) if c.flat]
     if not tinted:
         return cleaned
     out = cleaned.copy()
@@ -155,16 +160,20 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -
     from scipy import ndimage
 
     low, high = SHADE_RANGE
-    in_range = ((levelled >= low) & (levelled < high)).astype(np.uint8)
+    in_range = ((levelled >= low) & (levelled < high)).view(np.uint8)
     band = cv2.morphologyEx(in_range, cv2.MORPH_OPEN, _disk(2))  # no anti-aliased stroke edges
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
-    if count <= 1:
+    shades = components(band)
+    count, area, labels = shades.count, shades.area, shades.labels
+    large = area >= SHADE_MIN_AREA
+    large[0] = False
+    if not large.any():
         return cleaned
-    area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1).astype(np.float64)
-    own, before, after = masked(band, labels, levelled, cleaned)
+    kept = large[shades.own]  # the pages' values are read for the large components only
+    own, before, after = shades.own[kept], *taken(shades.where[kept], levelled, cleaned)
     lightened = np.bincount(own, after - before, count) / area
-    candidates = np.flatnonzero((lightened >= SHADE_LIGHTENED) & (area >= SHADE_MIN_AREA))
-    candidates = candidates[candidates > 0]
+    chosen = (lightened >= SHADE_LIGHTENED) & large
+    stats = shades.boxes(chosen)
+    candidates = np.flatnonzero(chosen)
     if candidates.size == 0:
         return cleaned
     out = cleaned
