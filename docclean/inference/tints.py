@@ -172,13 +172,13 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -
     own, before, after = shades.own[kept], *taken(shades.where[kept], levelled, cleaned)
     lightened = np.bincount(own, after - before, count) / area
     chosen = (lightened >= SHADE_LIGHTENED) & large
-    stats = shades.boxes(chosen)
     candidates = np.flatnonzero(chosen)
     if candidates.size == 0:
         return cleaned
+    boxes = shades.boxes(chosen)
     out = cleaned
     for label in candidates:
-        box = padded_box(stats[label], labels.shape, BOX_PAD)
+        box = padded_box(boxes[label], labels.shape, BOX_PAD)
         shade = labels[box] == label
         gray = levelled[box]
         inner = cv2.erode(shade.astype(np.uint8), _disk(2)).astype(bool)  # off stroke edges
