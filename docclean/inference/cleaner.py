@@ -11,6 +11,7 @@ from docclean.inference.faint import stretch_faint
 from docclean.inference.graph import inference_model
 from docclean.inference.levels import normalize_levels
 from docclean.inference.marks import mend_marks
+from docclean.inference.pictures import keep_pictures
 from docclean.inference.prepare import prepare_page
 from docclean.inference.rules import keep_rules
 from docclean.inference.tiling import TileConfig, default_margin, run_tiled
@@ -52,7 +53,9 @@ class PageCleaner:
     a colour or gray tint and of shaded boxes back
     (:mod:`docclean.inference.tints`), the thin rules it broke whole
     (:mod:`docclean.inference.rules`), then on a clean page the small marks it erased back and on
-    a speckled page the lone specks and pinholes it left cleared (:mod:`docclean.inference.marks`).
+    a speckled page the lone specks and pinholes it left cleared (:mod:`docclean.inference.marks`),
+    and last the photographs and gray figures printed on the page as the page has them
+    (:mod:`docclean.inference.pictures`).
     """
 
     def __init__(
@@ -160,6 +163,7 @@ class PageCleaner:
                 as_is = prepared.repaired(prepared.undivided)
                 cleaned[box] = keep_tints(as_is[box], cleaned[box])
             cleaned = mend_marks(page, keep_rules(page, cleaned), prepared.census)
+            cleaned = keep_pictures(prepared.undivided, cleaned, prepared.census)
         else:
             if levelled:
                 page = normalize_levels(page)

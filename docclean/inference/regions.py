@@ -94,3 +94,19 @@ def components(mask: np.ndarray) -> Components:
     (own,) = taken(where, labels)
     area = np.maximum(np.bincount(own, minlength=count), 1).astype(np.float64)
     return Components(labels, where, own, area)
+
+
+def squareness(region: np.ndarray) -> float:
+    """How much of its smallest enclosing (turned) rectangle ``region`` fills."""
+    import cv2
+
+    points = cv2.findNonZero(region.astype(np.uint8))
+    (_, _), (width, height), _ = cv2.minAreaRect(points)
+    return float(region.sum()) / max(width * height, 1.0)
+
+
+def disk(radius: int) -> np.ndarray:
+    """An elliptical structuring element of ``radius`` px (``2 * radius + 1`` a side)."""
+    import cv2
+
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))

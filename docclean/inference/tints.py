@@ -25,7 +25,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from docclean.inference.regions import RING_PAD, components, padded_box, surround, taken
+from docclean.inference.regions import (
+    RING_PAD,
+    components,
+    disk,
+    padded_box,
+    squareness,
+    surround,
+    taken,
+)
 
 DARK = 0.65
 """Levelled gray below which a pixel may be ink, tinted or black."""
@@ -65,11 +73,11 @@ def keep_tints(levelled: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
     """``cleaned`` with the tinted ink and the shaded boxes the model changed put back as
     ``levelled`` (the page the model cleaned, at full contrast) has them; ``cleaned`` itself when
     there are none."""
-    edges = _PageEdges(levelled)
+    edges = PageEdges(levelled)
     return _keep_shades(levelled, _keep_tinted_ink(levelled, cleaned, edges), edges)
 
 
-class _PageEdges:
+class PageEdges:
     """The page's own edges, against which a region's edges are judged (measured once a page,
     when first needed)."""
 
@@ -86,7 +94,7 @@ class _PageEdges:
         return steep / contrast >= SHARPNESS * self._sharpness
 
 
-def _keep_tinted_ink(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -> np.ndarray:
+def _keep_tinted_ink(levelled: np.ndarray, cleaned: np.ndarray, edges: PageEdges) -> np.ndarray:
     """``cleaned`` with each component of tinted ink the model changed put back as ``levelled``."""
     dark = components((levelled < DARK).view(np.uint8))
     count, area, labels = dark.count, dark.area, dark.labels
@@ -128,7 +136,7 @@ class _Component:
         mask = self.mask.astype(np.uint8)
         near, ring = surround(self.mask)
         self.edge = near & ~self.mask
-        inner = cv2.erode(mask, _disk(2)).astype(bool)
+        inner = cv2.erode(mask, disk(2)).astype(bool)
         gray = levelled[self.box]
         self.flat = False
         if not ring.any() or inner.sum() < INNER_MIN_PIXELS:
@@ -148,20 +156,20 @@ class _Component:
         """Put the component and its rim (where no other component lies) back as levelled."""
         import cv2
 
-        grown = cv2.dilate(self.mask.astype(np.uint8), _disk(RIM)).astype(bool)
+        grown = cv2.dilate(self.mask.astype(np.uint8), disk(RIM)).astype(bool)
         own = labels[self.box]
         grown &= (own == self.label) | (own == 0)
         out[self.box][grown] = levelled[self.box][grown]
 
 
-def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -> np.ndarray:
+def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: PageEdges) -> np.ndarray:
     """``cleaned`` with each shaded box the model lightened put back (the darker of the two)."""
     import cv2
     from scipy import ndimage
 
     low, high = SHADE_RANGE
     in_range = ((levelled >= low) & (levelled < high)).view(np.uint8)
-    band = cv2.morphologyEx(in_range, cv2.MORPH_OPEN, _disk(2))  # no anti-aliased stroke edges
+    band = cv2.morphologyEx(in_range, cv2.MORPH_OPEN, disk(2))  # no anti-aliased stroke edges
     shades = components(band)
     count, area, labels = shades.count, shades.area, shades.labels
     large = area >= SHADE_MIN_AREA
@@ -181,7 +189,7 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -
         box = padded_box(boxes[label], labels.shape, BOX_PAD)
         shade = labels[box] == label
         gray = levelled[box]
-        inner = cv2.erode(shade.astype(np.uint8), _disk(2)).astype(bool)  # off stroke edges
+        inner = cv2.erode(shade.astype(np.uint8), disk(2)).astype(bool)  # off stroke edges
         if inner.sum() < 20 or np.std(gray[inner]) > SHADE_MAX_SPREAD:  # first: the cheap test
             continue
         region = ndimage.binary_fill_holes(shade)  # the text within it too
@@ -192,7 +200,7 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -
             continue
         paper = float(np.median(gray[ring]))
         contrast = paper - float(np.median(gray[shade]))
-        if paper < SHADE_PAPER or contrast < SHADE_MIN_CONTRAST or _squareness(region) < SQUARENESS:
+        if paper < SHADE_PAPER or contrast < SHADE_MIN_CONTRAST or squareness(region) < SQUARENESS:
             continue
         if edges.as_sharp(gray, edge, contrast):
             out = out.copy() if out is cleaned else out
@@ -202,21 +210,6 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: _PageEdges) -
 
 BOX_PAD = RIM + RING_PAD
 """Pixels around a region's bounding box: room for its rim and the ring around it."""
-
-
-def _squareness(region: np.ndarray) -> float:
-    """How much of its smallest enclosing (turned) rectangle ``region`` fills."""
-    import cv2
-
-    points = cv2.findNonZero(region.astype(np.uint8))
-    (_, _), (width, height), _ = cv2.minAreaRect(points)
-    return float(region.sum()) / max(width * height, 1.0)
-
-
-def _disk(radius: int) -> np.ndarray:
-    import cv2
-
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
 def _gradient(page: np.ndarray) -> np.ndarray:
