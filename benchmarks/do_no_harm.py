@@ -1,7 +1,7 @@
 """Do no harm: what models and classic methods do to clean pages and to good light scans of them.
 
     python benchmarks/do_no_harm.py [--model NAME|PATH ...] [--dpi 150,300,600] [--pages 2]
-                                    [--half] [--toned] [--shadowed] [--turned]
+                                    [--half] [--toned] [--shadowed] [--turned] [--pictured]
                                     [--blurred 0.9,1.1]
                                     [--crop docs/PNG] [--json]
 
@@ -19,7 +19,9 @@ adds each page with gray that belongs to it (headings in a 0.45 tint, table head
 each (reported, not judged). ``--shadowed`` adds a light scan of each toned page under a hand's
 or a phone's hard shadow over a bottom corner (reported, not judged). ``--turned`` adds a light
 scan of each page turned a quarter, as a landscape page scanned sideways, scored against the pure
-page turned alike (reported, not judged). ``--blurred 0.9,1.1``
+page turned alike (reported, not judged). ``--pictured`` adds a light scan of each page with a
+photograph on it, 2 x 3 in, scored against the page with the photograph (reported, not judged).
+``--blurred 0.9,1.1``
 adds a blurred, noisier scan of each page at each sigma (a phone's photo, a scan out of focus):
 reported, left out of the verdict.
 """
@@ -67,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         "--turned", action="store_true", help="Also a light scan of each page turned a quarter"
     )
     parser.add_argument(
+        "--pictured", action="store_true", help="Also a light scan of each page with a photograph"
+    )
+    parser.add_argument(
         "--binarize",
         action="store_true",
         help="Models as `clean --binarize` runs them [default: the binarizer]; also handwritten "
@@ -112,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     kinds = ("pure", "light_scan") + ("toned", "toned_scan") * args.toned
     kinds += ("shadowed_scan",) * args.shadowed + ("turned_scan",) * args.turned
+    kinds += ("pictured_scan",) * args.pictured
     kinds += ("handwritten",) * args.binarize
     pages = itertools.chain(
         _pages(args.dpi, args.pages, args.half, kinds, args.blurred),

@@ -89,3 +89,16 @@ def test_the_shipped_default_keeps_a_photograph(dpi: int, scanned: bool) -> None
     levelled = prepare_page(page).undivided
     cleaned = PageCleaner(load_model("office-tone-unet"), device="cpu").clean(page)
     np.testing.assert_array_equal(cleaned[PHOTO], levelled[PHOTO])  # RMSE 0.2-0.3 without
+
+
+def test_the_do_no_harm_benchmark_s_photograph_is_found_whole() -> None:
+    specimen = next(harm.specimens([150], kinds=("pictured_scan",)))
+    page = harm.render_specimen(*specimen.pure.shape, 150, margin_in=0.75).pixels
+    photo = (specimen.pure != page) & (specimen.pure < 0.99)  # not the paper cleared around it
+    levelled = prepare_page(specimen.page).undivided
+    (picture,) = find_pictures(levelled, census(levelled))
+    box, pixels = picture
+    found = np.zeros(levelled.shape, bool)
+    found[box] = pixels
+    rows, cols = np.nonzero(photo)
+    assert found[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1].all()

@@ -298,6 +298,30 @@ def toned(page: SpecimenPage) -> np.ndarray:
     return out
 
 
+PICTURE_INCHES = (2.0, 3.0)
+"""Height and width of :func:`pictured`'s photograph."""
+
+
+def pictured(page: np.ndarray, dpi: float, seed: int = 0) -> np.ndarray:
+    """``page`` with a photograph printed on it: smooth shapes in many tones, a gradient and grain,
+    :data:`PICTURE_INCHES` in a box cleared for it (a tenth of an inch of paper around), left of
+    the page's middle."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng([seed, 11])
+    height, width = (round(side * dpi) for side in PICTURE_INCHES)
+    smooth = ndimage.gaussian_filter(rng.normal(size=(height, width)), dpi / 20)
+    smooth = (smooth - smooth.min()) / max(float(np.ptp(smooth)), 1e-6)
+    gradient = np.linspace(0.0, 0.3, width)[np.newaxis, :]
+    grain = ndimage.gaussian_filter(rng.normal(size=(height, width)), dpi / 150) * 0.04
+    photo = np.clip(0.12 + 0.55 * smooth + gradient + grain, 0.0, 0.84)
+    out = page.copy()
+    top, left, gap = (page.shape[0] - height) // 2, page.shape[1] // 8, round(dpi / 10)
+    out[top - gap : top + height + gap, left - gap : left + width + gap] = 1.0
+    out[top : top + height, left : left + width] = photo
+    return out
+
+
 def handwritten_page(height: int, width: int, dpi: float, seed: int = 0) -> np.ndarray:
     """A clean handwritten page (:func:`docclean.synth.render.render_page`'s manuscripts: script
     faces, pen-width strokes), black on white, from a seed."""
@@ -379,7 +403,7 @@ def blurred_kind(blur: float) -> str:
     return f"blurred_{blur:g}px"
 
 
-REPORTED_ONLY = ("toned_scan", "shadowed_scan", "turned_scan")
+REPORTED_ONLY = ("toned_scan", "shadowed_scan", "turned_scan", "pictured_scan")
 
 
 def is_judged(kind: str) -> bool:
@@ -418,7 +442,8 @@ def specimens(
     scan (and with ``"toned"`` in ``kinds``, the pure page with tinted headings and shaded rows,
     which must come back as it is, and with ``"toned_scan"`` a light scan of it, with
     ``"shadowed_scan"`` a :func:`shadowed_scan` of it, with ``"turned_scan"`` a light scan of
-    the page turned a quarter, as a landscape page scanned sideways; with
+    the page turned a quarter, as a landscape page scanned sideways, with ``"pictured_scan"`` a
+    light scan of the page with a photograph on it (:func:`pictured`); with
     ``"handwritten"``, a good light scan of a handwritten page, :func:`handwritten_page`); then a
     :func:`blurred_scan` at each of ``blurs``. ``size`` (height, width) in px, or an A4 page at
     each dpi when None."""
@@ -443,6 +468,11 @@ def specimens(
                     elif kind == "shadowed_scan":
                         pixels = shadowed_scan(tinted, dpi, seed)
                     yield Specimen(f"{name}-{kind}", dpi, kind, pixels, tinted, page.headings)
+                    continue
+                if kind == "pictured_scan":  # a light scan of the page with a photograph
+                    with_photo = pictured(page.pixels, dpi, seed)
+                    scan = light_scan(with_photo, dpi, seed)
+                    yield Specimen(f"{name}-{kind}", dpi, kind, scan, with_photo, ())
                     continue
                 if kind == "turned_scan":  # a page scanned sideways: turned a quarter
                     turned = np.ascontiguousarray(np.rot90(page.pixels))
