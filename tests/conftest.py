@@ -20,6 +20,12 @@ BENCHMARKS = ROOT / "benchmarks"
 ZOO = ROOT / "zoo"
 """The validation and held-out twins and the page lists: loadable by path, not shipped."""
 
+# The CLI and the benchmarks run as subprocesses import this tree's docclean, as the tests do, not
+# an install from another checkout (which resolves the shipped models to that checkout's files).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    path for path in (str(ROOT), os.environ.get("PYTHONPATH")) if path
+)
+
 
 def clean_page(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     """A white page with lines of dark 'words' (float32 in [0, 1])."""

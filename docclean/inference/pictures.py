@@ -8,7 +8,7 @@ that are
 
 - large: at least :data:`MIN_SIDE` px and :data:`MIN_LETTERS` letter heights a side;
 - toned: a component of pixels darker than :data:`TONED` that fills :data:`MIN_FILL` of its box,
-  :data:`MIN_MID_SHARE` of them mid-tones (:data:`MID_TONES`: black ink is the model's anyway),
+  :data:`MIN_MID_SHARE` of them mid-tones (from :data:`MID_TONE`: black ink is the model's anyway),
   and not one flat tone (:data:`MIN_SPREAD`: a flat tint or shaded box is
   :mod:`docclean.inference.tints`' to keep);
 - a picture's shape on paper: rectangular (:data:`SQUARENESS`), on paper (the ring around it,
@@ -107,8 +107,8 @@ def find_pictures(levelled: np.ndarray, census: Census) -> list[Picture]:
 
 def _candidate_boxes(levelled: np.ndarray, min_side: float) -> list[tuple[slice, slice]]:
     """Boxes on the page around the toned components of the page shrunk :data:`SHRINK` times
-    that could be pictures: large enough, off the page's edges; each padded by :data:`SHRINK`
-    px and room for a rim and a ring."""
+    that could be pictures: large enough, off the page's edges; each padded by twice
+    :data:`SHRINK` px and room for a rim and a ring."""
     import cv2
 
     height, width = levelled.shape
