@@ -12,6 +12,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+import docclean
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -20,11 +22,15 @@ BENCHMARKS = ROOT / "benchmarks"
 ZOO = ROOT / "zoo"
 """The validation and held-out twins and the page lists: loadable by path, not shipped."""
 
-# The CLI and the benchmarks run as subprocesses import this tree's docclean, as the tests do, not
-# an install from another checkout (which resolves the shipped models to that checkout's files).
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    path for path in (str(ROOT), os.environ.get("PYTHONPATH")) if path
-)
+# The CLI and the benchmarks run as subprocesses import the docclean these tests import, not
+# another copy: a copy resolves the shipped models to its own files, and a test that guards them
+# would guard the wrong ones. Tests importing a checkout's docclean (`python -m pytest` in a
+# worktree while another checkout is installed) put that checkout first on the subprocesses' path.
+_CHECKOUT = Path(docclean.__file__).resolve().parents[1]
+if (_CHECKOUT / "pyproject.toml").is_file():
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        path for path in (str(_CHECKOUT), os.environ.get("PYTHONPATH")) if path
+    )
 
 
 def clean_page(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
