@@ -17,13 +17,8 @@ PHOTO = (slice(230, 430), slice(60, 330))
 
 
 def _photo(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
-    """A photograph-like patch: smooth shapes in many tones, a gradient, fine grain."""
-    rng = np.random.default_rng(seed)
-    smooth = ndimage.gaussian_filter(rng.normal(size=shape), 8)
-    smooth = (smooth - smooth.min()) / (smooth.max() - smooth.min())
-    gradient = np.linspace(0.0, 0.3, shape[1])[np.newaxis, :]
-    grain = ndimage.gaussian_filter(rng.normal(size=shape), 1) * 0.04
-    return np.clip(0.12 + 0.55 * smooth + gradient + grain, 0.0, 0.84).astype(np.float32)
+    """A photograph-like patch (:func:`docclean.evaluation.harm.photograph`, at 150 dpi)."""
+    return harm.photograph(*shape, 150, seed)
 
 
 def _page(seed: int = 0, dpi: int = 150) -> np.ndarray:

@@ -302,19 +302,24 @@ PICTURE_INCHES = (2.0, 3.0)
 """Height and width of :func:`pictured`'s photograph."""
 
 
-def pictured(page: np.ndarray, dpi: float, seed: int = 0) -> np.ndarray:
-    """``page`` with a photograph printed on it: smooth shapes in many tones, a gradient and grain,
-    :data:`PICTURE_INCHES` in a box cleared for it (a tenth of an inch of paper around), left of
-    the page's middle."""
+def photograph(height: int, width: int, dpi: float, seed: int = 0) -> np.ndarray:
+    """A photograph-like picture, float32: smooth shapes in many tones (sized by ``dpi``), a
+    gradient and grain, every pixel darker than paper (at most 0.84)."""
     from scipy import ndimage
 
     rng = np.random.default_rng([seed, 11])
-    height, width = (round(side * dpi) for side in PICTURE_INCHES)
     smooth = ndimage.gaussian_filter(rng.normal(size=(height, width)), dpi / 20)
     smooth = (smooth - smooth.min()) / max(float(np.ptp(smooth)), 1e-6)
     gradient = np.linspace(0.0, 0.3, width)[np.newaxis, :]
     grain = ndimage.gaussian_filter(rng.normal(size=(height, width)), dpi / 150) * 0.04
-    photo = np.clip(0.12 + 0.55 * smooth + gradient + grain, 0.0, 0.84)
+    return np.clip(0.12 + 0.55 * smooth + gradient + grain, 0.0, 0.84).astype(np.float32)
+
+
+def pictured(page: np.ndarray, dpi: float, seed: int = 0) -> np.ndarray:
+    """``page`` with a :func:`photograph` printed on it, :data:`PICTURE_INCHES` in a box cleared
+    for it (a tenth of an inch of paper around), left of the page's middle."""
+    height, width = (round(side * dpi) for side in PICTURE_INCHES)
+    photo = photograph(height, width, dpi, seed)
     out = page.copy()
     top, left, gap = (page.shape[0] - height) // 2, page.shape[1] // 8, round(dpi / 10)
     out[top - gap : top + height + gap, left - gap : left + width + gap] = 1.0

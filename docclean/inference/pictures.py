@@ -134,9 +134,10 @@ def _is_picture(gray: np.ndarray, region: np.ndarray, filled: np.ndarray, edges:
     if float(np.std(gray[region])) < MIN_SPREAD or squareness(filled) < SQUARENESS:
         return False
     near, ring = surround(filled)
-    if not ring.any() or float(np.median(gray[ring])) < PAPER:
+    paper = float(np.median(gray[ring])) if ring.any() else 0.0
+    if paper < PAPER:
         return False
-    contrast = max(float(np.median(gray[ring])) - float(np.median(gray[region])), 0.05)
+    contrast = max(paper - float(np.median(gray[region])), 0.05)
     return edges.as_sharp(gray, near & ~filled, contrast)
 
 
