@@ -18,9 +18,11 @@ once, drawn from its seed:
 - JPEG at quality 35-70.
 
 Prints, per method, the mean RMSE over pages and the pooled RMSE, beside no cleaning, Otsu and
-Sauvola (the issue's target for its held-back pages is 0.060), and the marks lost: the pure
-page's ink components of 3 px or more that the cleaned page has more than half turned to paper
-(``docclean.evaluation.harm``), of how many.
+Sauvola (the issue's target for its held-back pages is 0.060), the marks lost: the pure page's
+ink components of 3 px or more that the cleaned page has more than half turned to paper, of how
+many, and the rule pixels lost: pixels of the pure page's ink runs of ``harm.RULE_LENGTH`` px or
+more (the table's rules, the headings' long bars) left lighter than mid-gray across the rule's
+width (``docclean.evaluation.harm``).
 """
 
 from __future__ import annotations
@@ -94,12 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     errors: dict[str, list[float]] = {name: [] for name in methods}
     squares: dict[str, float] = {name: 0.0 for name in methods}
     marks_lost: dict[str, int] = {name: 0 for name in methods}
-    pixels = marks = 0
+    rules_lost: dict[str, int] = {name: 0 for name in methods}
+    pixels = marks = ruled_total = 0
     dpis = [int(v) for v in args.dpi.split(",") if v.strip()]
     for name, page, pure in pages(dpis, args.pages, args.size):
         pixels += pure.size
         components = harm.ink_components(pure)
         marks += int(np.count_nonzero(components[1][1:] >= harm.MIN_COMPONENT))
+        ruled = harm.rule_pixels(pure)
+        ruled_total += int(ruled[0].sum() + ruled[1].sum())
         row = []
         for method, clean in methods.items():
             cleaned = np.asarray(clean(page), dtype=np.float32)
@@ -107,10 +112,12 @@ def main(argv: list[str] | None = None) -> int:
             squares[method] += scores["rmse"] ** 2 * pure.size
             errors[method].append(scores["rmse"])
             marks_lost[method] += scores["components_lost"]
+            rules_lost[method] += harm.rules_lost(cleaned, pure, ruled)[0]
             row.append(f"{method} {errors[method][-1]:.4f}")
         print(f"{name}: " + ", ".join(row), file=sys.stderr, flush=True)
-    print(f"| method | pages | RMSE (mean of pages) | RMSE (pooled) | marks lost (of {marks}) |")
-    print("|---|---|---|---|---|")
+    print(f"| method | pages | RMSE (mean of pages) | RMSE (pooled) | marks lost (of {marks}) "
+          f"| rule pixels lost (of {ruled_total:,}) |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
     figures = {}
     for method in methods:
         mean, pooled = float(np.mean(errors[method])), math.sqrt(squares[method] / pixels)
@@ -119,10 +126,11 @@ def main(argv: list[str] | None = None) -> int:
             "rmse_pooled": round(pooled, 4),
             "marks_lost": marks_lost[method],
             "marks": marks,
+            "rule_pixels_lost": rules_lost[method],
+            "rule_pixels": ruled_total,
         }
-        print(
-            f"| {method} | {len(errors[method])} | {mean:.4f} | {pooled:.4f} | {marks_lost[method]} |"
-        )
+        print(f"| {method} | {len(errors[method])} | {mean:.4f} | {pooled:.4f} "
+              f"| {marks_lost[method]} | {rules_lost[method]:,} |")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0

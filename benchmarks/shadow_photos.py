@@ -20,7 +20,7 @@ Each output is mapped by the affine map (gain and offset, least squares) that br
 the pure page before its RMSE is taken, so a method is not charged for a global contrast it did not
 guess. Prints, per method, the mean and pooled RMSE over pages and the RMSE inside and outside the
 shadows (pixels the shade darkens by more than 10 % and by less than 1 %), and the rule pixels
-lost: pixels of the pure page's ink runs of :data:`RULE_LENGTH` px or more (the table's rules, the
+lost: pixels of the pure page's ink runs of ``harm.RULE_LENGTH`` px or more (the table's rules, the
 headings' long bars) that the mapped output leaves lighter than mid-gray across the rule's width.
 The issue's target for its held-back photos is 0.055 (shipped model: 0.073, no cleaning 0.085).
 ``--save DIR`` writes each page photographed, and each method's output, as PNG. ``--turned``
@@ -133,35 +133,11 @@ def affine_rmse(output: np.ndarray, pure: np.ndarray, where: np.ndarray | None =
     return math.sqrt(float(error.mean())) if error.size else 0.0
 
 
-RULE_LENGTH = 41
-"""Ink runs this long, across or down, are the pure page's rules (and its headings' long bars)."""
-
-
-def rule_pixels(pure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pure page's rule pixels: its ink runs of :data:`RULE_LENGTH` px or more, across and
-    down."""
-    ink = (np.asarray(pure) < 0.5).astype(np.uint8)
-    across, down = (
-        cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(along, np.uint8)).astype(bool)
-        for along in ((1, RULE_LENGTH), (RULE_LENGTH, 1))
-    )
-    return across, down
-
-
 def rules_lost(
     output: np.ndarray, pure: np.ndarray, ruled: tuple[np.ndarray, np.ndarray] | None = None
 ) -> tuple[int, int]:
-    """How many of the pure page's rule pixels (``ruled``: :func:`rule_pixels`, found if None)
-    ``output`` (affinely mapped) broke: lighter than mid-gray across the rule's width (the darkest
-    of the pixel and its two neighbours across), and of how many."""
-    across, down = rule_pixels(pure) if ruled is None else ruled
-    mapped = affine_mapped(output, pure).astype(np.float32)
-    lost = total = 0
-    for lines, width in ((across, (3, 1)), (down, (1, 3))):
-        darkest = cv2.erode(mapped, np.ones(width, np.uint8))
-        lost += int((lines & (darkest >= 0.5)).sum())
-        total += int(lines.sum())
-    return lost, total
+    """:func:`docclean.evaluation.harm.rules_lost` of ``output`` affinely mapped to ``pure``."""
+    return harm.rules_lost(affine_mapped(output, pure).astype(np.float32), pure, ruled)
 
 
 def pages(dpis: list[int], count: int, size: tuple[int, int]):
@@ -199,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     dpis = [int(v) for v in args.dpi.split(",") if v.strip()]
     for name, photo, pure, shade in pages(dpis, args.pages, args.size):
         pixels += pure.size
-        ruled = rule_pixels(pure)
+        ruled = harm.rule_pixels(pure)
         ruled_total += int(ruled[0].sum() + ruled[1].sum())
         in_shadow, in_light = shade < 0.9, shade > 0.99
         if args.save:

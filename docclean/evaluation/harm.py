@@ -535,6 +535,41 @@ def harm_scores(
     }
 
 
+RULE_LENGTH = 41
+"""Ink runs this long, across or down, are the pure page's rules (and its headings' long bars)."""
+
+
+def rule_pixels(pure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pure page's rule pixels: its ink runs of :data:`RULE_LENGTH` px or more, across and
+    down."""
+    import cv2
+
+    ink = (np.asarray(pure) < INK_LEVEL).astype(np.uint8)
+    across, down = (
+        cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(along, np.uint8)).astype(bool)
+        for along in ((1, RULE_LENGTH), (RULE_LENGTH, 1))
+    )
+    return across, down
+
+
+def rules_lost(
+    output: np.ndarray, pure: np.ndarray, ruled: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[int, int]:
+    """How many of the pure page's rule pixels (``ruled``: :func:`rule_pixels`, found if None)
+    ``output`` broke: lighter than mid-gray across the rule's width (the darkest of the pixel and
+    its two neighbours across), and of how many."""
+    import cv2
+
+    across, down = rule_pixels(pure) if ruled is None else ruled
+    output = np.asarray(output, np.float32)
+    lost = total = 0
+    for lines, width in ((across, (3, 1)), (down, (1, 3))):
+        darkest = cv2.erode(output, np.ones(width, np.uint8))
+        lost += int((lines & (darkest >= INK_LEVEL)).sum())
+        total += int(lines.sum())
+    return lost, total
+
+
 def box_ink_lost(cleaned: np.ndarray, pure: np.ndarray, box: Box) -> float:
     """Ink lost inside ``box``."""
     top, left, bottom, right = box

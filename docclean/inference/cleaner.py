@@ -10,7 +10,7 @@ from docclean.backend import Device, tensorflow
 from docclean.inference.faint import stretch_faint
 from docclean.inference.graph import inference_model
 from docclean.inference.levels import normalize_levels
-from docclean.inference.marks import mend_marks
+from docclean.inference.marks import glyph_height, mend_marks
 from docclean.inference.pictures import keep_pictures
 from docclean.inference.prepare import prepare_page
 from docclean.inference.rules import keep_rules
@@ -162,7 +162,9 @@ class PageCleaner:
                 box = (slice(top, bottom), slice(left, right))
                 as_is = prepared.repaired(prepared.undivided)
                 cleaned[box] = keep_tints(as_is[box], cleaned[box])
-            cleaned = mend_marks(page, keep_rules(page, cleaned), prepared.census)
+            letter_height = glyph_height(prepared.census.stats)
+            cleaned = keep_rules(page, cleaned, letter_height)
+            cleaned = mend_marks(page, cleaned, prepared.census)
             cleaned = keep_pictures(prepared.undivided, cleaned, prepared.census)
         else:
             if levelled:
