@@ -2,7 +2,7 @@
 
     python benchmarks/do_no_harm.py [--model NAME|PATH ...] [--dpi 150,300,600] [--pages 2]
                                     [--half] [--toned] [--shadowed] [--turned] [--pictured]
-                                    [--blurred 0.9,1.1]
+                                    [--annotated] [--blurred 0.9,1.1]
                                     [--crop docs/PNG] [--json]
 
 Renders A4 specimen pages (docclean.evaluation.harm: bold headings of 24-48 pt, body text of
@@ -21,6 +21,8 @@ or a phone's hard shadow over a bottom corner (reported, not judged). ``--turned
 scan of each page turned a quarter, as a landscape page scanned sideways, scored against the pure
 page turned alike (reported, not judged). ``--pictured`` adds a light scan of each page with a
 photograph on it, 2 x 3 in, scored against the page with the photograph (reported, not judged).
+``--annotated`` adds a light scan of each page with handwritten notes in 0.4 gray (a pencil, a
+light pen) across its middle third, scored against the page with the notes (reported, not judged).
 ``--blurred 0.9,1.1``
 adds a blurred, noisier scan of each page at each sigma (a phone's photo, a scan out of focus):
 reported, left out of the verdict.
@@ -72,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         "--pictured", action="store_true", help="Also a light scan of each page with a photograph"
     )
     parser.add_argument(
+        "--annotated",
+        action="store_true",
+        help="Also a light scan of each page with handwritten notes in gray across it",
+    )
+    parser.add_argument(
         "--binarize",
         action="store_true",
         help="Models as `clean --binarize` runs them [default: the binarizer]; also handwritten "
@@ -117,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     kinds = ("pure", "light_scan") + ("toned", "toned_scan") * args.toned
     kinds += ("shadowed_scan",) * args.shadowed + ("turned_scan",) * args.turned
-    kinds += ("pictured_scan",) * args.pictured
+    kinds += ("pictured_scan",) * args.pictured + ("annotated_scan",) * args.annotated
     kinds += ("handwritten",) * args.binarize
     pages = itertools.chain(
         _pages(args.dpi, args.pages, args.half, kinds, args.blurred),

@@ -151,6 +151,26 @@ def test_turned_scans_are_light_scans_of_the_page_turned_and_are_only_reported()
     assert report["verdict"]["ink_lost_worst"] == 0.0  # and not judged
 
 
+def test_annotated_scans_add_gray_notes_across_the_middle_and_are_only_reported() -> None:
+    pure, notes = harm.specimens(
+        [150], size=SIZE, layout=harm.COMPACT_LAYOUT, kinds=("pure", "annotated_scan")
+    )
+    third = SIZE[0] // 3
+    added = notes.pure < pure.page  # the notes: drawn in the middle third only, in gray ink
+    assert added[third : 2 * third].mean() > 0.02 and not added[:third].any()
+    assert not added[2 * third :].any() and (notes.pure >= pure.page.min()).all()
+    gray_notes = added & (pure.page == 1.0)
+    assert notes.pure[gray_notes].min() == pytest.approx(harm.ANNOTATION_GRAY, abs=0.01)
+    np.testing.assert_array_equal(notes.page, harm.light_scan(notes.pure, 150, 0))
+
+    def without_notes(page: np.ndarray) -> np.ndarray:
+        return pure.page if np.array_equal(page, notes.page) else page
+
+    report = harm.check_harm(without_notes, [pure, notes])
+    assert report["pages"][1]["ink_lost"] > 0.05  # scored against the page with its notes
+    assert report["verdict"]["ink_lost_worst"] == 0.0  # and not judged
+
+
 def test_blanking_a_heading_is_flagged(small_pages: list[harm.Specimen]) -> None:
     def blank_heading(page: np.ndarray) -> np.ndarray:
         out = page.copy()

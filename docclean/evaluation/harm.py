@@ -327,6 +327,22 @@ def pictured(page: np.ndarray, dpi: float, seed: int = 0) -> np.ndarray:
     return out
 
 
+ANNOTATION_GRAY = 0.4
+"""Gray of :func:`annotated`'s handwriting: a pencil pressed hard or a light pen (darker than the
+ink line, so that its strokes count as ink)."""
+
+
+def annotated(page: np.ndarray, dpi: float, seed: int = 0) -> np.ndarray:
+    """``page`` with handwritten notes (:func:`handwritten_page`) in :data:`ANNOTATION_GRAY` across
+    its middle third, over its print as notes between and across the lines are."""
+    height, width = page.shape
+    top, bottom = height // 3, 2 * height // 3
+    hand = handwritten_page(bottom - top, width, dpi, seed + 100)
+    out = np.array(page, np.float32)
+    out[top:bottom] = np.minimum(out[top:bottom], 1.0 - (1.0 - hand) * (1.0 - ANNOTATION_GRAY))
+    return out
+
+
 def handwritten_page(height: int, width: int, dpi: float, seed: int = 0) -> np.ndarray:
     """A clean handwritten page (:func:`docclean.synth.render.render_page`'s manuscripts: script
     faces, pen-width strokes), black on white, from a seed."""
@@ -408,7 +424,7 @@ def blurred_kind(blur: float) -> str:
     return f"blurred_{blur:g}px"
 
 
-REPORTED_ONLY = ("toned_scan", "shadowed_scan", "turned_scan", "pictured_scan")
+REPORTED_ONLY = ("toned_scan", "shadowed_scan", "turned_scan", "pictured_scan", "annotated_scan")
 
 
 def is_judged(kind: str) -> bool:
@@ -448,7 +464,8 @@ def specimens(
     which must come back as it is, and with ``"toned_scan"`` a light scan of it, with
     ``"shadowed_scan"`` a :func:`shadowed_scan` of it, with ``"turned_scan"`` a light scan of
     the page turned a quarter, as a landscape page scanned sideways, with ``"pictured_scan"`` a
-    light scan of the page with a photograph on it (:func:`pictured`); with
+    light scan of the page with a photograph on it (:func:`pictured`), with ``"annotated_scan"`` a
+    light scan of the page with handwritten notes in gray across it (:func:`annotated`); with
     ``"handwritten"``, a good light scan of a handwritten page, :func:`handwritten_page`); then a
     :func:`blurred_scan` at each of ``blurs``. ``size`` (height, width) in px, or an A4 page at
     each dpi when None."""
@@ -478,6 +495,11 @@ def specimens(
                     with_photo = pictured(page.pixels, dpi, seed)
                     scan = light_scan(with_photo, dpi, seed)
                     yield Specimen(f"{name}-{kind}", dpi, kind, scan, with_photo, ())
+                    continue
+                if kind == "annotated_scan":  # notes in pencil across the print
+                    with_notes = annotated(page.pixels, dpi, seed)
+                    scan = light_scan(with_notes, dpi, seed)
+                    yield Specimen(f"{name}-{kind}", dpi, kind, scan, with_notes, ())
                     continue
                 if kind == "turned_scan":  # a page scanned sideways: turned a quarter
                     turned = np.ascontiguousarray(np.rot90(page.pixels))
