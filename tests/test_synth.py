@@ -704,6 +704,7 @@ def test_good_pages_at_a_resolution_are_half_of_them_title_pages(
         manuscript: bool,
         display: bool = False,
         tones: bool = False,
+        notes: bool = False,
     ) -> np.ndarray:
         asked.append(display)
         return np.ones((64, 64), np.float32)
@@ -796,6 +797,35 @@ def test_good_share_sets_how_many_synthetic_pages_are_good_ones() -> None:
     assert 5 <= identical <= 20  # undamaged pages: about half of the good half
     none = synth.synthetic_pairs(10, np.random.default_rng(5), size=(96, 128), good_share=0.0)
     assert not any(np.array_equal(p.noisy, p.clean) for p in none)
+
+
+def test_noted_pages_have_gray_handwriting_across_the_print_in_the_target_too() -> None:
+    """Notes are a manuscript page's script in one gray of NOTE_INK, over a band of the page, only
+    darkening it; they stay in a pair's clean target, and no notes means the same pages as before."""
+    page, _ = render.render_with_layout(np.random.default_rng(3), (512, 512), 300)
+    noted = render.add_notes(page, 300, np.random.default_rng(4))
+    assert noted.shape == page.shape and noted.dtype == np.float32
+    assert (noted <= page + 1e-6).all()
+    added = noted < page - 0.05
+    rows = np.flatnonzero(added.any(axis=1))
+    low, high = render.NOTE_BAND
+    assert rows.size and low * 512 * 0.5 <= rows[-1] - rows[0] + 1 <= high * 512
+    on_paper = noted[added & (page == 1.0)]
+    assert render.NOTE_INK[0] - 1e-6 <= on_paper.min() <= render.NOTE_INK[1] + 1e-6
+    assert (on_paper > 0.2).all()  # gray, not black
+
+    dpi = render.parse_scale("300")
+    pairs = synth.synthetic_pairs(4, np.random.default_rng(0), size=(256, 256), dpi=dpi,
+                                  kinds=["undamaged"], notes=1.0)  # fmt: skip
+    plain = synth.synthetic_pairs(4, np.random.default_rng(0), size=(256, 256), dpi=dpi,
+                                  kinds=["undamaged"])  # fmt: skip
+    again = synth.synthetic_pairs(4, np.random.default_rng(0), size=(256, 256), dpi=dpi,
+                                  kinds=["undamaged"], notes=0.0)  # fmt: skip
+    assert all(np.array_equal(p.noisy, p.clean) for p in pairs)
+    gray = [np.mean((p.clean > 0.25) & (p.clean < 0.8)) for p in pairs]
+    plain_gray = [np.mean((p.clean > 0.25) & (p.clean < 0.8)) for p in plain]
+    assert sum(gray) > 1.5 * sum(plain_gray)  # the notes' gray strokes (twice, on these seeds)
+    assert all(np.array_equal(a.clean, b.clean) for a, b in zip(plain, again, strict=True))
 
 
 def test_toned_pages_have_tinted_headings_and_shaded_boxes_in_the_target_too() -> None:

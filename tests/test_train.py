@@ -334,10 +334,10 @@ def test_synthetic_kinds_can_be_left_out(tmp_path: Path, pair_dir: Path, monkeyp
     real = synth.synthetic_pairs
 
     def spy(n, rng, clean_pages=None, kinds=None, size=synth.RENDER_SIZE, mix=True, dpi=None,  # type: ignore[no-untyped-def]
-            historical=False, good_share=None, chances=None, tones=0.0):  # fmt: skip
+            historical=False, good_share=None, chances=None, tones=0.0, notes=0.0):  # fmt: skip
         seen.append(list(kinds))
         return real(n, rng, clean_pages, kinds, (64, 64), mix, dpi, historical, good_share, chances,
-                    tones)  # fmt: skip
+                    tones, notes)  # fmt: skip
 
     monkeypatch.setattr(synth, "synthetic_pairs", spy)
     card = train(pair_dir / "noisy", pair_dir / "clean",
@@ -400,20 +400,21 @@ def test_synthetic_pages_at_a_resolution_share_and_undamaged(
     real = synth.synthetic_pairs
 
     def spy(n, rng, clean_pages=None, kinds=None, size=synth.RENDER_SIZE, mix=True, dpi=None,  # type: ignore[no-untyped-def]
-            historical=False, good_share=None, chances=None, tones=0.0):  # fmt: skip
-        seen.update(size=size, dpi=str(dpi), good_share=good_share, chances=chances, tones=tones)
+            historical=False, good_share=None, chances=None, tones=0.0, notes=0.0):  # fmt: skip
+        seen.update(size=size, dpi=str(dpi), good_share=good_share, chances=chances, tones=tones,
+                    notes=notes)  # fmt: skip
         return real(n, rng, clean_pages, kinds, size, mix, dpi, historical, good_share, chances,
-                    tones)  # fmt: skip
+                    tones, notes)  # fmt: skip
 
     monkeypatch.setattr(synth, "synthetic_pairs", spy)
     config = quick(tmp_path, "m", synthetic=1, synthetic_undamaged=1, synthetic_share=0.5,
                    synthetic_size="96x64", synthetic_dpi="150-300",
                    synthetic_good_share=0.25, synthetic_chance="jpeg=0.9,blur=0",
-                   synthetic_tones=0.5)  # fmt: skip
+                   synthetic_tones=0.5, synthetic_notes=0.25)  # fmt: skip
     card = train(pair_dir / "noisy", pair_dir / "clean", config, Reporter(quiet=True))
     chances = {"jpeg": 0.9, "blur": 0.0}
     assert seen == {"size": (64, 96), "dpi": "150-300", "good_share": 0.25, "chances": chances,
-                    "tones": 0.5}  # fmt: skip
+                    "tones": 0.5, "notes": 0.25}  # fmt: skip
     t = card["training"]
     assert (t["synthetic_size"], t["synthetic_dpi"], t["synthetic_share"]) == (
         "96x64",
@@ -422,13 +423,18 @@ def test_synthetic_pages_at_a_resolution_share_and_undamaged(
     )
     assert t["synthetic_pairs"] == 1 and t["synthetic_undamaged_pages"] == 1
     assert t["synthetic_good_share"] == 0.25 and t["synthetic_chances"] == chances
-    assert t["synthetic_tones"] == 0.5
+    assert t["synthetic_tones"] == 0.5 and t["synthetic_notes"] == 0.25
     assert "--synthetic-chance jpeg=0.9,blur=0" in t["commands"][-1]
     assert "--synthetic-tones 0.5" in t["commands"][-1]
+    assert "--synthetic-notes 0.25" in t["commands"][-1]
     with pytest.raises(UsageError, match="--synthetic-tones needs"):
         quick(tmp_path, "y", synthetic=1, synthetic_tones=0.5).validate()
     with pytest.raises(UsageError, match="--synthetic-tones must"):
         quick(tmp_path, "y", synthetic=1, synthetic_dpi="300", synthetic_tones=2.0).validate()
+    with pytest.raises(UsageError, match="--synthetic-notes needs"):
+        quick(tmp_path, "y", synthetic=1, synthetic_notes=0.5).validate()
+    with pytest.raises(UsageError, match="--synthetic-notes must"):
+        quick(tmp_path, "y", synthetic=1, synthetic_dpi="300", synthetic_notes=-0.1).validate()
     with pytest.raises(UsageError, match="--synthetic-chance needs"):
         quick(tmp_path, "y", synthetic_chance="jpeg=0.5").validate()
     with pytest.raises(UsageError, match="bad synthetic chance"):

@@ -245,6 +245,13 @@ def train(
             "(needs --synthetic-dpi) \\[default: none].",
         ),
     ] = None,
+    synthetic_notes: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of the rendered --synthetic office pages given handwritten notes in gray "
+            "across their print, kept in the target (needs --synthetic-dpi) \\[default: none].",
+        ),
+    ] = None,
     synthetic_chance: Annotated[
         str | None,
         typer.Option(
@@ -326,6 +333,7 @@ def train(
             "synthetic_dpi": synthetic_dpi,
             "synthetic_good_share": synthetic_good_share,
             "synthetic_tones": synthetic_tones,
+            "synthetic_notes": synthetic_notes,
             "synthetic_chance": synthetic_chance,
             "checkpoint_every": checkpoint_every,
             "description": description,

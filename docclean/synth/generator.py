@@ -931,6 +931,7 @@ def synthetic_pairs(
     good_share: float | None = None,
     chances: Mapping[str, float] | None = None,
     tones: float = 0.0,
+    notes: float = 0.0,
 ) -> list[Pair]:
     """``n`` synthetic training pairs in memory, named ``synthetic-00000`` and on.
 
@@ -948,7 +949,9 @@ def synthetic_pairs(
     pages with their bilevel target, the others aged as :func:`historical_pair` ages them).
     ``chances`` replaces the chance of the kinds it names (:func:`parse_chances`). ``tones``: the share of rendered office
     pages (with ``dpi``) given gray that is part of the page, in the target too: tinted headings
-    and shaded boxes (:func:`~docclean.synth.render.add_tones`).
+    and shaded boxes (:func:`~docclean.synth.render.add_tones`). ``notes``: the share of them
+    given handwritten notes in gray across the print, in the target too
+    (:func:`~docclean.synth.render.add_notes`).
     """
     chosen = resolve_kinds(kinds)
     good = [k for k in chosen if k in ALONE]
@@ -962,8 +965,9 @@ def synthetic_pairs(
             manuscript = historical and rng.random() < 0.7
             display = is_good and dpi is not None and rng.random() < 0.5
             toned = bool(tones) and not manuscript and dpi is not None and rng.random() < tones
+            noted = bool(notes) and not manuscript and dpi is not None and rng.random() < notes
             page = render_page(
-                rng, size, dpi.draw(rng) if dpi else None, manuscript, display, toned
+                rng, size, dpi.draw(rng) if dpi else None, manuscript, display, toned, noted
             )
         if historical and is_good:  # a good scan of a clean page: its strokes kept as they are
             noisy, clean = make_pair(page, rng, [good[int(rng.integers(len(good)))]], False)

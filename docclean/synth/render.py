@@ -37,6 +37,10 @@ TINTED_INK = (0.25, 0.6)
 """Gray of headings printed in a tint or a colour (scanned in gray), on toned pages."""
 SHADE = (0.78, 0.95)
 """Gray of the shaded boxes behind text (table rows, call-outs) on toned pages."""
+NOTE_INK = (0.3, 0.75)
+"""Gray of the handwritten notes (a pencil, a light pen) on noted pages."""
+NOTE_BAND = (0.15, 0.6)
+"""Share of the page's height that a noted page's notes run across."""
 
 
 # --- resolution -----------------------------------------------------------------------------
@@ -715,6 +719,21 @@ def add_tones(page: np.ndarray, marks: list[Mark], rng: np.random.Generator) -> 
     return out
 
 
+def add_notes(page: np.ndarray, dpi: float, rng: np.random.Generator) -> np.ndarray:
+    """``page`` with handwritten notes over its print: a rendered manuscript page's script
+    (:func:`render_with_layout`) at the same ``dpi``, in one gray (:data:`NOTE_INK`), across a band
+    of :data:`NOTE_BAND` of its height."""
+    height, width = page.shape
+    hand = render_with_layout(rng, (height, width), dpi, manuscript=True)[0]
+    band = max(1, round(height * rng.uniform(*NOTE_BAND)))
+    top = int(rng.integers(0, height - band + 1))
+    ink = np.float32(rng.uniform(*NOTE_INK))
+    out = page.copy()
+    notes = 1.0 - (1.0 - hand[top : top + band]) * (1.0 - ink)
+    out[top : top + band] = np.minimum(out[top : top + band], notes)
+    return out
+
+
 def render_with_layout(
     rng: np.random.Generator,
     size: tuple[int, int] = RENDER_SIZE,
@@ -722,6 +741,7 @@ def render_with_layout(
     manuscript: bool = False,
     display: bool = False,
     tones: bool = False,
+    notes: bool = False,
 ) -> tuple[np.ndarray, list[Mark]]:
     """:func:`render_page` and the text runs it drew (their kind, size, face and box)."""
     h, w = size
@@ -752,6 +772,8 @@ def render_with_layout(
         page = _handwritten(page, rng, style.px(style.body_pt))
     elif tones:
         page = add_tones(page, canvas.marks, rng)
+    if notes and not manuscript:
+        page = add_notes(page, dpi, rng)
     return page, canvas.marks
 
 
@@ -762,6 +784,7 @@ def render_page(
     manuscript: bool = False,
     display: bool = False,
     tones: bool = False,
+    notes: bool = False,
 ) -> np.ndarray:
     """A clean page of pseudo-text, float32 ``size`` = (height, width) in [0, 1].
 
@@ -774,7 +797,8 @@ def render_page(
     pairs); without ``dpi`` its type is in proportion to ``size`` (see :func:`whole_page_dpi`).
     ``display``: a title page or notice, a third of its blocks bold headings and subheadings.
     ``tones`` (with ``dpi`` or ``display``, not ``manuscript``): gray that is part of the page,
-    tinted headings and shaded boxes (:func:`add_tones`).
+    tinted headings and shaded boxes (:func:`add_tones`). ``notes`` (the same): handwritten notes in
+    gray across the print (:func:`add_notes`).
 
     Without ``dpi``, ``manuscript`` or ``display``, the first renderer's whole page of ``size`` (:mod:`.legacy_render`), type in
     proportion to its height, the same pixels for a seed as before pages had a resolution.
@@ -783,7 +807,7 @@ def render_page(
         from docclean.synth.legacy_render import render_whole_page
 
         return render_whole_page(rng, size)
-    return render_with_layout(rng, size, dpi, manuscript, display, tones)[0]
+    return render_with_layout(rng, size, dpi, manuscript, display, tones, notes)[0]
 
 
 _LETTERS = "etaoinshrdlucmfwypvbgkqjxz"

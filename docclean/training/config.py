@@ -96,6 +96,9 @@ class TrainConfig:
     synthetic_tones: float | None = None
     """Share of the rendered ``synthetic`` office pages given gray that is part of the page (tinted
     headings, shaded boxes), kept in their targets [default: none]."""
+    synthetic_notes: float | None = None
+    """Share of the rendered ``synthetic`` office pages given handwritten notes in gray across
+    their print, kept in their targets [default: none]."""
     synthetic_chance: str | None = None
     """``KIND=P,...``: how often a damaged synthetic page gets each named kind, replacing the
     kind's usual chance (``docclean.synth.generator.CHANCE``)."""
@@ -181,11 +184,14 @@ class TrainConfig:
             from docclean.synth.generator import resolve_kinds
 
             resolve_kinds(exclude=self.synthetic_exclude)  # names known, some kind left
-        tones = self.synthetic_tones
-        if tones is not None and not 0.0 <= tones <= 1.0:
-            raise UsageError(f"--synthetic-tones must be in [0, 1], not {tones}")
-        if tones and not (self.synthetic and self.synthetic_dpi):
-            raise UsageError("--synthetic-tones needs --synthetic pages set at --synthetic-dpi")
+        for option, share in (
+            ("--synthetic-tones", self.synthetic_tones),
+            ("--synthetic-notes", self.synthetic_notes),
+        ):
+            if share is not None and not 0.0 <= share <= 1.0:
+                raise UsageError(f"{option} must be in [0, 1], not {share}")
+            if share and not (self.synthetic and self.synthetic_dpi):
+                raise UsageError(f"{option} needs --synthetic pages set at --synthetic-dpi")
         if self.synthetic_chance is not None:
             from docclean.synth.generator import parse_chances
 

@@ -251,6 +251,7 @@ def _synthetic_pairs(config: TrainConfig, reporter: Reporter, historical: bool) 
         good_share=config.synthetic_good_share,
         chances=parse_chances(config.synthetic_chance),
         tones=config.synthetic_tones or 0.0,
+        notes=config.synthetic_notes or 0.0,
     )
     for i in range(config.synthetic_undamaged):
         page = render_page(rng, size, dpi.draw(rng) if dpi else None)
@@ -404,6 +405,7 @@ def _card(
             "synthetic_dpi": config.synthetic_dpi,
             "synthetic_good_share": config.synthetic_good_share,
             **({"synthetic_tones": config.synthetic_tones} if config.synthetic_tones else {}),
+            **({"synthetic_notes": config.synthetic_notes} if config.synthetic_notes else {}),
             **(
                 {"synthetic_chances": parse_chances(config.synthetic_chance)}
                 if config.synthetic_chance
