@@ -119,7 +119,8 @@ def _mend_line(
     only when it is a plain rule (see the module's text) ``plain_length`` px long or longer."""
     gray = levelled[box]
     across = 1 - axis
-    kept = (line & (out[box] < INK)).any(axis=across)
+    inked = line & (out[box] < INK)
+    kept = inked.any(axis=across)
     present = line.any(axis=across)
     if kept.sum() == present.sum():
         return out
@@ -135,8 +136,7 @@ def _mend_line(
     core = line & (gray <= np.expand_dims(darkest + CORE, across)) & np.expand_dims(gaps, across)
     if not core.any():
         return out
-    inked = line & (out[box] < INK)
-    drawn = float(np.median(out[box][inked])) if inked.any() else 0.0  # the model's own gray
+    drawn = float(np.median(out[box][inked])) if kept.any() else 0.0  # the model's own gray
     out = out.copy() if out is cleaned else out
     region = out[box]
     region[core] = np.minimum(region[core], drawn)
