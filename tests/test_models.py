@@ -212,6 +212,19 @@ def test_graph_is_traced_once_for_pages_of_any_size() -> None:
     assert cleaner.traces == 1
 
 
+def test_pages_cleaned_on_two_threads_at_once_trace_once_and_match() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pages = [np.random.default_rng(seed).random((90, 70), np.float32) for seed in range(6)]
+    alone = [PageCleaner(random_model(), tile_size=32, batch_size=2).clean(p) for p in pages]
+    cleaner = PageCleaner(random_model(), tile_size=32, batch_size=2)
+    with ThreadPoolExecutor(2) as threads:
+        together = list(threads.map(cleaner.clean, pages))
+    assert cleaner.traces == 1
+    for one, other in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(one, other)
+
+
 @pytest.mark.parametrize(
     "name", ["seed-text", "tone-unet", "tone-unet-lin", "tone-unet-edge", "fast-unet-fine-mirrored"]
 )

@@ -478,7 +478,9 @@ def _pages_job(tmp_path: Path, clean: Callable[[np.ndarray], np.ndarray], jobs: 
 
 
 def test_stop_between_pages_keeps_the_finished_pages_for_the_rerun(tmp_path: Path) -> None:
-    """Stopped after b.tif's first page: that page is kept (hidden), the rerun starts at page 2."""
+    """Stopped while b.tif's first page is cleaned: the pages under way (that one, and its
+    second if it was already started beside it) are kept (hidden), and the rerun cleans only
+    the others: every page is cleaned once."""
     calls = []
     job: CleanJob
 
@@ -491,22 +493,23 @@ def test_stop_between_pages_keeps_the_finished_pages_for_the_rerun(tmp_path: Pat
     job = _pages_job(tmp_path, clean, jobs=2)
     seen: list[PageRecord] = []
     summary = job.run(seen.append)
-    assert summary.interrupted and len(calls) == 2
+    kept = len(calls) - 1  # b.tif's pages cleaned before the run stopped
+    assert summary.interrupted and kept in (1, 2)  # two pages are cleaned at once
     assert (summary.files_done, summary.pages_done) == (1, 1)
     out = tmp_path / "out"
     assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == ["a.png"]
     assert [Path(r.input).name for r in seen] == ["a.png"]
-    assert [p.name for p in (out / ".b.tif.docclean-partial").glob("page*")] == ["page00001.png"]
+    partial = sorted(p.name for p in (out / ".b.tif.docclean-partial").glob("page*"))
+    assert partial == [f"page{n:05d}.png" for n in range(1, kept + 1)]
 
     calls.clear()
     again = CleanJob(list(discover_inputs([tmp_path / "in"])), out, clean_page=clean, jobs=2)
     again_seen: list[PageRecord] = []
     again.run(again_seen.append)
-    assert len(calls) == 2 + 4  # b.tif's pages 2 and 3, then c.png ... f.png
-    assert [(Path(r.input).name, r.page) for r in again_seen][:3] == [
-        ("a.png", None),
-        ("b.tif", 1),
-        ("b.tif", 2),
+    assert len(calls) == (3 - kept) + 4  # b.tif's pages left, then c.png ... f.png
+    assert [(Path(r.input).name, r.page) for r in again_seen][: 4 - kept] == [
+        ("a.png", None),  # skipped: it is done
+        *[("b.tif", page) for page in range(kept, 3)],
     ]
     originals = [p.pixels for p in read_pages(tmp_path / "in" / "b.tif")]
     cleaned = [p.pixels for p in read_pages(out / "b.tif")]
@@ -521,6 +524,38 @@ def test_stop_between_pages_keeps_the_finished_pages_for_the_rerun(tmp_path: Pat
         "e.png",
         "f.png",
     ]
+
+
+def test_two_pages_are_cleaned_at_once_and_reported_in_order(tmp_path: Path) -> None:
+    """Each cleaning waits at a barrier for another one under way (one at a time, the first
+    would time out), and the first of each pair takes longer: records and outputs still follow
+    the inputs, each page cleaned by its own call."""
+    together = threading.Barrier(2, timeout=10)
+    calls = []
+
+    def clean(page: np.ndarray) -> np.ndarray:
+        calls.append(page.shape)
+        if len(calls) <= 4:  # a.png with b's first page, b's second with its third
+            together.wait()
+        if len(calls) % 2:
+            time.sleep(0.05)
+        return 1 - page
+
+    job = _pages_job(tmp_path, clean, jobs=1)
+    assert job.pages_at_once == 2
+    seen: list[PageRecord] = []
+    summary = job.run(seen.append)
+    assert (summary.files_done, summary.pages_done, summary.files_failed) == (6, 8, 0)
+    assert [(Path(r.input).name, r.page) for r in seen][:4] == [
+        ("a.png", 0),
+        ("b.tif", 0),
+        ("b.tif", 1),
+        ("b.tif", 2),
+    ]
+    originals = [p.pixels for p in read_pages(tmp_path / "in" / "b.tif")]
+    cleaned = [p.pixels for p in read_pages(tmp_path / "out" / "b.tif")]
+    for page, original in zip(cleaned, originals, strict=True):
+        np.testing.assert_allclose(page, 1 - original, atol=0.5 / 255)
 
 
 def test_keyboard_interrupt_lets_queued_writes_finish(tmp_path: Path) -> None:

@@ -118,7 +118,7 @@ def clean(
         ),
     ] = None,
     jobs: Annotated[
-        int, typer.Option(help="Threads reading and writing files around the one model.")
+        int, typer.Option(help="Threads reading and writing files around the cleaning.")
     ] = 2,
     fail_fast: Annotated[
         bool, typer.Option(help="Stop at the first file that fails (exit code 1).")

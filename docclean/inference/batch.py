@@ -2,8 +2,9 @@
 
 Inputs are never opened for writing. An output that exists is skipped (so a rerun resumes) unless
 overwriting is asked for. One bad file is reported and the run goes on (unless ``fail_fast``).
-A pool of ``jobs`` threads reads the next files and writes the last ones while the model cleans
-the current one in the calling thread; records still come out in input order. Setting the job's
+A pool of ``jobs`` threads reads the next files and writes the last ones while
+:data:`~docclean.defaults.PAGES_CLEANED_AT_ONCE` threads clean pages (one in the model while the
+next is prepared around it); records still come out in input order. Setting the job's
 ``stop`` event (from a signal handler) ends the run between pages, and writes already under way
 finish, so an interrupted run leaves only complete outputs and a rerun resumes it.
 """
@@ -26,6 +27,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from docclean.defaults import PAGES_CLEANED_AT_ONCE
 from docclean.errors import DocCleanError, InputError, OutputError, OutputExistsError, UsageError
 from docclean.inference.color import recolor
 from docclean.io.images import (
@@ -252,7 +254,8 @@ class CleanJob:
     """One batch run: what to read, where to write, and how.
 
     ``dpi`` overrides every output's DPI (PDF inputs are rendered at it); ``jobs`` is the number
-    of writer threads and of pages read ahead; ``warn`` receives warnings (implausible DPI) in the
+    of writer threads and of pages read ahead; ``pages_at_once`` the number of pages cleaned at
+    the same time (each on its own thread, taken in order); ``warn`` receives warnings (implausible DPI) in the
     calling thread; ``stop``, once set (from any thread or a signal handler), ends the run between
     pages; ``settings`` (model, options) are kept with an interrupted file's finished pages, so
     that only a rerun with the same ones continues them; ``progress`` hears of every page.
@@ -265,6 +268,7 @@ class CleanJob:
     overwrite: bool = False
     dpi: float | None = None
     jobs: int = 2
+    pages_at_once: int = PAGES_CLEANED_AT_ONCE
     fail_fast: bool = False
     warn: Callable[[str], None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
@@ -315,6 +319,7 @@ class CleanJob:
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="docclean-io")
         outcomes: deque[_Outcome] = deque()
         reader: PageSource | None = None
+        ahead: _CleanedAhead | None = None
         state: _FileState | None = None
         try:
             todo = self._todo if self._todo is not None else self._plan(on_record)
@@ -326,15 +331,17 @@ class CleanJob:
             total = sum(planned.pages for planned in todo)
             self._advance(0, total)
             reader = self._page_source(todo)
-            for index, entry in reader:
-                if self.summary.stopped or self._interrupted():
+            ahead = _CleanedAhead(reader, self._cleaned, self.pages_at_once, self._stopping)
+            for index, entry, cleaning in ahead:  # once stopping, those under way are taken
+                if self.summary.stopped:
                     break
                 if state is None or state.planned is not todo[index]:
                     state = self._start_file(todo[index], total)
                 if isinstance(entry, PageImage):
+                    assert cleaning is not None
                     if state.error is None:
                         try:
-                            self._clean_one(pool, state, entry, total)
+                            self._clean_one(pool, state, entry, cleaning, total)
                         except DocCleanError as exc:  # the file fails; its pages are drained
                             state.error = exc
                     continue
@@ -348,6 +355,8 @@ class CleanJob:
             self.summary.interrupted = True
             raise
         finally:
+            if ahead is not None:  # pages cleaned ahead and not taken are dropped
+                ahead.close()
             if reader is not None:
                 reader.close()
             while outcomes:
@@ -375,6 +384,10 @@ class CleanJob:
     def _advance(self, pages: int, total: int) -> None:
         if self.progress is not None:
             self.progress(pages, total)
+
+    def _stopping(self) -> bool:
+        """Whether to start cleaning no more pages: --fail-fast after a failure, or ``stop``."""
+        return self.summary.stopped or self._interrupted()
 
     def _interrupted(self) -> bool:
         """Whether ``stop`` was set; records it in the summary."""
@@ -419,13 +432,19 @@ class CleanJob:
         return state
 
     def _clean_one(
-        self, pool: ThreadPoolExecutor, state: _FileState, page: PageImage, total: int
+        self,
+        pool: ThreadPoolExecutor,
+        state: _FileState,
+        page: PageImage,
+        cleaning: Future[tuple[np.ndarray, float]],
+        total: int,
     ) -> None:
-        """Clean one page; a multi-page file's page goes to its partial store at once."""
+        """Take one page's cleaning (``cleaning``: :meth:`_cleaned` under way); a multi-page
+        file's page goes to its partial store at once."""
         planned = state.planned
         if not state.warned:
             state.warned = self._check_dpi(planned.item, page, planned.pages)
-        cleaned, seconds = self._cleaned(page)
+        cleaned, seconds = cleaning.result()
         height, width = page.pixels.shape
         dpi = self._out_dpi(planned.item, page)
         state.records.append(
@@ -667,6 +686,55 @@ def _settled(outcome: _Outcome) -> bool:
 
 
 _END = object()
+
+
+class _CleanedAhead:
+    """A page source's entries in order, each page with its cleaning (a future of
+    :meth:`CleanJob._cleaned`'s result) started as soon as fewer than ``depth`` pages are being
+    cleaned, each on its own thread; other entries come with None. Once ``stopping()`` says so
+    no more are read, and the entries already read are given out (their cleanings are under
+    way). ``close`` drops the cleanings not taken (those under way finish first)."""
+
+    def __init__(
+        self,
+        source: PageSource,
+        clean: Callable[[PageImage], tuple[np.ndarray, float]],
+        depth: int,
+        stopping: Callable[[], bool],
+    ) -> None:
+        self._source = iter(source)
+        self._stopping = stopping
+        self._clean = clean
+        self._depth = max(1, depth)
+        self._pool = ThreadPoolExecutor(self._depth, thread_name_prefix="docclean-clean")
+        self._ahead: deque[tuple[int, Any, Future[Any] | None]] = deque()
+        self._pages_ahead = 0
+
+    def __iter__(
+        self,
+    ) -> Iterator[tuple[int, PageImage | DocCleanError | None, Future[Any] | None]]:
+        read_all = False
+        while True:
+            while not read_all and self._pages_ahead < self._depth and not self._stopping():
+                try:
+                    index, entry = next(self._source)
+                except StopIteration:
+                    read_all = True
+                    break
+                cleaning = None
+                if isinstance(entry, PageImage):
+                    cleaning = self._pool.submit(self._clean, entry)
+                    self._pages_ahead += 1
+                self._ahead.append((index, entry, cleaning))
+            if not self._ahead:
+                return
+            taken = self._ahead.popleft()
+            self._pages_ahead -= taken[2] is not None
+            yield taken
+
+    def close(self) -> None:
+        self._ahead.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class PageSource(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -95,19 +96,23 @@ class PageCleaner:
                 config.validate(loaded.receptive_radius, loaded.stride)
         self.traces = 0
         self._forwards: dict[tuple[int, int], Any] = {}
+        self._tracing = threading.Lock()
 
     def _forward(self, config: TileConfig) -> Any:
-        """The traced model call for ``config``'s batch shape (traced on first use)."""
+        """The traced model call for ``config``'s batch shape (traced on first use, once even
+        when several threads clean pages at once)."""
         tf, model = self._tf, self._model
         key = config.shape
-        if key not in self._forwards:
-            spec = tf.TensorSpec((config.batch_size, *config.shape, 1), tf.float32)
+        with self._tracing:
+            if key not in self._forwards:
+                spec = tf.TensorSpec((config.batch_size, *config.shape, 1), tf.float32)
 
-            def forward(batch: Any) -> Any:
-                self.traces += 1  # runs only while tracing
-                return model(batch, training=False)
+                def forward(batch: Any) -> Any:
+                    self.traces += 1  # runs only while tracing
+                    return model(batch, training=False)
 
-            self._forwards[key] = tf.function(forward, input_signature=[spec])
+                self._forwards[key] = tf.function(forward, input_signature=[spec])
+                self._forwards[key].get_concrete_function()  # traced here, under the lock
         return self._forwards[key]
 
     def _use_mixed_precision(self) -> None:

@@ -222,6 +222,7 @@ class RayCleanJob(CleanJob):
         super().__post_init__()
         if self.clean_page is None:
             self.clean_page = _cleaned_already  # the pages come cleaned (see _cleaned)
+        self.pages_at_once = 1  # the actors clean them, each page on its own
 
     def _page_source(self, todo: list[_Planned]) -> PageSource:
         return _RaySource(self, todo)
