@@ -118,6 +118,60 @@ def test_write_pdf_keeps_page_size_per_page(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
+def _idat(png: bytes) -> bytes:
+    """A PNG file's compressed image data: its IDAT chunks' payloads joined."""
+    data, at = b"", 8
+    while at < len(png):
+        length = int.from_bytes(png[at : at + 4], "big")
+        if png[at + 4 : at + 8] == b"IDAT":
+            data += png[at + 8 : at + 8 + length]
+        at += 12 + length
+    return data
+
+
+def _png_data(image: Image.Image, level: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=level)
+    return buffer.getvalue()
+
+
+def test_a_pdf_takes_the_kept_pages_data_as_it_is(tmp_path: Path) -> None:
+    """A multi-page PDF's pages are kept as PNG files compressed as the PDF holds them, and the
+    PDF embeds each file's data without decoding and encoding it again (the files closed): a
+    page an older run kept at another level goes in at that level."""
+    from docclean.io.partial import PartialPages
+    from docclean.io.pdf import PDF_PNG_LEVEL
+
+    rng = np.random.default_rng(2)
+    pages = [rng.random((60, 80)).astype(np.float32), rng.integers(0, 256, (50, 40, 3), np.uint8)]
+    partial = PartialPages(tmp_path / "doc.pdf", {"format": "pdf"})
+    assert partial.lock()
+    partial.begin(0)
+    for index, page in enumerate(pages):
+        partial.add(index, page, (150.0, 150.0))
+    files = [partial.folder / f"page{n:05d}.png" for n in (1, 2)]
+    first = Image.fromarray(to_uint8(pages[0]))
+    assert _idat(files[0].read_bytes()) == _idat(_png_data(first, PDF_PNG_LEVEL))
+    with Image.open(files[1]) as image:  # as if an older run had kept it, at level 1
+        older = _png_data(image, 1)
+    files[1].write_bytes(older)
+    assert _idat(older) != _idat(_png_data(Image.fromarray(pages[1]), PDF_PNG_LEVEL))
+
+    kept = partial.pages(2)
+    opened = [kept[0], kept[1]]
+    write_pages(tmp_path / "doc.pdf", opened, None, "pdf", [(150.0, 150.0)] * 2)
+    assert all(image.fp is None for image in opened)  # closed once embedded
+    doc = pdfium.PdfDocument(str(tmp_path / "doc.pdf"))
+    for index, file in enumerate(files):
+        image = next(doc[index].get_objects(filter=(pdfium.raw.FPDF_PAGEOBJ_IMAGE,)))
+        assert bytes(image.get_data(decode_simple=False)) == _idat(file.read_bytes())
+    doc.close()
+    gray, colour = read_pages(tmp_path / "doc.pdf", color=True)
+    assert np.array_equal(to_uint8(gray.pixels), to_uint8(pages[0]))
+    assert colour.rgb is not None and np.array_equal(colour.rgb, pages[1])
+    partial.discard()
+
+
 def test_bilevel_pages_are_g4_in_tiff_and_pdf(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     pages = [rng.random((50, 64)) > 0.5, rng.random((40, 30)) > 0.3]

@@ -96,23 +96,24 @@ class PageCleaner:
                 config.validate(loaded.receptive_radius, loaded.stride)
         self.traces = 0
         self._forwards: dict[tuple[int, int], Any] = {}
-        self._tracing = threading.Lock()
+        # Held while a batch is in the model: pages cleaned on several threads take turns there
+        # (alone it keeps every core busy, and two batches at once would hold two pages' layers)
+        # while their steps around it run side by side; and a shape is traced once.
+        self._in_model = threading.Lock()
 
     def _forward(self, config: TileConfig) -> Any:
-        """The traced model call for ``config``'s batch shape (traced on first use, once even
-        when several threads clean pages at once)."""
+        """The traced model call for ``config``'s batch shape (traced on first use; called
+        holding ``_in_model``)."""
         tf, model = self._tf, self._model
         key = config.shape
-        with self._tracing:
-            if key not in self._forwards:
-                spec = tf.TensorSpec((config.batch_size, *config.shape, 1), tf.float32)
+        if key not in self._forwards:
+            spec = tf.TensorSpec((config.batch_size, *config.shape, 1), tf.float32)
 
-                def forward(batch: Any) -> Any:
-                    self.traces += 1  # runs only while tracing
-                    return model(batch, training=False)
+            def forward(batch: Any) -> Any:
+                self.traces += 1  # runs only while tracing
+                return model(batch, training=False)
 
-                self._forwards[key] = tf.function(forward, input_signature=[spec])
-                self._forwards[key].get_concrete_function()  # traced here, under the lock
+            self._forwards[key] = tf.function(forward, input_signature=[spec])
         return self._forwards[key]
 
     def _use_mixed_precision(self) -> None:
@@ -148,8 +149,9 @@ class PageCleaner:
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """Clean a ``(B, H, W)`` float32 batch of tiles of one of this cleaner's shapes."""
         config = next(c for c in self.configs if c.shape == batch.shape[1:])
-        result = self._forward(config)(batch[..., np.newaxis])
-        return np.asarray(result)[..., 0]
+        with self._in_model:
+            result = np.asarray(self._forward(config)(batch[..., np.newaxis]))
+        return result[..., 0]
 
     def clean(self, page: np.ndarray) -> np.ndarray:
         """Clean one float32 grayscale page of any size: float32 in [0, 1], or bool if binarizing."""

@@ -482,9 +482,11 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _page_image(path: Path, page: np.ndarray, number: int) -> Image.Image:
+def _page_image(path: Path, page: np.ndarray | Image.Image, number: int) -> Image.Image:
     """A Pillow image for one page array: mode "L" for float [0, 1] or uint8, "1" for bool,
-    "RGB" for HxWx3."""
+    "RGB" for HxWx3; an image (a page docclean kept) as it is."""
+    if isinstance(page, Image.Image):
+        return page
     arr = np.asarray(page)
     colour = arr.ndim == 3 and arr.shape[2] == 3
     if not (arr.ndim == 2 or colour) or arr.shape[0] == 0 or arr.shape[1] == 0:
@@ -537,7 +539,7 @@ def _save_pil(
 
 def write_pages(
     path: Path,
-    pages: Sequence[np.ndarray],
+    pages: Sequence[np.ndarray] | Sequence[Image.Image],
     dpi: tuple[float, float] | None,
     fmt: str,
     page_dpis: Sequence[tuple[float, float] | None] | None = None,
@@ -551,7 +553,8 @@ def write_pages(
     in points is its pixel size times 72 / DPI. Data goes to a hidden ``.<name>.*.part`` file
     in the target directory, is fsynced and then renamed over ``path``; on failure the temporary
     file is removed and OutputError raised. ``pages`` may be a lazy sequence: each page is
-    fetched and encoded in turn. Without ``overwrite`` an existing ``path`` is never replaced:
+    fetched and encoded in turn; Pillow images are written as they are (a PDF takes an opened gray
+    PNG file's data without decoding it). Without ``overwrite`` an existing ``path`` is never replaced:
     OutputExistsError is raised (an output that appeared while this one was written).
     """
     path = Path(path)

@@ -1,8 +1,9 @@
 """Finished pages of a multi-page output, kept beside it until the whole file can be assembled.
 
 A multi-page TIFF or PDF is cleaned page by page into a hidden folder ``.NAME.docclean-partial``
-next to its output: one PNG per page (8-bit gray or bilevel, its DPI in a text chunk), each
-written atomically, and ``source.json`` saying which input and settings the pages belong to. An
+next to its output: one PNG per page (8-bit gray or bilevel, its DPI in a text chunk; for a PDF
+compressed as a PDF page holds it, so that the PDF takes the file's data as it is), each written
+atomically, and ``source.json`` saying which input and settings the pages belong to. An
 interrupted run leaves the folder; the next run with the same input and settings continues after
 the last page it holds. The output is assembled from the folder a page at a time and the folder
 is removed once the output is in place.
@@ -25,6 +26,7 @@ from PIL import Image, PngImagePlugin
 
 from docclean.io.atomic import atomic_path, hidden_name, write_text_atomic
 from docclean.io.images import to_uint8
+from docclean.io.pdf import PDF_PNG_LEVEL
 
 PARTIAL_TAG = "docclean-partial"
 _SOURCE = "source.json"
@@ -110,7 +112,8 @@ class PartialPages:
         if dpi is not None:
             info.add_text(_DPI_KEY, json.dumps([float(dpi[0]), float(dpi[1])]))
         with atomic_path(self._page(index)) as tmp:
-            image.save(tmp, format="PNG", compress_level=1, pnginfo=info)
+            level = PDF_PNG_LEVEL if self.source.get("format") == "pdf" else 1
+            image.save(tmp, format="PNG", compress_level=level, pnginfo=info)
 
     def dpis(self, total: int) -> list[tuple[float, float] | None]:
         """Each kept page's DPI (reads the PNG headers only)."""
@@ -123,14 +126,13 @@ class PartialPages:
             out.append((values[0], values[1]) if ok else None)
         return out
 
-    def pages(self, total: int) -> Sequence[np.ndarray]:
-        """The ``total`` kept pages as a lazy sequence: each is decoded when it is asked for."""
+    def pages(self, total: int) -> Sequence[Image.Image]:
+        """The ``total`` kept pages as a lazy sequence of images, each opened (not decoded) when
+        it is asked for: a PDF embeds a gray page's PNG data as it is, a TIFF decodes it."""
         return _LazyPages(self, total)
 
-    def load(self, index: int) -> np.ndarray:
-        with Image.open(self._page(index)) as image:
-            image.load()
-            return np.asarray(image)
+    def open(self, index: int) -> Image.Image:
+        return Image.open(self._page(index))
 
     def discard(self) -> None:
         """Remove the folder and what it holds (it is docclean's own), and let go of it."""
@@ -139,7 +141,7 @@ class PartialPages:
         self.release()
 
 
-class _LazyPages(Sequence[np.ndarray]):
+class _LazyPages(Sequence[Image.Image]):
     def __init__(self, partial: PartialPages, total: int) -> None:
         self._partial = partial
         self._total = total
@@ -148,12 +150,12 @@ class _LazyPages(Sequence[np.ndarray]):
         return self._total
 
     @overload
-    def __getitem__(self, index: int) -> np.ndarray: ...
+    def __getitem__(self, index: int) -> Image.Image: ...
     @overload
-    def __getitem__(self, index: slice) -> Sequence[np.ndarray]: ...
-    def __getitem__(self, index: int | slice) -> np.ndarray | Sequence[np.ndarray]:
+    def __getitem__(self, index: slice) -> Sequence[Image.Image]: ...
+    def __getitem__(self, index: int | slice) -> Image.Image | Sequence[Image.Image]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(self._total))]
         if not 0 <= index < self._total:
             raise IndexError(index)
-        return self._partial.load(index)
+        return self._partial.open(index)

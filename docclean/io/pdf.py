@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile
 
 from docclean.errors import InputError
 
@@ -36,6 +36,9 @@ DEFAULT_DPI: float = 300.0
 REOPEN_EVERY = 8
 """Pages read from one opening of a PDF (PDFium caches what it decoded until it closes)."""
 _POINTS_PER_INCH = 72.0
+PDF_PNG_LEVEL = 6
+"""zlib level of a gray page's PNG data in a PDF (Pillow's default: smaller files than the PNG
+outputs' :data:`~docclean.io.images.PNG_COMPRESS_LEVEL`, as archives keep PDFs)."""
 _MIN_POINTS = 3.0  # smallest page side PDF viewers (and pikepdf) accept
 _pdfium_lock = threading.RLock()
 # PDFium's document-loading error codes (FPDF_ERR_*).
@@ -274,13 +277,28 @@ def iter_pdf_pages(
 
 
 def _page_data(page: Image.Image) -> bytes:
-    """One page as image data img2pdf embeds without loss: G4 TIFF for mode "1", else PNG."""
+    """One page as image data img2pdf embeds without loss: G4 TIFF for mode "1", else PNG (a
+    gray or colour PNG file's own data, as it is; the file is closed)."""
+    if _kept_png(page):
+        assert isinstance(page, ImageFile.ImageFile)
+        with page, open(page.filename, "rb") as data:
+            return data.read()
     buffer = io.BytesIO()
     if page.mode == "1":
         page.save(buffer, format="TIFF", compression="group4")
     else:
-        page.save(buffer, format="PNG")
+        page.save(buffer, format="PNG", compress_level=PDF_PNG_LEVEL)
     return buffer.getvalue()
+
+
+def _kept_png(page: Image.Image) -> bool:
+    """Whether ``page`` is a gray or colour PNG opened from a file (a kept page)."""
+    return (
+        isinstance(page, ImageFile.ImageFile)
+        and page.format == "PNG"
+        and bool(page.filename)
+        and page.mode in ("L", "RGB")
+    )
 
 
 def write_pdf(
