@@ -5,8 +5,8 @@ overwriting is asked for. One bad file is reported and the run goes on (unless `
 A pool of ``jobs`` threads reads the next files and writes the last ones while
 :data:`~docclean.defaults.PAGES_CLEANED_AT_ONCE` threads clean pages (one in the model while the
 next is prepared around it); records still come out in input order. Setting the job's
-``stop`` event (from a signal handler) ends the run between pages, and writes already under way
-finish, so an interrupted run leaves only complete outputs and a rerun resumes it.
+``stop`` event (from a signal handler) starts no more pages: those being cleaned and the writes
+under way finish, so an interrupted run leaves only complete outputs and a rerun resumes it.
 """
 
 from __future__ import annotations
@@ -255,10 +255,11 @@ class CleanJob:
 
     ``dpi`` overrides every output's DPI (PDF inputs are rendered at it); ``jobs`` is the number
     of writer threads and of pages read ahead; ``pages_at_once`` the number of pages cleaned at
-    the same time (each on its own thread, taken in order); ``warn`` receives warnings (implausible DPI) in the
-    calling thread; ``stop``, once set (from any thread or a signal handler), ends the run between
-    pages; ``settings`` (model, options) are kept with an interrupted file's finished pages, so
-    that only a rerun with the same ones continues them; ``progress`` hears of every page.
+    the same time (each on its own thread, taken in order); ``warn`` receives warnings
+    (implausible DPI) in the calling thread; ``stop``, once set (from any thread or a signal
+    handler), starts no more pages (those under way are taken); ``settings`` (model, options)
+    are kept with an interrupted file's finished pages, so that only a rerun with the same ones
+    continues them; ``progress`` hears of every page.
     """
 
     inputs: list[InputFile]

@@ -553,9 +553,10 @@ def write_pages(
     in points is its pixel size times 72 / DPI. Data goes to a hidden ``.<name>.*.part`` file
     in the target directory, is fsynced and then renamed over ``path``; on failure the temporary
     file is removed and OutputError raised. ``pages`` may be a lazy sequence: each page is
-    fetched and encoded in turn; Pillow images are written as they are (a PDF takes an opened gray
-    PNG file's data without decoding it). Without ``overwrite`` an existing ``path`` is never replaced:
-    OutputExistsError is raised (an output that appeared while this one was written).
+    fetched and encoded in turn; Pillow images are written as they are (a PDF takes an opened
+    gray PNG file's data without decoding it). Without ``overwrite`` an existing ``path`` is
+    never replaced: OutputExistsError is raised (an output that appeared while this one was
+    written).
     """
     path = Path(path)
     pil_format = _WRITE_FORMATS.get(fmt.lower())
