@@ -15,7 +15,7 @@ import math
 import threading
 from collections.abc import Generator, Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 import numpy as np
 from PIL import Image, ImageFile
@@ -280,7 +280,6 @@ def _page_data(page: Image.Image) -> bytes:
     """One page as image data img2pdf embeds without loss: G4 TIFF for mode "1", else PNG (a
     gray or colour PNG file's own data, as it is; the file is closed)."""
     if _kept_png(page):
-        assert isinstance(page, ImageFile.ImageFile)
         with page, open(page.filename, "rb") as data:
             return data.read()
     buffer = io.BytesIO()
@@ -291,7 +290,7 @@ def _page_data(page: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _kept_png(page: Image.Image) -> bool:
+def _kept_png(page: Image.Image) -> TypeGuard[ImageFile.ImageFile]:
     """Whether ``page`` is a gray or colour PNG opened from a file (a kept page)."""
     return (
         isinstance(page, ImageFile.ImageFile)
