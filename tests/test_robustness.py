@@ -559,15 +559,16 @@ def test_two_pages_are_cleaned_at_once_and_reported_in_order(tmp_path: Path) -> 
 
 
 def test_keyboard_interrupt_lets_queued_writes_finish(tmp_path: Path) -> None:
-    calls = []
+    """Interrupted while d.png is cleaned: a.png, b.tif's 3 pages and c.png are written."""
+    interrupted_page: list[np.ndarray] = []
 
     def clean(page: np.ndarray) -> np.ndarray:
-        calls.append(1)
-        if len(calls) == 6:  # a.png, b.tif's 3 pages and c.png cleaned; d.png interrupted
+        if np.array_equal(page, interrupted_page[0]):  # known by its pixels: pages race
             raise KeyboardInterrupt
         return page
 
     job = _pages_job(tmp_path, clean, jobs=3)
+    interrupted_page.append(next(read_pages(tmp_path / "in" / "d.png")).pixels)
     with pytest.raises(KeyboardInterrupt):
         job.run(lambda record: None)
     assert job.summary.interrupted and job.summary.files_done == 3
@@ -1179,14 +1180,19 @@ def test_pages_stream_instead_of_being_decoded_all_at_once(
 
     monkeypatch.setattr(batch, "read_pages", counting)
     ahead = []
+    counting_lock = threading.Lock()  # pages are cleaned on two threads
 
     def clean(page: np.ndarray) -> np.ndarray:
-        ahead.append(len(decoded) - len(ahead))
+        with counting_lock:
+            ahead.append(len(decoded) - len(ahead))
         return page
 
     job = CleanJob(list(discover_inputs([src])), tmp_path / "out", clean_page=clean, jobs=2)
+    assert job.pages_at_once == 2
     assert job.run(lambda record: None).pages_done == 30
-    assert len(ahead) == 30 and max(ahead) <= 2 + 2  # the queue, one being put, one cleaned
+    # decoded and not yet cleaned: the reader's queue (jobs=2), one being put, and the pages
+    # whose cleaning has started (pages_at_once=2), this one among them
+    assert len(ahead) == 30 and max(ahead) <= 2 + 1 + 2
     assert len(list(read_pages(tmp_path / "out" / "long.tif"))) == 30
 
 
