@@ -558,6 +558,46 @@ def test_two_pages_are_cleaned_at_once_and_reported_in_order(tmp_path: Path) -> 
         np.testing.assert_allclose(page, 1 - original, atol=0.5 / 255)
 
 
+def test_a_stop_keeps_the_pages_whose_writes_are_still_queued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer threads take each write 0.3 s late, so when the run stops, b.tif's cleaned
+    pages still wait in the queue: they are written all the same, and the rerun cleans the rest."""
+    import concurrent.futures
+    import queue
+
+    import docclean.inference.batch as batch
+
+    class SlowQueue(queue.SimpleQueue):  # type: ignore[type-arg]
+        def get(self, block: bool = True, timeout: float | None = None) -> object:
+            if block:
+                time.sleep(0.3)
+            return super().get(block, timeout)
+
+    class SlowWriters(concurrent.futures.ThreadPoolExecutor):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            if kwargs.get("thread_name_prefix") == "docclean-io":
+                self._work_queue = SlowQueue()
+
+    monkeypatch.setattr(batch, "ThreadPoolExecutor", SlowWriters)
+    calls = []
+    job: CleanJob
+
+    def clean(page: np.ndarray) -> np.ndarray:
+        calls.append(page.shape)
+        if len(calls) == 2:
+            job.stop.set()
+        return 1 - page
+
+    job = _pages_job(tmp_path, clean, jobs=2)
+    summary = job.run(lambda record: None)
+    kept = len(calls) - 1
+    assert summary.interrupted and kept in (1, 2)
+    partial = sorted(p.name for p in (tmp_path / "out" / ".b.tif.docclean-partial").glob("page*"))
+    assert partial == [f"page{n:05d}.png" for n in range(1, kept + 1)]
+
+
 def test_keyboard_interrupt_lets_queued_writes_finish(tmp_path: Path) -> None:
     """Interrupted while d.png is cleaned: a.png, b.tif's 3 pages and c.png are written."""
     interrupted_page: list[np.ndarray] = []

@@ -362,7 +362,7 @@ class CleanJob:
                 reader.close()
             while outcomes:
                 self._finish(outcomes.popleft(), on_record)
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=True)  # queued writes finish: a kept page is never dropped
             if state is not None and state.planned.partial is not None:
                 state.planned.partial.release()  # an unfinished file: its pages await a rerun
             self.summary.seconds = time.perf_counter() - started
