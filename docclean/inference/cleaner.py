@@ -164,8 +164,8 @@ class PageCleaner:
             prepared = prepare_page(page)
             page = prepared.page
             cleaned = keep_tints(page, run_tiled(page, self.predict_batch, config))
-            if prepared.division is not None:  # the tints it whitened, as the page has them
-                top, left, bottom, right = prepared.division.box
+            if prepared.shadow_box is not None:  # the tints it whitened, as the page has them
+                top, left, bottom, right = prepared.shadow_box
                 box = (slice(top, bottom), slice(left, right))
                 as_is = prepared.repaired(prepared.undivided)
                 cleaned[box] = keep_tints(as_is[box], cleaned[box])

@@ -16,7 +16,7 @@ import numpy as np
 from docclean.inference.impulses import clear_impulses
 from docclean.inference.levels import normalize_levels
 from docclean.inference.marks import Census, census
-from docclean.inference.shadows import Division, divide_shadows
+from docclean.inference.shadows import divide_shadows
 from docclean.inference.sharpen import sharpen_blurred
 
 
@@ -28,7 +28,9 @@ class PreparedPage:
     """At full contrast, divided by its paper if shadowed, impulses cleared, sharpened if blurred."""
     undivided: np.ndarray
     """At full contrast, not divided (the page itself when no shadow was divided out)."""
-    division: Division | None
+    shadow_box: tuple[int, int, int, int] | None
+    """Where a shadow was divided out (:attr:`~docclean.inference.shadows.Division.box`); None
+    when none was. The divided page itself is not kept: a page less held while it is cleaned."""
     census: Census
     """The census of the page at full contrast, divided, before impulses and sharpening."""
 
@@ -41,7 +43,9 @@ def prepare_page(page: np.ndarray) -> PreparedPage:
     """A float32 grayscale page made ready for a tone model."""
     undivided = normalize_levels(page)
     division = divide_shadows(page)
+    shadow_box = None if division is None else division.box
     levelled = undivided if division is None else normalize_levels(division.page)
+    del division  # the divided page is not needed again
     page_census = census(levelled)
     repaired = sharpen_blurred(clear_impulses(levelled, page_census), page_census)
-    return PreparedPage(repaired, undivided, division, page_census)
+    return PreparedPage(repaired, undivided, shadow_box, page_census)
