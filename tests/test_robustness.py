@@ -562,7 +562,7 @@ def test_a_stop_keeps_the_pages_whose_writes_are_still_queued(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The writer threads take each write 0.3 s late, so when the run stops, b.tif's cleaned
-    pages still wait in the queue: they are written all the same, and the rerun cleans the rest."""
+    pages still wait in the queue: they are kept all the same (cancelling the queue lost them)."""
     import concurrent.futures
     import queue
 
