@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_gray
+from conftest import ZOO, write_gray
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -139,6 +139,21 @@ def test_edge_architectures_grow_exactly_and_their_correction_reaches_the_output
     kernel, bias = layer.get_weights()
     layer.set_weights([np.random.default_rng(4).normal(0, 0.5, kernel.shape), bias])
     assert (np.abs(np.asarray(fresh(page)) - before) > 1e-4).mean() > 0.9
+
+
+def test_the_specialist_averages_two_mirrored_views_of_its_one_view_start() -> None:
+    """The shipped specialist is its previous one-view net (zoo) run on two mirrored views."""
+    shipped = load_model("noisyoffice-tone-unet")
+    start = load_model(ZOO / "noisyoffice-tone-unet-v2.keras").model
+    assert shipped.card.architecture == "tone-unet-edge-mirrored"
+    page = np.random.default_rng(7).uniform(0.3, 0.95, (1, 96, 128, 1)).astype(np.float32)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return np.asarray(start(np.ascontiguousarray(x)))
+
+    average = (run(page[:, :, ::-1])[:, :, ::-1] + run(page[:, ::-1])[:, ::-1]) / 2
+    assert np.abs(average - run(page)).max() > 1e-3  # the views differ
+    assert np.allclose(np.asarray(shipped.model(page)), average, atol=1e-5)
 
 
 def test_mirrored_architecture_averages_mirrored_views_of_the_model_it_grew_from() -> None:

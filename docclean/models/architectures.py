@@ -376,7 +376,7 @@ def _with_mirrors(base: Architecture) -> Architecture:
         name=f"{base.name}-mirrored",
         summary=f"{base.name} run on the page mirrored left-right and on the page mirrored "
         "top-bottom, the two outputs mirrored back and averaged (one set of weights, twice "
-        "the work), then the average's decision level moved to 0.5 (a binarizer's threshold)",
+        "the work); a binarizer's decision level then moved to 0.5 (its threshold)",
         build=functools.partial(_mirrored, base),
         bottleneck="",  # inside the nested base model: regularize the base, then grow
         grows_from=base.name,
@@ -384,6 +384,7 @@ def _with_mirrors(base: Architecture) -> Architecture:
 
 
 _FAST_UNET_FINE = _fine(_FAST_UNET, _fast_unet)
+_TONE_UNET_EDGE = _edge(_TONE_UNET_LIN, "tone-unet-edge")
 
 ARCHITECTURES: dict[str, Architecture] = {
     arch.name: arch
@@ -414,7 +415,8 @@ ARCHITECTURES: dict[str, Architecture] = {
         _edge(_FAST_UNET, "fast-unet-edge"),
         _TONE_UNET_FINE,
         _TONE_UNET_LIN,
-        _edge(_TONE_UNET_LIN, "tone-unet-edge"),
+        _TONE_UNET_EDGE,
+        _with_mirrors(_TONE_UNET_EDGE),
     )
 }
 
