@@ -83,14 +83,15 @@ def test_gpu_check_script_says_there_is_no_gpu(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "precision"),
     [("office-tone-unet", "mixed_float16"), ("noisyoffice-tone-unet", "float32"),
-     ("dibco-fast-unet", "mixed_float16")],
+     ("dibco-fast-unet", "float32")],
 )  # fmt: skip
 def test_mixed_precision_is_used_only_where_pages_stay_within_one_level(
     name: str, precision: str
 ) -> None:
-    """On the CPU (float16 emulated), measured 2026-12-04: the default's probe tiles move by
-    0.56/255 in float16 and it runs mixed (a page moves by 0.2/255); the specialist's by 2.4/255,
-    so it stays float32 and says so; the binarizer, whose outputs saturate, does not move."""
+    """On the CPU (float16 emulated), measured 2026-12-07: the default's probe tiles move by
+    0.79/255 in float16 and it runs mixed; the specialist's and the binarizer's (two mirrored
+    views of a net each, the net's layers in float16 too) by 1.4/255, so they stay float32 and
+    say so."""
     from docclean.inference.cleaner import PageCleaner
     from docclean.inference.precision import MAX_ERROR, mixed_precision_error, mixed_precision_model
     from docclean.models.store import load_model
