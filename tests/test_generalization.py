@@ -104,10 +104,11 @@ def test_default_model_keeps_soft_text_and_clean_pages() -> None:
     """Measured 2026-12-06 (v25), the rotated page again 2026-12-07 (v51). A clean rendered page
     of tiny type (rotated; its target rotated too) comes back within RMSE 0.05 of itself at full
     contrast: the default sharpens and thickens the rotation's softened strokes, none lost (v51
-    0.046, v49 0.041, v25 0.032, the page left alone 0.033). Blurred specimen text (black ink on 0.95 paper, gaussian blur) comes back
-    sharper: 0.25 and 0.33 times the RMSE of leaving it alone at 300 dpi
-    (sigma 1.0, 1.6 px; without the page sharpened first 0.26, 0.39; the default before, which took
-    pages as scanned: 0.44, 0.54), 0.58 times at 150 dpi, sigma 1.6 (0.68, 0.67). A known weakness:
+    0.046, v49 0.041, v25 0.032, the page left alone 0.033). Blurred specimen text (black ink on
+    0.95 paper, gaussian blur) comes back sharper: 0.25 and 0.33 times the RMSE of leaving it
+    alone at 300 dpi (sigma 1.0, 1.6 px; without the page sharpened first 0.26, 0.39; the default
+    before, which took pages as scanned: 0.44, 0.54), 0.58 times at 150 dpi, sigma 1.6 (0.68,
+    0.67). A known weakness:
     the rendered pages' tiny text blurred past reading (the ``blur`` kind alone) is made bold, 1.5
     times the RMSE of leaving it alone, a little better than Sauvola (0.177 against 0.120; Sauvola
     0.204): the default before made it 1.34 times."""

@@ -209,10 +209,10 @@ def test_a_noisy_table_s_rules_the_model_took_away_come_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On a 300-dpi page of the other recipe (blur 1.1 px, noise, salt-and-pepper, JPEG) the
-    default takes parts of a table's 1-px rules away; the plain rules come back, and nothing is
-    drawn away from the page's ink but one pixel beside a speck the model kept (v49; v51 takes 257
-    of the 8,471 rule pixels away, 103 left after mending; v49 354 and 121; v25 865 and 123, and
-    drew none)."""
+    default takes parts of a table's 1-px rules away; the plain rules come back, and at most one
+    pixel is drawn away from the page's ink (v49's: beside a speck the model kept; v25 drew none).
+    v51 takes 257 of the 8,471 rule pixels away, 103 left after mending (v49 354 and 121, v25 865
+    and 123)."""
     import cv2
     from conftest import load_bench
 
