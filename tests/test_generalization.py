@@ -108,10 +108,9 @@ def test_default_model_keeps_soft_text_and_clean_pages() -> None:
     0.95 paper, gaussian blur) comes back sharper: 0.25 and 0.33 times the RMSE of leaving it
     alone at 300 dpi (sigma 1.0, 1.6 px; without the page sharpened first 0.26, 0.39; the default
     before, which took pages as scanned: 0.44, 0.54), 0.58 times at 150 dpi, sigma 1.6 (0.68,
-    0.67). A known weakness:
-    the rendered pages' tiny text blurred past reading (the ``blur`` kind alone) is made bold, 1.5
-    times the RMSE of leaving it alone, a little better than Sauvola (0.177 against 0.120; Sauvola
-    0.204): the default before made it 1.34 times."""
+    0.67). A known weakness: the rendered pages' tiny text blurred past reading (the ``blur`` kind
+    alone) is made bold, 1.5 times the RMSE of leaving it alone, a little better than Sauvola
+    (0.177 against 0.120; Sauvola 0.204): the default before made it 1.34 times."""
     model = load_model(DEFAULT_MODEL)
     rotated = _scores(model, "rotation")  # the target is rotated too: a clean page
     assert rotated["model"] < 0.05, rotated
