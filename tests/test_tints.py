@@ -59,6 +59,45 @@ def test_a_hollowed_tinted_heading_comes_back_as_the_page_has_it() -> None:
     assert np.array_equal(kept[text], cleaned[text])  # the black text is the model's
 
 
+def _crossed_by_a_shadow_edge(page: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What dividing out a shadow whose edge runs across the heading leaves: a light band over it
+    (the divided page), and the page before the division, darker on the shadow's side."""
+    rows, cols = np.mgrid[: page.shape[0], : page.shape[1]]
+    across = cols - 0.5 * rows - 60.0  # the shadow's edge, slanting across the heading
+    band = 0.15 * np.exp(-((across / 8.0) ** 2))
+    divided = np.where(page < 0.65, np.clip(page + band, 0, 1), page).astype(np.float32)
+    lift = 1.0 + 1.0 / (1.0 + np.exp(across / 4.0))  # 2 in the shadow, 1 out of it
+    return divided, (divided / lift).astype(np.float32)
+
+
+def test_a_tinted_heading_a_shadow_edge_crosses_comes_back_evened_out() -> None:
+    """The band the division leaves over the heading makes it uneven (its spread 0.04, above
+    MAX_SPREAD): kept as one tone, evened out, where the division lifted one side twice as much."""
+    page = _blur(_heading(_page_with_text(np.random.default_rng(6))))
+    divided, undivided = _crossed_by_a_shadow_edge(page)
+    heading = _heading(np.ones_like(page)) < 1.0
+    inside = ndimage.binary_erosion(heading, iterations=3)
+    assert float(np.std(divided[inside])) > 1.5 * tints.MAX_SPREAD
+    cleaned = _hollowed(divided, heading)
+    kept = tints.keep_tints(divided, cleaned, undivided)
+    assert abs(float(np.median(kept[inside])) - TINT) < 0.01  # evened out to the tint
+    assert np.abs(kept[inside] - TINT).max() < 0.04 and np.std(kept[inside]) < 0.01
+    ink = heading & (page < 0.5)
+    assert float((kept[ink] >= 0.5).mean()) < 0.01 and float((cleaned[ink] >= 0.5).mean()) > 0.5
+    text = np.zeros_like(heading)
+    text[165:200, :] = True
+    assert np.array_equal(kept[text], cleaned[text])
+
+
+@pytest.mark.parametrize("undivided", ["none given", "lifted evenly, like a stain's ridge"])
+def test_an_uneven_tint_no_shadow_edge_crosses_is_left_to_the_model(undivided: str) -> None:
+    page = _blur(_heading(_page_with_text(np.random.default_rng(6))))
+    divided, _ = _crossed_by_a_shadow_edge(page)
+    cleaned = _hollowed(divided, _heading(np.ones_like(page)) < 1.0)
+    before = None if undivided == "none given" else (divided / 1.3).astype(np.float32)
+    assert np.array_equal(tints.keep_tints(divided, cleaned, before), cleaned), undivided
+
+
 def test_a_page_the_model_left_alone_is_returned_as_it_is() -> None:
     page = _blur(_heading(_page_with_text(np.random.default_rng(1))))
     cleaned = page.copy()

@@ -163,7 +163,9 @@ class PageCleaner:
         if levelled and not self.loaded.card.is_bilevel:
             prepared = prepare_page(page)
             page = prepared.page
-            cleaned = keep_tints(page, run_tiled(page, self.predict_batch, config))
+            divided = prepared.shadow_box is not None
+            cleaned = run_tiled(page, self.predict_batch, config)
+            cleaned = keep_tints(page, cleaned, prepared.undivided if divided else None)
             if prepared.shadow_box is not None:  # the tints it whitened, as the page has them
                 top, left, bottom, right = prepared.shadow_box
                 box = (slice(top, bottom), slice(left, right))
