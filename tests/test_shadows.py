@@ -151,24 +151,31 @@ def test_the_default_lifts_a_shadow_and_keeps_the_tints(monkeypatch: pytest.Monk
 
 
 @pytest.mark.slow
-def test_the_default_keeps_a_tinted_heading_letter_a_shadow_edge_crosses() -> None:
-    """A crop of the do-no-harm specimen at 150 dpi under a hard shadow, whose edge crosses the
-    "R" of a tinted heading. Measured 2026-12-07: the R lost 87 % of its ink before tinted ink lit
-    unevenly was kept, 6 % after; the heading's other letters 0-0.4 %."""
+@pytest.mark.parametrize(
+    ("seed", "crop"),
+    [(0, (slice(1300, 1700), slice(300, 800))), (5, (slice(1350, 1750), slice(300, 800)))],
+)
+def test_the_default_keeps_tinted_heading_letters_a_shadow_edge_crosses(
+    seed: int, crop: tuple[slice, slice]
+) -> None:
+    """Crops of the do-no-harm specimens at 150 dpi under a hard shadow, whose edge crosses a
+    tinted heading: the "R" of seed 0, the "i" of seed 5 (its dots counted too). Measured
+    2026-12-07: the R lost 87 % of its ink before tinted ink lit unevenly was kept, 6 % after; the
+    i 85 % when evened out to its commonest level (its lighter side), 10 % at the darker of that
+    and its median; the others 0-2 %."""
     from docclean.evaluation import harm
     from docclean.inference import cleaner
     from docclean.models.store import load_model
 
-    specimen = next(iter(harm.specimens(dpis=[150], seeds=[0], kinds=["shadowed_scan"])))
-    crop = (slice(1300, 1700), slice(300, 800))
+    specimen = next(iter(harm.specimens(dpis=[150], seeds=[seed], kinds=["shadowed_scan"])))
     pure = specimen.pure[crop]
     out = cleaner.PageCleaner(load_model(None), device="cpu").clean(specimen.page[crop])
     labels, sizes = harm.ink_components(pure)
     tinted_letters = [
         labels == label
-        for label in np.flatnonzero(sizes >= 500)[1:]
+        for label in np.flatnonzero(sizes >= 50)[1:]  # the i-dots too
         if 0.35 < float(np.median(pure[labels == label])) < 0.55
     ]
     assert len(tinted_letters) >= 7
     lost = [float((out[letter] >= harm.INK_LEVEL).mean()) for letter in tinted_letters]
-    assert max(lost) < 0.1, lost
+    assert max(lost) < 0.15, lost

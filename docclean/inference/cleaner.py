@@ -166,11 +166,11 @@ class PageCleaner:
             divided = prepared.shadow_box is not None
             cleaned = run_tiled(page, self.predict_batch, config)
             cleaned = keep_tints(page, cleaned, prepared.undivided if divided else None)
-            if prepared.shadow_box is not None:  # the tints it whitened, as the page has them
+            if divided:  # the tints it whitened, as the page has them, never lighter than drawn
                 top, left, bottom, right = prepared.shadow_box
                 box = (slice(top, bottom), slice(left, right))
                 as_is = prepared.repaired(prepared.undivided)
-                cleaned[box] = keep_tints(as_is[box], cleaned[box])
+                np.minimum(cleaned[box], keep_tints(as_is[box], cleaned[box]), out=cleaned[box])
             letter_height = glyph_height(prepared.census.stats)
             cleaned = keep_rules(page, cleaned, letter_height)
             cleaned = mend_marks(page, cleaned, prepared.census)

@@ -11,7 +11,8 @@ shadow (:data:`SHADOW_FLOOR`) and left out of the estimate; a page whose paper e
 closing cannot tell from a shadow is a flat tint or a shaded box wider than the disc: the cleaner
 looks for tints twice after the model (:func:`docclean.inference.tints.keep_tints`, which keeps
 only sharp-edged flat regions on paper: a shadow's penumbra is softer), on the divided page (tints
-under the shadow, now on paper), then on the undivided one (tints the division whitened).
+under the shadow, now on paper, and those its edge crosses), then on the undivided one (tints
+the division whitened; only where that darkens the page).
 Measured: docs/do-no-harm.md, "Shadows divided out, gated".
 """
 

@@ -25,7 +25,8 @@ its edge crosses lit unevenly: a light or dark band over the letter, which the f
 (the default hollowed such an "R" at 150 dpi, 72 % of its ink lost). Given the undivided page, a
 component the division lifted :data:`UNEVEN_LIFT` times more on one side than the other is flat
 when it deviates little from its own smooth trend (:data:`TREND_SIGMA`), and comes back evened out
-to its commonest level. Ridges of coffee stains are lit unevenly too, but the division lifts them
+to the darker of its median and its commonest level (a small letter may lie in the light band
+all but whole). Ridges of coffee stains are lit unevenly too, but the division lifts them
 evenly (NoisyOffice: 1.04-1.46 times; the specimens' shadow edges 2.07-2.51). Measured:
 docs/do-no-harm.md, "Tints kept" and "Tints across a shadow's edge".
 """
@@ -167,7 +168,7 @@ class _Component:
         gray = levelled[self.box]
         self.flat = False
         self.unevenness: np.ndarray | None = None
-        """Where the component is lit unevenly: its trend less its commonest level (0 away)."""
+        """Where the component is lit unevenly: its trend less its level (0 away from it)."""
         if not ring.any() or inner.sum() < INNER_MIN_PIXELS:
             return
         paper = float(np.median(gray[ring]))
@@ -181,8 +182,9 @@ class _Component:
             return
         trend = _trend(gray, inner)
         self.flat = float(np.std((gray - trend)[inner])) <= MAX_SPREAD
-        if self.flat:
-            self.unevenness = np.nan_to_num(trend - np.float32(_commonest(trend[inner])))
+        if self.flat:  # evened out to the darker of its median and its commonest level
+            level = min(self.tint, _commonest(trend[inner]))
+            self.unevenness = np.nan_to_num(trend - np.float32(level))
 
     def _crossed(self, gray: np.ndarray, undivided: np.ndarray) -> bool:
         """Whether a shadow's edge crosses the component: the division lifted one side of it
