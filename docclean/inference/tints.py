@@ -10,7 +10,8 @@ model changed, and puts it back as the levelled page has it when
 - it sits on paper (the median of a ring 3-4 px around it, ink left out);
 - it is one flat tone inside (a small standard deviation: stains, noise, halftones and text under a
   shadow are mottled), or one tone lit unevenly where a shadow's edge crosses it (below); a tint
-  (median :data:`MIN_TINT` or lighter: black ink the model keeps anyway) or a shade (:data:`SHADE_RANGE`), a shade also a rectangle (:data:`SQUARENESS`);
+  (median :data:`MIN_TINT` or lighter: black ink the model keeps anyway) or a shade
+  (:data:`SHADE_RANGE`), a shade also a rectangle (:data:`SQUARENESS`);
 - its edges are as sharp as the page's own: the steep end of its edge gradient over its contrast is
   at least :data:`SHARPNESS` times the page's black-on-white edges' (a shadow's or a stain's
   penumbra is softer; measured against the page, so a 600-dpi scan's wider blur and a phone's
@@ -194,7 +195,8 @@ class _Component:
         return bool(high >= UNEVEN_LIFT * max(float(low), 1e-3))
 
     def restore(self, out: np.ndarray, levelled: np.ndarray, labels: np.ndarray) -> None:
-        """Put the component and its rim (where no other component lies) back as levelled."""
+        """Put the component and its rim (where no other component lies) back as levelled,
+        evened out if it is lit unevenly."""
         import cv2
 
         grown = cv2.dilate(self.mask.astype(np.uint8), disk(RIM)).astype(bool)
