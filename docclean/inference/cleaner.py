@@ -166,7 +166,7 @@ class PageCleaner:
             divided = prepared.shadow_box is not None
             cleaned = run_tiled(page, self.predict_batch, config)
             cleaned = keep_tints(page, cleaned, prepared.undivided if divided else None)
-            if divided:  # the tints it whitened, as the page has them, never lighter than drawn
+            if prepared.shadow_box is not None:  # tints it whitened, as the page has them if darker
                 top, left, bottom, right = prepared.shadow_box
                 box = (slice(top, bottom), slice(left, right))
                 as_is = prepared.repaired(prepared.undivided)
