@@ -64,6 +64,9 @@ TREND_SIGMA = 3.0
 UNEVEN_LIFT = 1.75
 """How many times more the division lifted one side of a component than the other (95th over 5th
 percentile) for it to count as crossed by a shadow's edge."""
+UNCLIPPED = 0.05
+"""The lift is read where both pages are at least this light: levelling clips the darkest ink to
+black, where a ratio says nothing."""
 SHARPNESS = 0.7
 MAX_HALF_WIDTH = 80.0
 """Widest stroke half-width (px) of tinted ink: a 48 pt bold heading at 600 dpi has about 40."""
@@ -190,9 +193,12 @@ class _Component:
     def _crossed(self, gray: np.ndarray, undivided: np.ndarray) -> bool:
         """Whether a shadow's edge crosses the component: the division lifted one side of it
         :data:`UNEVEN_LIFT` times more than the other."""
-        lift = gray[self.mask] / np.maximum(undivided[self.mask], 0.02)
-        low, high = np.percentile(lift, [5, 95])
-        return bool(high >= UNEVEN_LIFT * max(float(low), 1e-3))
+        divided, before = gray[self.mask], undivided[self.mask]
+        unclipped = (divided >= UNCLIPPED) & (before >= UNCLIPPED)  # levelling made no black
+        if unclipped.sum() < INNER_MIN_PIXELS:
+            return False
+        low, high = np.percentile(divided[unclipped] / before[unclipped], [5, 95])
+        return bool(high >= UNEVEN_LIFT * low)
 
     def restore(self, out: np.ndarray, levelled: np.ndarray, labels: np.ndarray) -> None:
         """Put the component and its rim (where no other component lies) back as levelled,
