@@ -1,4 +1,5 @@
-"""Regions: components labelled without cv2's statistics agree with cv2's, masks read as bool."""
+"""Regions: components labelled without cv2's statistics agree with cv2's, masks read as bool, a
+masked gaussian averages its mask only."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docclean.inference.regions import components, flat_indices, masked
+from docclean.inference.regions import components, flat_indices, masked, masked_gaussian
 
 
 @st.composite
@@ -47,3 +48,14 @@ def test_a_uint8_mask_reads_as_bool() -> None:
     assert flat_indices(mask.astype(bool)).tolist() == [9, 34]
     (taken,) = masked(mask, values)
     assert taken.tolist() == [9.0, 34.0]
+
+
+def test_masked_gaussian_averages_the_masked_pixels_only() -> None:
+    values = np.full((40, 60), 0.2, np.float32)
+    values[:, 30:] = 0.9  # unmasked: must not leak into the average
+    where = np.zeros(values.shape, bool)
+    where[10:30, 5:25] = True
+    smooth = masked_gaussian(values, where, 2.0, np.nan)
+    assert np.allclose(smooth[where], 0.2, atol=1e-6)
+    assert np.allclose(smooth[8:32, 3:27], 0.2, atol=1e-6)  # carried out to the pixels near
+    assert np.isnan(smooth[:, 45:]).all()  # far from every masked pixel

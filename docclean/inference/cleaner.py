@@ -163,9 +163,8 @@ class PageCleaner:
         if levelled and not self.loaded.card.is_bilevel:
             prepared = prepare_page(page)
             page = prepared.page
-            divided = prepared.shadow_box is not None
-            cleaned = run_tiled(page, self.predict_batch, config)
-            cleaned = keep_tints(page, cleaned, prepared.undivided if divided else None)
+            before_division = prepared.undivided if prepared.shadow_box is not None else None
+            cleaned = keep_tints(page, run_tiled(page, self.predict_batch, config), before_division)
             if prepared.shadow_box is not None:  # tints it whitened, as the page has them if darker
                 top, left, bottom, right = prepared.shadow_box
                 box = (slice(top, bottom), slice(left, right))

@@ -1,6 +1,7 @@
-"""Regions of a page that the rules after the model judge: a component's padded box, the paper
-around a region and the values under a mask (shared by :mod:`docclean.inference.tints`,
-:mod:`docclean.inference.marks` and :mod:`docclean.inference.two_tone`)."""
+"""Regions of a page that the rules around the model judge: a component's padded box, the paper
+around a region, the values under a mask and their smooth average (shared by
+:mod:`docclean.inference.tints`, :mod:`docclean.inference.marks`,
+:mod:`docclean.inference.two_tone` and :mod:`docclean.inference.shadows`)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,17 @@ def flat_indices(mask: np.ndarray) -> np.ndarray:
 def taken(where: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
     """Each of ``arrays`` at the flat indices ``where``."""
     return [np.ravel(array).take(where) for array in arrays]
+
+
+def masked_gaussian(values: np.ndarray, where: np.ndarray, sigma: float, far: float) -> np.ndarray:
+    """The gaussian average (``sigma`` px) of ``values`` over the pixels ``where`` (bool or 0/1): a
+    normalized convolution, carried out to the pixels near them; ``far`` where none is near."""
+    import cv2
+
+    share = np.asarray(where, np.float32)
+    total = cv2.GaussianBlur(np.asarray(values, np.float32) * share, (0, 0), sigma)
+    weight = cv2.GaussianBlur(share, (0, 0), sigma)
+    return np.where(weight > 1e-3, total / np.maximum(weight, 1e-3), far).astype(np.float32)
 
 
 def surround(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

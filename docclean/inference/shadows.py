@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from docclean.inference.levels import sampled_quantiles
+from docclean.inference.regions import masked_gaussian
 
 MIN_DEPTH = 0.1
 """The paper estimate's darkest point at least this share below the page's paper: divided (the
@@ -111,10 +112,7 @@ def paper_estimate(page: np.ndarray, disc: int) -> np.ndarray:
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
     (paper,) = sampled_quantiles(closed, [PAPER_QUANTILE])
     is_paper = cv2.erode((closed >= SHADOW_FLOOR * paper).astype(np.float32), np.ones((3, 3)))
-    sigma = small_disc / 4
-    weight = cv2.GaussianBlur(is_paper, (0, 0), sigma)
-    smooth = cv2.GaussianBlur(closed * is_paper, (0, 0), sigma)
-    smooth = np.where(weight > 1e-3, smooth / np.maximum(weight, 1e-3), paper).astype(np.float32)
+    smooth = masked_gaussian(closed, is_paper, small_disc / 4, paper)
     estimate: np.ndarray = cv2.resize(smooth, (width, height), interpolation=cv2.INTER_LINEAR)
     return estimate
 

@@ -40,6 +40,7 @@ from docclean.inference.regions import (
     RING_PAD,
     components,
     disk,
+    masked_gaussian,
     padded_box,
     squareness,
     surround,
@@ -186,7 +187,7 @@ class _Component:
         self.flat = float(np.std(gray[inner])) <= MAX_SPREAD
         if self.flat or undivided is None or not _crossed(gray, undivided[self.box], inner):
             return
-        trend = _trend(gray, inner)
+        trend = masked_gaussian(gray, inner, TREND_SIGMA, np.nan)  # its smooth trend
         self.flat = float(np.std((gray - trend)[inner])) <= MAX_SPREAD
         if self.flat:  # evened out to the darker of its median and its commonest level
             level = min(self.tint, _commonest(trend[inner]))
@@ -273,16 +274,6 @@ def _commonest(values: np.ndarray) -> float:
     the light does not vary (its median moves with the part of it the light changed)."""
     counts, edges = np.histogram(values, bins=100, range=(0.0, 1.0))
     return float(edges[np.argmax(counts)] + 0.005)
-
-
-def _trend(gray: np.ndarray, inner: np.ndarray) -> np.ndarray:
-    """``gray``'s smooth trend over the ``inner`` pixels (a normalized gaussian of
-    :data:`TREND_SIGMA`), carried out to the pixels near them; NaN beyond."""
-    import cv2
-
-    weight = cv2.GaussianBlur(inner.astype(np.float32), (0, 0), TREND_SIGMA)
-    total = cv2.GaussianBlur(np.where(inner, gray, 0.0).astype(np.float32), (0, 0), TREND_SIGMA)
-    return np.where(weight > 1e-3, total / np.maximum(weight, 1e-3), np.nan).astype(np.float32)
 
 
 def _gradient(page: np.ndarray) -> np.ndarray:
