@@ -83,10 +83,11 @@ class Despeckle(_ShapeKeeping):
 
 @keras.saving.register_keras_serializable(package="docclean")
 class Mirror(_ShapeKeeping):
-    """Mirrors a ``(batch, rows, columns, channels)`` page left-right (``"columns"``) or
-    top-bottom (``"rows"``); applied twice it gives the page back exactly."""
+    """Mirrors a ``(batch, rows, columns, channels)`` page left-right (``"columns"``),
+    top-bottom (``"rows"``) or both ways (``"both"``, a half turn); applied twice it gives the
+    page back exactly."""
 
-    AXES: ClassVar[dict[str, int]] = {"rows": 1, "columns": 2}
+    AXES: ClassVar[dict[str, tuple[int, ...]]] = {"rows": (1,), "columns": (2,), "both": (1, 2)}
 
     def __init__(self, axis: str = "columns", **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -72,7 +72,7 @@ def train(
         raise UsageError(
             f"--patch-size must be at least 8 and a multiple of {arch.stride} for {arch.name}"
         )
-    if config.decision_level is not None and not arch.name.endswith("-mirrored"):
+    if config.decision_level is not None and arch.views == 1:
         raise UsageError(
             f"--decision-level needs a -mirrored binarizer, not {arch.name}",
             "train one with --arch fast-unet-mirrored (or fine-tune one)",
@@ -531,7 +531,8 @@ def _starting_point(config: TrainConfig) -> _Start | None:
     if config.arch is None or config.arch == source:
         return _Start(start, source)
     arch = get_architecture(config.arch)
-    if source == f"{arch.name}-mirrored":
+    wrapper = get_architecture(source)
+    if wrapper.views > 1 and wrapper.grows_from == arch.name:
         plain = LoadedModel(start.name, start.path, start.card, unwrap(start.model, arch))
         return _Start(plain, arch.name, grown_from=source)
     if not grows_into(source, arch):
