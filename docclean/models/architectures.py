@@ -341,7 +341,8 @@ thresholded at 0.5, and to 90.08 / 19.01 against 89.52 / 18.83 at its decision l
 FOUR_VIEWS = (None, "columns", "rows", "both")
 """The views a ``-mirrored4`` architecture averages: the page as it is, mirrored left-right,
 top-bottom and both ways. For the specialist, whose budget is RMSE alone: on NoisyOffice VA its
-twin's 0.0192 with two views is 0.0189 with four, every one of the 72 pages closer (twice the work).
+twin's 0.0192 with two views is 0.0189 with four, every one of the 72 pages closer, for twice the
+two views' work.
 """
 
 
