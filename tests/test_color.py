@@ -174,7 +174,7 @@ def test_api_color(tiny_model: Path) -> None:
     assert np.median(chroma[masks["text"]]) <= 10 < np.median(chroma[masks["stamp"]])
     as_float = docclean.Cleaner(tiny_model, device="cpu", color=True).clean(page / 255.0)
     assert as_float.dtype == np.float64
-    assert np.abs(as_float * 255 - coloured).max() <= 1
+    assert np.abs(as_float * 255 - coloured).max() <= 1 + 1e-6  # a level, in float32's rounding
     rgba = np.concatenate([page, np.full((*page.shape[:2], 1), 255, np.uint8)], axis=2)
     out_rgba = plain.clean(rgba, color=True)
     assert out_rgba.shape == rgba.shape and (out_rgba[..., 3] == 255).all()

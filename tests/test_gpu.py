@@ -89,9 +89,9 @@ def test_mixed_precision_is_used_only_where_pages_stay_within_one_level(
     name: str, precision: str
 ) -> None:
     """On the CPU (float16 emulated), measured 2026-12-07: the default's probe tiles move by
-    0.79/255 in float16 and it runs mixed; the specialist's and the binarizer's (two mirrored
-    views of a net each, the net's layers in float16 too) by 1.4/255, so they stay float32 and
-    say so."""
+    0.79/255 in float16 and it runs mixed; the specialist's (four mirrored views of a net) by
+    1.2/255 and the binarizer's (two, the net's layers in float16 too) by 1.4/255, so they stay
+    float32 and say so."""
     from docclean.inference.cleaner import PageCleaner
     from docclean.inference.precision import MAX_ERROR, mixed_precision_error, mixed_precision_model
     from docclean.models.store import load_model
