@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -141,6 +142,13 @@ def test_edge_architectures_grow_exactly_and_their_correction_reaches_the_output
     assert (np.abs(np.asarray(fresh(page)) - before) > 1e-4).mean() > 0.9
 
 
+def four_views(net: Any, page: np.ndarray) -> list[np.ndarray]:
+    """``net`` on ``page`` as it is and mirrored left-right, top-bottom and both ways, each
+    output mirrored back."""
+    flips = [(), (2,), (1,), (1, 2)]
+    return [np.flip(np.asarray(net(np.flip(page, f).copy())), f) for f in flips]
+
+
 def test_the_specialist_averages_four_mirrored_views_of_its_one_view_start() -> None:
     """The shipped specialist is its previous one-view net (zoo) run on the page as it is and
     mirrored left-right, top-bottom and both ways."""
@@ -148,16 +156,7 @@ def test_the_specialist_averages_four_mirrored_views_of_its_one_view_start() -> 
     start = load_model(ZOO / "noisyoffice-tone-unet-v2.keras").model
     assert shipped.card.architecture == "tone-unet-edge-mirrored4"
     page = np.random.default_rng(7).uniform(0.3, 0.95, (1, 96, 128, 1)).astype(np.float32)
-
-    def run(x: np.ndarray) -> np.ndarray:
-        return np.asarray(start(np.ascontiguousarray(x)))
-
-    views = [
-        run(page),
-        run(page[:, :, ::-1])[:, :, ::-1],
-        run(page[:, ::-1])[:, ::-1],
-        run(page[:, ::-1, ::-1])[:, ::-1, ::-1],
-    ]
+    views = four_views(start, page)
     assert np.abs(views[3] - views[0]).max() > 1e-3  # the views differ
     assert np.allclose(np.asarray(shipped.model(page)), np.mean(views, axis=0), atol=1e-5)
 
@@ -169,19 +168,12 @@ def test_four_mirrored_views_grow_from_the_base_and_unwrap_back_into_it() -> Non
     base = random_model("tone-unet-edge").model
     four = grow(base, arch)
     page = np.random.default_rng(6).uniform(0.2, 0.8, (1, 64, 80, 1)).astype(np.float32)
-
-    def run(x: np.ndarray) -> np.ndarray:
-        return np.asarray(base(np.ascontiguousarray(x)))
-
-    half_turned = run(page[:, ::-1, ::-1])[:, ::-1, ::-1]
-    assert np.abs(half_turned - run(page)).max() > 1e-3  # the views differ
-    average = (
-        run(page) + run(page[:, :, ::-1])[:, :, ::-1] + run(page[:, ::-1])[:, ::-1] + half_turned
-    ) / 4
-    assert np.allclose(np.asarray(four(page)), average, atol=1e-5)
+    views = four_views(base, page)
+    assert np.abs(views[3] - views[0]).max() > 1e-3  # the views differ
+    assert np.allclose(np.asarray(four(page)), np.mean(views, axis=0), atol=1e-5)
     assert flops_per_pixel(four) == 4 * flops_per_pixel(base) and arch.views == 4
     alone = unwrap(four, get_architecture("tone-unet-edge"))
-    assert np.allclose(np.asarray(alone(page)), run(page), atol=1e-6)
+    assert np.allclose(np.asarray(alone(page)), views[0], atol=1e-6)
 
 
 def test_mirrored_architecture_averages_mirrored_views_of_the_model_it_grew_from() -> None:
