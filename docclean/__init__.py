@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 # TensorFlow runs oneDNN's CPU kernels only on the newest Intel CPUs unless asked; elsewhere (an
-# AMD EPYC with AVX2, say) they run the default model 1.5 times as fast (docs/scaling.md). Asked
+# AMD EPYC with AVX2, say) they clean a page 1.3 times as fast (docs/scaling.md). Asked
 # here, before anything imports TensorFlow; TF_ENABLE_ONEDNN_OPTS=0 in the environment keeps them off.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
