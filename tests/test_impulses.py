@@ -196,3 +196,49 @@ def test_a_page_without_impulses_is_returned_as_it_is() -> None:
     pale[10:20, 10:30] = PAPER - 0.4  # a pale block: its corners differ by less than the contrast
     pale[25, 25] = PAPER - 0.45
     assert impulses.replace_impulses(pale) is pale
+
+
+def _grainy(letter_height: int, specks: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """A lettered page with sensor-like grain (sigma 0.04) over it, and the page without grain."""
+    sharp = _lettered_page(letter_height, specks=specks)
+    sharp[190, 20:280] = 0.05  # a one-pixel rule
+    sharp[183:185, 150:152] = 0.05  # a 2 x 2 full stop
+    grain = np.random.default_rng(seed).normal(0.0, 0.04, sharp.shape).astype(np.float32)
+    return np.clip(sharp + grain, 0.0, 1.0), sharp
+
+
+def test_a_speckled_page_s_grain_is_smoothed_and_its_ink_kept() -> None:
+    page, sharp = _grainy(impulses.MIN_TEXT_HEIGHT + 4, specks=400)
+    census = marks.census(page)
+    assert census.kind == "speckled"
+    smoothed = impulses.smooth_grain(page, census)
+    paper = (sharp == PAPER) & (_neighbours(sharp != PAPER) == 0)
+    assert np.std(smoothed[paper]) < 0.6 * np.std(page[paper])
+    ink = sharp < 0.5
+    assert np.all(smoothed[ink] < 0.35)  # every stroke, the rule and the full stop stay ink
+    assert abs(float(np.mean(smoothed[ink] - page[ink]))) < 0.03
+    beside_ink = (_neighbours(ink) > 0) & ~ink
+    assert np.all(smoothed[beside_ink & (sharp == PAPER)] > 0.6)  # no stroke grows
+
+
+@pytest.mark.parametrize(
+    ("page", "kind"),
+    [
+        (_grainy(impulses.MIN_TEXT_HEIGHT + 4, specks=0)[0], "clean"),  # grain, no specks
+        (_lettered_page(impulses.MIN_TEXT_HEIGHT + 4), "speckled"),  # specks drawn, no grain
+    ],
+)
+def test_grain_is_smoothed_only_on_a_speckled_page_that_has_grain(
+    page: np.ndarray, kind: str
+) -> None:
+    census = marks.census(page)
+    assert census.kind == kind
+    assert impulses.smooth_grain(page, census) is page
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.004, 0.02, 0.06])
+def test_grain_reads_the_noise_on_the_paper_not_the_letters_or_the_shading(sigma: float) -> None:
+    sharp = _lettered_page(impulses.MIN_TEXT_HEIGHT + 4, specks=0)
+    sharp *= np.linspace(0.85, 1.0, sharp.shape[1], dtype=np.float32)  # light falling off
+    noise = np.random.default_rng(3).normal(0.0, sigma, sharp.shape).astype(np.float32)
+    assert impulses.grain(sharp + noise) == pytest.approx(sigma, abs=0.1 * sigma + 1e-4)
