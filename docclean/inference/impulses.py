@@ -58,7 +58,7 @@ GRAIN_REACH = 1.0
 GRAIN_PAPER = 0.7
 """Levelled gray from which a pixel may be paper, where :func:`grain` reads the noise."""
 GRAIN_STEP = 3
-""":func:`grain` reads every this many rows and columns (a ninth of an A4 page: 0.01 s)."""
+""":func:`grain` takes its median over every this many rows and columns (a ninth of the paper)."""
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 _LINES = (((0, -1), (0, 1)), ((-1, 0), (1, 0)), ((-1, -1), (1, 1)), ((-1, 1), (1, -1)))
 
