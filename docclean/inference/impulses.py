@@ -16,14 +16,6 @@ the model alone loses 4-16. So :func:`clear_impulses` runs it only on a page tha
 set smaller loses its lone impulses only (pixels all eight of whose neighbours differ from them by
 more than :data:`LONE_CONTRAST`), and one set smaller still (:data:`MIN_LONE_TEXT_HEIGHT`)
 nothing. Measured: docs/do-no-harm.md, "Impulses cleared".
-
-Salt-and-pepper comes with grain: the sensor noise and JPEG blocks of a poor scan, which the model
-takes for ragged stroke edges and specks of its own. After the impulses, :func:`smooth_grain`
-averages a speckled page's pixels with their neighbours of nearly the same gray (a bilateral
-filter): the grain goes, and ink against paper, about 1 apart once levelled, stays as sharp as it
-was. A page with no grain at all (:func:`grain`: a rendered page with salt-and-pepper drawn on it)
-is left as it is: there the filter only softens the strokes' anti-aliased edges, which the model
-learnt as they are. Measured: docs/do-no-harm.md, "Grain smoothed on speckled pages".
 """
 
 from __future__ import annotations
@@ -46,20 +38,6 @@ stop or an i's dot is one pixel."""
 LONE_CONTRAST = 0.35
 """How much lighter (darker) than a lone dark (light) pixel all its neighbours are on a speckled
 page set too small for :data:`CONTRAST`'s filter (0.25 scored as well and lost more marks)."""
-GRAIN_TONE = 0.12
-"""The bilateral filter's sigma in gray: neighbours this close in tone are averaged (on damaged
-pages at 150-300 dpi 0.08 scored worse, 0.15 and 0.2 lost more marks)."""
-GRAIN_FROM = 0.002
-"""Grain (:func:`grain`) from which a speckled page is smoothed: rendered pages measure 0,
-NoisyOffice's scans 0.005-0.007, good light scans 0.011, poor scans with salt-and-pepper
-0.002-0.04."""
-GRAIN_REACH = 1.0
-"""Its sigma in space (px), over a 5 x 5 neighbourhood (2.5 px scored no better than none)."""
-GRAIN_PAPER = 0.7
-"""Levelled gray from which a pixel may be paper, where :func:`grain` reads the noise."""
-GRAIN_STEP = 3
-""":func:`grain` takes its median over every this many rows and columns (a ninth of the paper)."""
-_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 _LINES = (((0, -1), (0, 1)), ((-1, 0), (1, 0)), ((-1, -1), (1, 1)), ((-1, 1), (1, -1)))
 
 
@@ -73,37 +51,6 @@ def clear_impulses(levelled: np.ndarray, page_census: Census) -> np.ndarray:
     if height >= MIN_LONE_TEXT_HEIGHT:
         return replace_lone_pixels(levelled)
     return levelled
-
-
-def smooth_grain(levelled: np.ndarray, page_census: Census) -> np.ndarray:
-    """A speckled page's grain smoothed (see the module's text); ``levelled`` itself on any
-    other page."""
-    import cv2
-
-    if page_census.kind != "speckled" or grain(levelled) < GRAIN_FROM:
-        return levelled
-    page = np.asarray(levelled, np.float32)
-    smoothed: np.ndarray = cv2.bilateralFilter(page, 5, GRAIN_TONE, GRAIN_REACH)
-    return smoothed
-
-
-def grain(levelled: np.ndarray) -> float:
-    """The standard deviation of the noise on a levelled page's paper (lighter than
-    :data:`GRAIN_PAPER`, 2 px from anything darker): Immerkaer's fast estimate (a 3 x 3 filter
-    that cancels smooth shading), made robust by a median over the paper pixels of a grid of
-    every :data:`GRAIN_STEP`-th row and column; 0 when the page has too little paper to tell."""
-    import cv2
-
-    page = np.asarray(levelled, np.float32)
-    response = cv2.filter2D(page, -1, _IMMERKAER)
-    paper = cv2.erode((page > GRAIN_PAPER).view(np.uint8), np.ones((5, 5), np.uint8))
-    grid = (slice(None, None, GRAIN_STEP), slice(None, None, GRAIN_STEP))
-    found = np.abs(response[grid][paper[grid].view(bool)])
-    if found.size < 100:
-        return 0.0
-    # the filter's response to noise of sigma s has a standard deviation of 6 s (the root of the
-    # sum of its squared weights); 1.4826 turns a median absolute value into a sigma
-    return 1.4826 * float(np.median(found)) / 6.0
 
 
 def text_height(page_census: Census) -> float:

@@ -1,8 +1,7 @@
 """A page made ready for a tone model (``paper-ink``, not bilevel): at full contrast
 (:mod:`docclean.inference.levels`), divided by its paper if shadowed
-(:mod:`docclean.inference.shadows`), its salt-and-pepper's impulses cleared and its grain
-smoothed (:mod:`docclean.inference.impulses`) and sharpened if blurred
-(:mod:`docclean.inference.sharpen`).
+(:mod:`docclean.inference.shadows`), its salt-and-pepper's impulses cleared
+(:mod:`docclean.inference.impulses`) and sharpened if blurred (:mod:`docclean.inference.sharpen`).
 The models train on pages as scanned: trained on pages prepared so, the default's twin scored
 worse on NoisyOffice VA and under the photos' shadows (docs/do-no-harm.md, "Training through the
 division").
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from docclean.inference.impulses import clear_impulses, smooth_grain
+from docclean.inference.impulses import clear_impulses
 from docclean.inference.levels import normalize_levels
 from docclean.inference.marks import Census, census
 from docclean.inference.shadows import divide_shadows
@@ -26,8 +25,7 @@ class PreparedPage:
     """A page as a tone model (``paper-ink``, not bilevel) takes it, and what led there."""
 
     page: np.ndarray
-    """At full contrast, divided by its paper if shadowed, impulses cleared and grain smoothed
-    if speckled, sharpened if blurred."""
+    """At full contrast, divided by its paper if shadowed, impulses cleared, sharpened if blurred."""
     undivided: np.ndarray
     """At full contrast, not divided (the page itself when no shadow was divided out)."""
     shadow_box: tuple[int, int, int, int] | None
@@ -37,9 +35,8 @@ class PreparedPage:
     """The census of the page at full contrast, divided, before impulses and sharpening."""
 
     def repaired(self, levelled: np.ndarray) -> np.ndarray:
-        """``levelled`` with the impulses cleared, the grain smoothed and sharpened as the page
-        was."""
-        return _repaired(levelled, self.census)
+        """``levelled`` with the impulses cleared and sharpened as the page was."""
+        return sharpen_blurred(clear_impulses(levelled, self.census), self.census)
 
 
 def prepare_page(page: np.ndarray) -> PreparedPage:
@@ -50,11 +47,5 @@ def prepare_page(page: np.ndarray) -> PreparedPage:
     levelled = undivided if division is None else normalize_levels(division.page)
     del division  # the divided page is not needed again
     page_census = census(levelled)
-    return PreparedPage(_repaired(levelled, page_census), undivided, shadow_box, page_census)
-
-
-def _repaired(levelled: np.ndarray, page_census: Census) -> np.ndarray:
-    """A levelled page with a speckled page's impulses cleared and grain smoothed, and a blurred
-    page sharpened (never both: a speckled page is not sharpened)."""
-    cleared = clear_impulses(levelled, page_census)
-    return sharpen_blurred(smooth_grain(cleared, page_census), page_census)
+    repaired = sharpen_blurred(clear_impulses(levelled, page_census), page_census)
+    return PreparedPage(repaired, undivided, shadow_box, page_census)
