@@ -19,6 +19,7 @@ from docclean.inference.levels import (
     MIN_PAPER,
     MIN_SPREAD,
     PAPER_QUANTILE,
+    ink_level,
     normalize_levels,
     sampled_quantiles,
 )
@@ -34,7 +35,7 @@ pages = arrays(np.float32, (24, 32), elements=st.floats(0, 1, width=32))
 @given(pages)
 def test_levels_keep_order_and_range_and_bound_the_gain(page: np.ndarray) -> None:
     out = normalize_levels(page)
-    ink, paper = sampled_quantiles(page, [INK_QUANTILE, PAPER_QUANTILE])
+    ink, (paper,) = ink_level(page), sampled_quantiles(page, [PAPER_QUANTILE])
     if paper < MIN_PAPER:
         assert out is page
         return
@@ -67,6 +68,22 @@ def test_a_light_scan_comes_back_near_its_pure_page() -> None:
     assert lost_before > 0.02
     assert np.mean(leveled[ink] >= 0.5) < 0.5 * lost_before
     assert np.median(leveled[~ink]) > 0.97 and np.median(leveled[pure == 0]) < 0.05
+
+
+def test_black_pepper_does_not_set_the_ink_level() -> None:
+    """0.4 % of a light scan's pixels black (and 0.2 % white): the ink level is read from the
+    strokes, so the scan's ink still comes back black and its gray ink darker than mid-gray."""
+    pure = render_specimen(600, 800, 300).pixels
+    scan = light_scan(pure, 300, seed=1)
+    peppered = scan.copy()
+    speck = np.random.default_rng(2).random(scan.shape)
+    peppered[speck < 0.004] = 0.0
+    peppered[speck > 0.998] = 1.0
+    assert sampled_quantiles(peppered, [INK_QUANTILE]) == [0.0]  # the pepper's own quantile
+    assert ink_level(peppered) == pytest.approx(ink_level(scan), abs=0.01)
+    assert ink_level(scan) == pytest.approx(sampled_quantiles(scan, [INK_QUANTILE])[0], abs=1e-3)
+    strokes = (pure == 0) & (speck >= 0.004) & (speck <= 0.998)
+    assert np.median(normalize_levels(peppered)[strokes]) < 0.05
 
 
 def test_dark_pages_and_blank_paper_are_not_blown_up() -> None:
