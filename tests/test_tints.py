@@ -59,6 +59,24 @@ def test_a_hollowed_tinted_heading_comes_back_as_the_page_has_it() -> None:
     assert np.array_equal(kept[text], cleaned[text])  # the black text is the model's
 
 
+def test_a_tinted_heading_with_dust_on_it_comes_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """1 % of the heading's pixels black or white specks (salt-and-pepper, dust): left out of its
+    spread, they do not make it mottled."""
+    page = _blur(_heading(_page_with_text(np.random.default_rng(0))))
+    heading = _heading(np.ones_like(page)) < 1.0
+    inside = ndimage.binary_erosion(heading, iterations=3)
+    rng = np.random.default_rng(1)
+    specks = inside & (rng.random(page.shape) < 0.01)
+    page[specks] = rng.choice(np.array([0.0, 1.0], np.float32), int(specks.sum()))
+    tinted = (page > 0.3) & (page < 0.6) & ndimage.binary_erosion(page < 0.65, iterations=1)
+    cleaned = _hollowed(page, tinted)
+    ink = heading & (page < 0.5) & ~specks
+    assert float((cleaned[ink] >= 0.5).mean()) > 0.5
+    assert float((tints.keep_tints(page, cleaned)[ink] >= 0.5).mean()) == 0.0
+    monkeypatch.setattr(tints, "SPECK_SHARE", 0.0)  # every speck counted: mottled, not kept
+    assert float((tints.keep_tints(page, cleaned)[ink] >= 0.5).mean()) > 0.5
+
+
 def _crossed_by_a_shadow_edge(page: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What dividing out a shadow whose edge runs across the heading leaves: a light band over it
     (the divided page), and the page before the division, darker on the shadow's side."""

@@ -60,6 +60,10 @@ MIN_TINT = 0.25
 MAX_SPREAD = 0.025
 """Standard deviation of the levelled gray inside the component (2 px in from its edge)."""
 INNER_MIN_PIXELS = 20
+SPECK_DISTANCE = 0.2
+SPECK_SHARE = 0.02
+"""Inner grays further than :data:`SPECK_DISTANCE` from the component's median are specks (left
+out of its spread) when they are at most this share of them: black and white specks on a tint."""
 TREND_SIGMA = 3.0
 """The gaussian (px) that takes an unevenly lit component's smooth trend."""
 UNEVEN_LIFT = 1.15
@@ -184,7 +188,7 @@ class _Component:
         half_width = float(cv2.distanceTransform(np.pad(mask, 1), cv2.DIST_L2, 3).max())
         if paper < PAPER or self.tint < MIN_TINT or half_width > MAX_HALF_WIDTH:
             return
-        self.flat = float(np.std(gray[inner])) <= MAX_SPREAD
+        self.flat = _spread(gray[inner]) <= MAX_SPREAD
         if self.flat or undivided is None or not _crossed(gray, undivided[self.box], inner):
             return
         trend = masked_gaussian(gray, inner, TREND_SIGMA, np.nan)  # its smooth trend
@@ -267,6 +271,17 @@ def _crossed(gray: np.ndarray, undivided: np.ndarray, inner: np.ndarray) -> bool
         return False
     low, high = np.percentile(gray[unclipped] / undivided[unclipped], [5, 95])
     return bool(high >= UNEVEN_LIFT * low)
+
+
+def _spread(values: np.ndarray) -> float:
+    """The standard deviation of a component's inner grays, specks left out: values further than
+    :data:`SPECK_DISTANCE` from their median, when they are at most :data:`SPECK_SHARE` of them
+    (dust and salt-and-pepper on a tint; a stain's mottling is not so few)."""
+    median = float(np.median(values))
+    close = np.abs(values - np.float32(median)) <= SPECK_DISTANCE
+    if close.mean() >= 1.0 - SPECK_SHARE:
+        values = values[close]
+    return float(np.std(values))
 
 
 def _commonest(values: np.ndarray) -> float:
