@@ -19,6 +19,7 @@ from docclean.inference.levels import (
     MIN_PAPER,
     MIN_SPREAD,
     PAPER_QUANTILE,
+    grain,
     ink_level,
     normalize_levels,
     sampled_quantiles,
@@ -84,6 +85,14 @@ def test_black_pepper_does_not_set_the_ink_level() -> None:
     assert ink_level(scan) == pytest.approx(sampled_quantiles(scan, [INK_QUANTILE])[0], abs=1e-3)
     strokes = (pure == 0) & (speck >= 0.004) & (speck <= 0.998)
     assert np.median(normalize_levels(peppered)[strokes]) < 0.05
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.004, 0.02, 0.06])
+def test_grain_reads_the_noise_on_the_paper_not_the_letters_or_the_shading(sigma: float) -> None:
+    page = render_specimen(600, 800, 300).pixels
+    page = page * np.linspace(0.85, 1.0, page.shape[1], dtype=np.float32)  # light falling off
+    noise = np.random.default_rng(3).normal(0.0, sigma, page.shape).astype(np.float32)
+    assert grain(page + noise) == pytest.approx(sigma, abs=0.1 * sigma + 1e-4)
 
 
 def test_dark_pages_and_blank_paper_are_not_blown_up() -> None:

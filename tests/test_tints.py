@@ -77,6 +77,23 @@ def test_a_tinted_heading_with_dust_on_it_comes_back(monkeypatch: pytest.MonkeyP
     assert float((tints.keep_tints(page, cleaned)[ink] >= 0.5).mean()) > 0.5
 
 
+def test_a_tinted_heading_on_a_noisy_page_comes_back() -> None:
+    """Noise of sigma 0.03 over the whole page (paper at 0.92, so that it is not clipped): the
+    tint is as grainy as the paper around it, and flat by that measure (on a quiet page such a
+    spread is a stain's: the mottled case below)."""
+    clean = 0.92 * _blur(_heading(_page_with_text(np.random.default_rng(0))))
+    noise = np.random.default_rng(1).normal(0.0, 0.03, clean.shape).astype(np.float32)
+    page = np.clip(clean + noise, 0, 1)
+    heading = _heading(np.ones_like(page)) < 1.0
+    tinted = (clean > 0.3) & (clean < 0.6) & ndimage.binary_erosion(clean < 0.6, iterations=1)
+    cleaned = _hollowed(page, tinted)
+    ink = heading & (clean < 0.5)
+    assert float((cleaned[ink] >= 0.5).mean()) > 0.5
+    kept = tints.keep_tints(page, cleaned)
+    assert np.array_equal(kept[heading], page[heading])  # back as the page has it, grain and all
+    assert float((kept[ink] >= 0.5).mean()) <= float((page[ink] >= 0.5).mean())
+
+
 def _crossed_by_a_shadow_edge(page: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What dividing out a shadow whose edge runs across the heading leaves: a light band over it
     (the divided page), and the page before the division, darker on the shadow's side."""

@@ -79,3 +79,29 @@ def ink_level(page: np.ndarray) -> float:
         np.minimum(lightest_pair, np.maximum(first, second), out=lightest_pair)
     strokes = sample[lightest_pair - sample <= SPECK_CONTRAST]
     return float(np.quantile(strokes if strokes.size else sample, INK_QUANTILE))
+
+
+GRAIN_PAPER = 0.7
+"""Levelled gray from which a pixel may be paper, where :func:`grain` reads the noise."""
+GRAIN_STEP = 3
+""":func:`grain` takes its median over every this many rows and columns."""
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+
+
+def grain(levelled: np.ndarray) -> float:
+    """The standard deviation of the noise on a levelled page's paper (lighter than
+    :data:`GRAIN_PAPER`, 2 px from anything darker): Immerkaer's fast estimate (a 3 x 3 filter
+    that cancels smooth shading), made robust by a median over the paper pixels of a grid of
+    every :data:`GRAIN_STEP`-th row and column; 0 when the page has too little paper to tell."""
+    import cv2
+
+    page = np.asarray(levelled, np.float32)
+    response = cv2.filter2D(page, -1, _IMMERKAER)
+    paper = cv2.erode((page > GRAIN_PAPER).view(np.uint8), np.ones((5, 5), np.uint8))
+    grid = (slice(None, None, GRAIN_STEP), slice(None, None, GRAIN_STEP))
+    found = np.abs(response[grid][paper[grid].view(bool)])
+    if found.size < 100:
+        return 0.0
+    # the filter's response to noise of sigma s has a standard deviation of 6 s (the root of the
+    # sum of its squared weights); 1.4826 turns a median absolute value into a sigma
+    return 1.4826 * float(np.median(found)) / 6.0

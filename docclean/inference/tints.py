@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from docclean.inference.levels import grain
 from docclean.inference.regions import (
     RING_PAD,
     components,
@@ -58,6 +59,9 @@ ERASED_SHARE = 0.03
 PAPER = 0.85
 MIN_TINT = 0.25
 MAX_SPREAD = 0.025
+GRAIN_SPREAD = 1.5
+"""On a noisy page a region is flat up to this many times the noise on its paper (when that is
+more than :data:`MAX_SPREAD` or :data:`SHADE_MAX_SPREAD`)."""
 """Standard deviation of the levelled gray inside the component (2 px in from its edge)."""
 INNER_MIN_PIXELS = 20
 SPECK_DISTANCE = 0.2
@@ -107,12 +111,21 @@ def keep_tints(
 
 
 class PageEdges:
-    """The page's own edges, against which a region's edges are judged (measured once a page,
-    when first needed)."""
+    """The page's own edges and grain, against which a region's edges and flatness are judged
+    (each measured once a page, when first needed)."""
 
     def __init__(self, levelled: np.ndarray) -> None:
         self._levelled = levelled
         self._sharpness: float | None = None
+        self._grain: float | None = None
+
+    def flat_spread(self, spread: float) -> float:
+        """The spread up to which a region counts as one flat tone: ``spread``, or on a noisy
+        page :data:`GRAIN_SPREAD` times the noise on its paper
+        (:func:`~docclean.inference.levels.grain`): a tint is as grainy as the paper around it."""
+        if self._grain is None:
+            self._grain = grain(self._levelled)
+        return max(spread, GRAIN_SPREAD * self._grain)
 
     def as_sharp(self, gray: np.ndarray, edge: np.ndarray, contrast: float) -> bool:
         """Whether the steep end (90th percentile) of ``gray``'s gradient at ``edge``, over
@@ -145,7 +158,7 @@ def _keep_tinted_ink(
     needs_keeping &= possible
     boxes = dark.boxes(needs_keeping)
     candidates = [int(i) for i in np.flatnonzero(needs_keeping)]
-    found = (_Component(i, boxes[i], labels, levelled, undivided) for i in candidates)
+    found = (_Component(i, boxes[i], labels, levelled, undivided, edges) for i in candidates)
     tinted = [c for c in found if c.flat]
     if not tinted:
         return cleaned
@@ -166,6 +179,7 @@ class _Component:
         labels: np.ndarray,
         levelled: np.ndarray,
         undivided: np.ndarray | None,
+        edges: PageEdges,
     ) -> None:
         import cv2
 
@@ -188,11 +202,12 @@ class _Component:
         half_width = float(cv2.distanceTransform(np.pad(mask, 1), cv2.DIST_L2, 3).max())
         if paper < PAPER or self.tint < MIN_TINT or half_width > MAX_HALF_WIDTH:
             return
-        self.flat = _spread(gray[inner]) <= MAX_SPREAD
+        max_spread = edges.flat_spread(MAX_SPREAD)
+        self.flat = _spread(gray[inner]) <= max_spread
         if self.flat or undivided is None or not _crossed(gray, undivided[self.box], inner):
             return
         trend = masked_gaussian(gray, inner, TREND_SIGMA, np.nan)  # its smooth trend
-        self.flat = float(np.std((gray - trend)[inner])) <= MAX_SPREAD
+        self.flat = float(np.std((gray - trend)[inner])) <= max_spread
         if self.flat:  # evened out to the darker of its median and its commonest level
             level = min(self.tint, _commonest(trend[inner]))
             self.unevenness = np.nan_to_num(trend - np.float32(level))
@@ -241,7 +256,7 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: PageEdges) ->
         shade = labels[box] == label
         gray = levelled[box]
         inner = cv2.erode(shade.astype(np.uint8), disk(2)).astype(bool)  # off stroke edges
-        if inner.sum() < 20 or np.std(gray[inner]) > SHADE_MAX_SPREAD:  # first: the cheap test
+        if inner.sum() < 20 or np.std(gray[inner]) > edges.flat_spread(SHADE_MAX_SPREAD):
             continue
         region = ndimage.binary_fill_holes(shade)  # the text within it too
         near, ring = surround(region)
