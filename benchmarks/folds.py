@@ -395,7 +395,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, help="Override the recipe: --steps-per-epoch")
     parser.add_argument("--epochs", type=int, help="Override the recipe: --epochs")
     parser.add_argument("--name", help="Run folder under runs/folds/ [recipe-<hash of flags>]")
-    parser.add_argument("--reuse", action="store_true", help="Keep a fold's model if trained")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Keep a fold's model if trained; resume a fold's interrupted training",
+    )
     parser.add_argument("--folds", help="Only these folds, comma-separated")
     parser.add_argument("--no-baselines", action="store_true", help="Leave out Otsu and Sauvola")
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="[../shared/data]")
@@ -487,6 +491,9 @@ def main(argv: list[str] | None = None) -> int:
                     *(["--steps-per-epoch", str(args.steps)] if args.steps else []),
                     *(["--epochs", str(args.epochs)] if args.epochs else []),
                 ]
+                interrupted = out.with_suffix(".run").is_dir()  # its checkpoint is there
+                if args.reuse and interrupted:
+                    command.append("--resume")
                 trained = train_command(train_dir, out, args.device, command)
                 result["train_command"] = shlex.join(trained)
                 run(trained)

@@ -190,3 +190,29 @@ def test_the_folds_a_model_never_trained_on_go_into_its_card(
     assert folds.record_folds(report, shipped) == ["dibco-2009", "phibd"]
     assert {f.validation_model for f in read_card(shipped).folds.values()} == {"m"}
     assert read_card(shipped).folds_headline().endswith("(2 folds)")
+
+
+def test_reuse_resumes_a_fold_whose_training_was_interrupted(
+    folds: ModuleType, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--reuse: a fold with a trained model is only scored, one with a checkpoint (an interrupted
+    run) is trained on with --resume, one with neither is trained from the start."""
+    trained: dict[str, list[str]] = {}
+
+    def fake_run(command: list[str], capture: bool = False) -> str:
+        fold = Path(command[command.index("-o") + 1]).parent.name
+        trained[fold] = command
+        return ""
+
+    monkeypatch.setattr(folds, "run", fake_run)
+    monkeypatch.setattr(folds, "evaluate", lambda *_: ("m", {"bilevel": {"fm": 1.0}}))
+    root = tmp_path / "r"
+    (root / "bickley").mkdir(parents=True)
+    (root / "bickley" / "model.keras").write_bytes(b"")  # trained
+    (root / "phibd" / "model.run").mkdir(parents=True)  # interrupted
+    argv = ["--task", "binarization", "--recipe", "--steps 10", "--name", "r", "--reuse",
+            "--no-baselines", "--data", str(data), "--runs", str(tmp_path), "--json"]  # fmt: skip
+    assert folds.main(argv) == 0
+    assert "bickley" not in trained
+    assert trained["phibd"][-1] == "--resume"
+    assert "--resume" not in trained["dibco-2009"]
