@@ -68,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         "--shadowed", action="store_true", help="Also the toned pages under a hard shadow"
     )
     parser.add_argument(
+        "--dusty",
+        action="store_true",
+        help="Also the toned pages scanned off dusty glass: noisier, with black and white specks",
+    )
+    parser.add_argument(
         "--turned", action="store_true", help="Also a light scan of each page turned a quarter"
     )
     parser.add_argument(
@@ -123,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     first_model = next(iter(models))
 
     kinds = ("pure", "light_scan") + ("toned", "toned_scan") * args.toned
-    kinds += ("shadowed_scan",) * args.shadowed + ("turned_scan",) * args.turned
+    kinds += ("shadowed_scan",) * args.shadowed + ("dusty_scan",) * args.dusty
+    kinds += ("turned_scan",) * args.turned
     kinds += ("pictured_scan",) * args.pictured + ("annotated_scan",) * args.annotated
     kinds += ("handwritten",) * args.binarize
     pages = itertools.chain(

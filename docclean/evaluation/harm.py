@@ -400,6 +400,26 @@ def blurred_scan(pure: np.ndarray, dpi: float, blur: float, seed: int = 0) -> np
     return np.clip(page, 0.0, 1.0).astype(np.float32)
 
 
+DUSTY_NOISE = 0.02
+DUSTY_SPECKS = (0.004, 0.002)
+"""A :func:`dusty_scan`'s extra gaussian noise (sigma), and the shares of its pixels turned to
+black and to white specks."""
+
+
+def dusty_scan(pure: np.ndarray, dpi: float, seed: int = 0) -> np.ndarray:
+    """A :func:`light_scan` of ``pure`` off dusty glass on a noisier sensor: gaussian noise of
+    sigma :data:`DUSTY_NOISE` more, and one-pixel black and white specks (:data:`DUSTY_SPECKS`).
+    Reported, not judged: the census calls it speckled, and its specks are not the page's."""
+    rng = np.random.default_rng(seed + 15485863)
+    page = light_scan(pure, dpi, seed)
+    page += rng.standard_normal(page.shape, dtype=np.float32) * np.float32(DUSTY_NOISE)
+    draw = rng.random(page.shape)
+    black, white = DUSTY_SPECKS
+    page[draw < black] = 0.0
+    page[draw > 1.0 - white] = 1.0
+    return np.clip(page, 0.0, 1.0).astype(np.float32)
+
+
 def shadowed_scan(pure: np.ndarray, dpi: float, seed: int = 0) -> np.ndarray:
     """A :func:`light_scan` of ``pure`` under a hard shadow reaching in from a bottom corner (a
     hand's or a phone's held over the page): an ellipse over a third to a half of the page's
@@ -424,7 +444,14 @@ def blurred_kind(blur: float) -> str:
     return f"blurred_{blur:g}px"
 
 
-REPORTED_ONLY = ("toned_scan", "shadowed_scan", "turned_scan", "pictured_scan", "annotated_scan")
+REPORTED_ONLY = (
+    "toned_scan",
+    "shadowed_scan",
+    "dusty_scan",
+    "turned_scan",
+    "pictured_scan",
+    "annotated_scan",
+)
 
 
 def is_judged(kind: str) -> bool:
@@ -440,7 +467,8 @@ class Specimen:
     name: str
     dpi: int
     kind: str  # "pure", "light_scan", "toned" (a pure page with tinted headings, shaded rows),
-    # "toned_scan", "shadowed_scan", "turned_scan", "handwritten" or a blurred_kind(...)
+    # "toned_scan", "shadowed_scan", "dusty_scan", "turned_scan", "handwritten" or a
+    # blurred_kind(...)
     page: np.ndarray
     pure: np.ndarray
     headings: tuple[Box, ...]
@@ -462,7 +490,8 @@ def specimens(
     """Specimen pages, rendered one at a time: for each dpi and seed the pure page, then its light
     scan (and with ``"toned"`` in ``kinds``, the pure page with tinted headings and shaded rows,
     which must come back as it is, and with ``"toned_scan"`` a light scan of it, with
-    ``"shadowed_scan"`` a :func:`shadowed_scan` of it, with ``"turned_scan"`` a light scan of
+    ``"shadowed_scan"`` a :func:`shadowed_scan` of it, with ``"dusty_scan"`` a
+    :func:`dusty_scan` of it, with ``"turned_scan"`` a light scan of
     the page turned a quarter, as a landscape page scanned sideways, with ``"pictured_scan"`` a
     light scan of the page with a photograph on it (:func:`pictured`), with ``"annotated_scan"`` a
     light scan of the page with handwritten notes in gray across it (:func:`annotated`); with
@@ -482,13 +511,15 @@ def specimens(
                     scan = light_scan(hand, dpi, seed)
                     yield Specimen(f"{name}-{kind}", dpi, kind, scan, hand, ())
                     continue
-                if kind in ("toned", "toned_scan", "shadowed_scan"):
+                if kind in ("toned", "toned_scan", "shadowed_scan", "dusty_scan"):
                     tinted = toned(page)
                     pixels = tinted
                     if kind == "toned_scan":
                         pixels = light_scan(tinted, dpi, seed)
                     elif kind == "shadowed_scan":
                         pixels = shadowed_scan(tinted, dpi, seed)
+                    elif kind == "dusty_scan":
+                        pixels = dusty_scan(tinted, dpi, seed)
                     yield Specimen(f"{name}-{kind}", dpi, kind, pixels, tinted, page.headings)
                     continue
                 if kind == "pictured_scan":  # a light scan of the page with a photograph
