@@ -33,6 +33,11 @@ impulses' contrast, :data:`docclean.inference.impulses.CONTRAST`)."""
 _LINES = (((0, -1), (0, 1)), ((-1, 0), (1, 0)), ((-1, -1), (1, 1)), ((-1, 1), (1, -1)))
 SAMPLED_PIXELS = 2**19
 """Quantiles are taken over at most about this many pixels (an even grid over the page)."""
+GRAIN_PAPER = 0.7
+"""Levelled gray from which a pixel may be paper, where :func:`grain` reads the noise."""
+GRAIN_STEP = 3
+""":func:`grain` takes its median over every this many rows and columns."""
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
 def sampled_grid(page: np.ndarray) -> np.ndarray:
@@ -79,13 +84,6 @@ def ink_level(page: np.ndarray) -> float:
         np.minimum(lightest_pair, np.maximum(first, second), out=lightest_pair)
     strokes = sample[lightest_pair - sample <= SPECK_CONTRAST]
     return float(np.quantile(strokes if strokes.size else sample, INK_QUANTILE))
-
-
-GRAIN_PAPER = 0.7
-"""Levelled gray from which a pixel may be paper, where :func:`grain` reads the noise."""
-GRAIN_STEP = 3
-""":func:`grain` takes its median over every this many rows and columns."""
-_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
 def grain(levelled: np.ndarray) -> float:

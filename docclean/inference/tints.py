@@ -8,8 +8,9 @@ a shadow is the page around them, so after the model :func:`keep_tints` checks e
 model changed, and puts it back as the levelled page has it when
 
 - it sits on paper (the median of a ring 3-4 px around it, ink left out);
-- it is one flat tone inside (a small standard deviation: stains, noise, halftones and text under a
-  shadow are mottled), or one tone lit unevenly where a shadow's edge crosses it (below); a tint
+- it is one flat tone inside (a small standard deviation, a few specks left out and no more than
+  the page's own grain allowed: stains, halftones and text under a shadow are mottled), or one
+  tone lit unevenly where a shadow's edge crosses it (below); a tint
   (median :data:`MIN_TINT` or lighter: black ink the model keeps anyway) or a shade
   (:data:`SHADE_RANGE`), a shade also a rectangle (:data:`SQUARENESS`);
 - its edges are as sharp as the page's own: the steep end of its edge gradient over its contrast is
@@ -59,10 +60,10 @@ ERASED_SHARE = 0.03
 PAPER = 0.85
 MIN_TINT = 0.25
 MAX_SPREAD = 0.025
+"""Standard deviation of the levelled gray inside the component (2 px in from its edge)."""
 GRAIN_SPREAD = 1.5
 """On a noisy page a region is flat up to this many times the noise on its paper (when that is
 more than :data:`MAX_SPREAD` or :data:`SHADE_MAX_SPREAD`)."""
-"""Standard deviation of the levelled gray inside the component (2 px in from its edge)."""
 INNER_MIN_PIXELS = 20
 SPECK_DISTANCE = 0.2
 SPECK_SHARE = 0.02
