@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from docclean.inference.marks import Census, glyph_height
+from docclean.inference.regions import line_pairs
 
 CONTRAST = 0.5
 """How much lighter (darker) than a dark (light) impulse one of its two neighbours on each line
@@ -38,7 +39,6 @@ stop or an i's dot is one pixel."""
 LONE_CONTRAST = 0.35
 """How much lighter (darker) than a lone dark (light) pixel all its neighbours are on a speckled
 page set too small for :data:`CONTRAST`'s filter (0.25 scored as well and lost more marks)."""
-_LINES = (((0, -1), (0, 1)), ((-1, 0), (1, 0)), ((-1, -1), (1, 1)), ((-1, 1), (1, -1)))
 
 
 def clear_impulses(levelled: np.ndarray, page_census: Census) -> np.ndarray:
@@ -61,18 +61,8 @@ def text_height(page_census: Census) -> float:
 def replace_impulses(page: np.ndarray, contrast: float = CONTRAST) -> np.ndarray:
     """``page`` (float32 in [0, 1]) with every impulse (see the module's text) taking the median
     of its 3 x 3 neighbourhood."""
-    import cv2
-
     page = np.asarray(page, np.float32)
-    padded = cv2.copyMakeBorder(page, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
-    rows, cols = page.shape
-    lightest_pair = np.full(page.shape, np.inf, np.float32)  # the least of each line's lighter one
-    darkest_pair = np.full(page.shape, -np.inf, np.float32)  # the most of each line's darker one
-    for (dy1, dx1), (dy2, dx2) in _LINES:
-        first = padded[1 + dy1 : 1 + dy1 + rows, 1 + dx1 : 1 + dx1 + cols]
-        second = padded[1 + dy2 : 1 + dy2 + rows, 1 + dx2 : 1 + dx2 + cols]
-        np.minimum(lightest_pair, np.maximum(first, second), out=lightest_pair)
-        np.maximum(darkest_pair, np.minimum(first, second), out=darkest_pair)
+    lightest_pair, darkest_pair = line_pairs(page)
     return _median_at(page, (lightest_pair - page > contrast) | (page - darkest_pair > contrast))
 
 

@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from docclean.inference.regions import line_pairs
+
 INK_QUANTILE = 0.001
 PAPER_QUANTILE = 0.9
 """A high quantile, not the median: a shadow over half the page is not the paper."""
@@ -30,7 +32,6 @@ MIN_PAPER = 0.5
 SPECK_CONTRAST = 0.5
 """How much lighter than a black speck one of its two neighbours on each line through it is (the
 impulses' contrast, :data:`docclean.inference.impulses.CONTRAST`)."""
-_LINES = (((0, -1), (0, 1)), ((-1, 0), (1, 0)), ((-1, -1), (1, 1)), ((-1, 1), (1, -1)))
 SAMPLED_PIXELS = 2**19
 """Quantiles are taken over at most about this many pixels (an even grid over the page)."""
 GRAIN_PAPER = 0.7
@@ -75,13 +76,7 @@ def ink_level(page: np.ndarray) -> float:
     page = np.asarray(page, np.float32)
     step = max(1, math.ceil(math.sqrt(page.size / SAMPLED_PIXELS)))
     sample = page[::step, ::step]
-    padded = np.pad(page, 1, mode="edge")
-    rows, cols = sample.shape
-    lightest_pair = np.full(sample.shape, np.inf, np.float32)
-    for (dy1, dx1), (dy2, dx2) in _LINES:
-        first = padded[1 + dy1 :: step, 1 + dx1 :: step][:rows, :cols]
-        second = padded[1 + dy2 :: step, 1 + dx2 :: step][:rows, :cols]
-        np.minimum(lightest_pair, np.maximum(first, second), out=lightest_pair)
+    lightest_pair, _ = line_pairs(page, step)
     strokes = sample[lightest_pair - sample <= SPECK_CONTRAST]
     return float(np.quantile(strokes if strokes.size else sample, INK_QUANTILE))
 

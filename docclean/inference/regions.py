@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+_LINES = (((0, -1), (0, 1)), ((-1, 0), (1, 0)), ((-1, -1), (1, 1)), ((-1, 1), (1, -1)))
+"""The four lines through a pixel (across, down, both diagonals), each as its two neighbours."""
 RING_PAD = 5
 """Pixels a padded box needs around a region for :func:`surround`'s ring (4 px out)."""
 
@@ -22,6 +24,24 @@ def padded_box(stat: np.ndarray, shape: tuple[int, ...], pad: int) -> tuple[slic
         slice(max(y - pad, 0), min(y + height + pad, shape[0])),
         slice(max(x - pad, 0), min(x + width + pad, shape[1])),
     )
+
+
+def line_pairs(page: np.ndarray, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """For each pixel of ``page[::step, ::step]``, over the four lines through it, the least of
+    each line's lighter neighbour and the most of each line's darker neighbour (the border
+    repeated): a pixel darker than the first (lighter than the second) by some contrast is so on
+    every line, a dot rather than a stroke (:mod:`docclean.inference.impulses`)."""
+    page = np.asarray(page, np.float32)
+    padded = np.pad(page, 1, mode="edge")
+    rows, cols = page[::step, ::step].shape
+    lightest_pair = np.full((rows, cols), np.inf, np.float32)
+    darkest_pair = np.full((rows, cols), -np.inf, np.float32)
+    for (dy1, dx1), (dy2, dx2) in _LINES:
+        first = padded[1 + dy1 :: step, 1 + dx1 :: step][:rows, :cols]
+        second = padded[1 + dy2 :: step, 1 + dx2 :: step][:rows, :cols]
+        np.minimum(lightest_pair, np.maximum(first, second), out=lightest_pair)
+        np.maximum(darkest_pair, np.minimum(first, second), out=darkest_pair)
+    return lightest_pair, darkest_pair
 
 
 def masked(mask: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
