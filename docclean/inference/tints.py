@@ -120,13 +120,16 @@ class PageEdges:
         self._sharpness: float | None = None
         self._grain: float | None = None
 
-    def flat_spread(self, spread: float) -> float:
-        """The spread up to which a region counts as one flat tone: ``spread``, or on a noisy
-        page :data:`GRAIN_SPREAD` times the noise on its paper
-        (:func:`~docclean.inference.levels.grain`): a tint is as grainy as the paper around it."""
+    def is_flat(self, deviation: float, spread: float) -> bool:
+        """Whether a region whose grays deviate by ``deviation`` is one flat tone: up to
+        ``spread``, or on a noisy page up to :data:`GRAIN_SPREAD` times the noise on its paper
+        (:func:`~docclean.inference.levels.grain`, measured only when ``spread`` is passed): a
+        tint is as grainy as the paper around it."""
+        if deviation <= spread:
+            return True
         if self._grain is None:
             self._grain = grain(self._levelled)
-        return max(spread, GRAIN_SPREAD * self._grain)
+        return deviation <= GRAIN_SPREAD * self._grain
 
     def as_sharp(self, gray: np.ndarray, edge: np.ndarray, contrast: float) -> bool:
         """Whether the steep end (90th percentile) of ``gray``'s gradient at ``edge``, over
@@ -203,12 +206,11 @@ class _Component:
         half_width = float(cv2.distanceTransform(np.pad(mask, 1), cv2.DIST_L2, 3).max())
         if paper < PAPER or self.tint < MIN_TINT or half_width > MAX_HALF_WIDTH:
             return
-        max_spread = edges.flat_spread(MAX_SPREAD)
-        self.flat = _spread(gray[inner]) <= max_spread
+        self.flat = edges.is_flat(_spread(gray[inner]), MAX_SPREAD)
         if self.flat or undivided is None or not _crossed(gray, undivided[self.box], inner):
             return
         trend = masked_gaussian(gray, inner, TREND_SIGMA, np.nan)  # its smooth trend
-        self.flat = float(np.std((gray - trend)[inner])) <= max_spread
+        self.flat = edges.is_flat(float(np.std((gray - trend)[inner])), MAX_SPREAD)
         if self.flat:  # evened out to the darker of its median and its commonest level
             level = min(self.tint, _commonest(trend[inner]))
             self.unevenness = np.nan_to_num(trend - np.float32(level))
@@ -257,7 +259,7 @@ def _keep_shades(levelled: np.ndarray, cleaned: np.ndarray, edges: PageEdges) ->
         shade = labels[box] == label
         gray = levelled[box]
         inner = cv2.erode(shade.astype(np.uint8), disk(2)).astype(bool)  # off stroke edges
-        if inner.sum() < 20 or np.std(gray[inner]) > edges.flat_spread(SHADE_MAX_SPREAD):
+        if inner.sum() < 20 or not edges.is_flat(float(np.std(gray[inner])), SHADE_MAX_SPREAD):
             continue
         region = ndimage.binary_fill_holes(shade)  # the text within it too
         near, ring = surround(region)
